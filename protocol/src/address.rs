@@ -1,0 +1,180 @@
+//! The office address: one copy-pasteable string naming the relay, the office and the
+//! fingerprint of the office's identity key, like an onion address.
+//!
+//! Format: `candor:<office-id>.<fingerprint>@<relay-url>`, for example
+//! `candor:ombuds.3kq…xa@https://relay.example.edu`.
+
+use core::fmt;
+use core::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
+
+use crate::{Error, Fingerprint, OfficeId};
+
+const SCHEME: &str = "candor:";
+
+/// A relay's base URL: `http` or `https`, a host, an optional port and path, no trailing slash,
+/// no user info, query or fragment.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RelayUrl(String);
+
+impl RelayUrl {
+    /// The URL as a string, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The host name (without port), for example to tell whether it is an onion service.
+    pub fn host(&self) -> &str {
+        let rest = self.0.split_once("://").map_or("", |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or("");
+        if authority.starts_with('[') {
+            return authority.split(']').next().map_or("", |h| &h[1..]);
+        }
+        authority.split(':').next().unwrap_or("")
+    }
+    /// Joins a path that starts with `/`.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+}
+
+impl fmt::Display for RelayUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for RelayUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RelayUrl({})", self.0)
+    }
+}
+
+impl FromStr for RelayUrl {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = |why: &str| Error::malformed("relay url", why.to_owned());
+        let s = s.trim_end_matches('/');
+        let (scheme, rest) = s
+            .split_once("://")
+            .ok_or_else(|| bad("expected http://HOST[:PORT] or https://HOST[:PORT]"))?;
+        if scheme != "http" && scheme != "https" {
+            return Err(bad("the scheme must be http or https"));
+        }
+        let authority = rest.split('/').next().unwrap_or("");
+        if authority.is_empty() {
+            return Err(bad("the host is missing"));
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~/:[]%".contains(c);
+        if !rest.chars().all(allowed) {
+            return Err(bad(
+                "only letters, digits and -._~/:[] are allowed (no user info, query or fragment)",
+            ));
+        }
+        if rest.contains("//") {
+            return Err(bad("empty path segment"));
+        }
+        if s.len() > 256 {
+            return Err(bad("longer than 256 characters"));
+        }
+        Ok(Self(format!("{scheme}://{}", rest.to_owned())))
+    }
+}
+
+impl Serialize for RelayUrl {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RelayUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <&str>::deserialize(d)?.parse().map_err(D::Error::custom)
+    }
+}
+
+/// Everything a visitor needs to reach an office and check that it is genuine.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OfficeAddress {
+    /// The office's ID on the relay.
+    pub office: OfficeId,
+    /// The fingerprint of the office's identity key.
+    pub fingerprint: Fingerprint,
+    /// Where the office's relay is.
+    pub relay: RelayUrl,
+}
+
+impl fmt::Display for OfficeAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{SCHEME}{}.{}@{}",
+            self.office, self.fingerprint, self.relay
+        )
+    }
+}
+
+impl FromStr for OfficeAddress {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = || {
+            Error::malformed(
+                "office address",
+                "expected candor:OFFICE-ID.FINGERPRINT@RELAY-URL",
+            )
+        };
+        let s = s.trim();
+        let rest = s.strip_prefix(SCHEME).ok_or_else(bad)?;
+        let (name, relay) = rest.split_once('@').ok_or_else(bad)?;
+        let (office, fingerprint) = name.split_once('.').ok_or_else(bad)?;
+        Ok(Self {
+            office: office.parse()?,
+            fingerprint: fingerprint.parse()?,
+            relay: relay.parse()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_url_rules() {
+        let u: RelayUrl = "http://127.0.0.1:8080/".parse().unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:8080");
+        assert_eq!(u.host(), "127.0.0.1");
+        assert_eq!(
+            "http://abc.onion".parse::<RelayUrl>().unwrap().host(),
+            "abc.onion"
+        );
+        assert_eq!("http://[::1]:80".parse::<RelayUrl>().unwrap().host(), "::1");
+        for bad in [
+            "ftp://x",
+            "http://",
+            "x",
+            "http://u@h",
+            "http://h/?q=1",
+            "http://h#f",
+        ] {
+            assert!(bad.parse::<RelayUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn address_parses_and_rejects() {
+        let fp = Fingerprint::from_bytes([3; 32]);
+        let a = OfficeAddress {
+            office: "ombuds".parse().unwrap(),
+            fingerprint: fp,
+            relay: "https://relay.example.edu".parse().unwrap(),
+        };
+        assert_eq!(a.to_string().parse::<OfficeAddress>().unwrap(), a);
+        assert!("ombuds@https://x".parse::<OfficeAddress>().is_err());
+        assert!(
+            format!("candor:ombuds.{}x@http://h", fp)
+                .parse::<OfficeAddress>()
+                .is_err()
+        );
+    }
+}

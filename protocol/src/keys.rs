@@ -1,0 +1,273 @@
+//! Long-term keys: the office identity, third-party identities, their public halves and
+//! fingerprints.
+//!
+//! Secret types implement neither `Debug` nor `Display`, and zeroize on drop (the inner
+//! `ed25519-dalek` and `x25519-dalek` keys do so themselves).
+
+use core::fmt;
+use core::str::FromStr;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use hpke::{Deserializable, Kem as _, Serializable};
+use rand::{CryptoRng, RngExt};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::{Error, encoding, labels};
+
+/// The HPKE KEM: DHKEM(X25519, HKDF-SHA256), RFC 9180 §7.1.
+pub type Kem = hpke::kem::X25519HkdfSha256;
+/// The HPKE KDF: HKDF-SHA256, RFC 9180 §7.2.
+pub type Kdf = hpke::kdf::HkdfSha256;
+/// The HPKE AEAD: ChaCha20Poly1305, RFC 9180 §7.3.
+pub type Aead = hpke::aead::ChaCha20Poly1305;
+
+/// A public X25519 key for HPKE (RFC 7748).
+#[derive(Clone, PartialEq, Eq)]
+pub struct KemPublicKey(pub(crate) <Kem as hpke::Kem>::PublicKey);
+
+impl KemPublicKey {
+    /// Parses 32 raw bytes.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        // X25519 accepts every 32-byte string as a public key.
+        Self(<Kem as hpke::Kem>::PublicKey::from_bytes(bytes).unwrap_or_else(|_| unreachable!()))
+    }
+    /// The raw 32 bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes().into()
+    }
+}
+
+impl fmt::Debug for KemPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KemPublicKey({})", encoding::b64(&self.to_bytes()))
+    }
+}
+
+/// A secret X25519 key for HPKE. No `Debug`; zeroized on drop.
+#[derive(Clone)]
+pub struct KemSecretKey(pub(crate) <Kem as hpke::Kem>::PrivateKey);
+
+impl KemSecretKey {
+    /// Generates a fresh key.
+    pub fn generate(rng: &mut impl CryptoRng) -> Self {
+        let mut ikm = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(ikm.as_mut());
+        Self::derive(ikm.as_ref())
+    }
+    /// Derives a key from input keying material with RFC 9180 `DeriveKeyPair`.
+    pub fn derive(ikm: &[u8]) -> Self {
+        Self(Kem::derive_keypair(ikm).0)
+    }
+    /// Restores a key from its 32 secret bytes.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        // X25519 private keys are any 32 bytes (clamped on use).
+        Self(<Kem as hpke::Kem>::PrivateKey::from_bytes(bytes).unwrap_or_else(|_| unreachable!()))
+    }
+    /// The secret bytes, for an encrypted keystore.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes().into())
+    }
+    /// The public half.
+    pub fn public_key(&self) -> KemPublicKey {
+        KemPublicKey(Kem::sk_to_pk(&self.0))
+    }
+}
+
+/// A public Ed25519 key (RFC 8032).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SigningPublicKey(pub(crate) VerifyingKey);
+
+impl SigningPublicKey {
+    /// Parses 32 bytes; refuses points that are not on the curve and weak (small-order) keys.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, Error> {
+        let vk = VerifyingKey::from_bytes(bytes)
+            .map_err(|_| Error::malformed("signing key", "not a valid Ed25519 public key"))?;
+        if vk.is_weak() {
+            return Err(Error::malformed("signing key", "weak Ed25519 public key"));
+        }
+        Ok(Self(vk))
+    }
+    /// The raw 32 bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+    /// Verifies `sig` over `label || message` with strict RFC 8032 rules.
+    pub fn verify(&self, label: &[u8], message: &[u8], sig: &[u8; 64]) -> Result<(), Error> {
+        let sig = Signature::from_bytes(sig);
+        let mut input = Vec::with_capacity(label.len() + message.len());
+        input.extend_from_slice(label);
+        input.extend_from_slice(message);
+        self.0
+            .verify_strict(&input, &sig)
+            .map_err(|_| Error::BadSignature)
+    }
+    /// The fingerprint of this key.
+    pub fn fingerprint(&self) -> Fingerprint {
+        let mut h = Sha256::new();
+        h.update(labels::FINGERPRINT);
+        h.update(self.0.as_bytes());
+        Fingerprint(h.finalize().into())
+    }
+}
+
+impl fmt::Debug for SigningPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningPublicKey({})", encoding::b64(&self.to_bytes()))
+    }
+}
+
+/// A secret Ed25519 key. No `Debug`; zeroized on drop.
+pub struct SigningSecretKey(pub(crate) SigningKey);
+
+impl SigningSecretKey {
+    /// Generates a fresh key.
+    pub fn generate(rng: &mut impl CryptoRng) -> Self {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(seed.as_mut());
+        Self::from_seed(&seed)
+    }
+    /// Restores a key from its 32-byte seed.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self(SigningKey::from_bytes(seed))
+    }
+    /// The 32-byte seed, for an encrypted keystore.
+    pub fn to_seed(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+    /// The public half.
+    pub fn public_key(&self) -> SigningPublicKey {
+        SigningPublicKey(self.0.verifying_key())
+    }
+    /// Signs `label || message`.
+    pub fn sign(&self, label: &[u8], message: &[u8]) -> [u8; 64] {
+        let mut input = Vec::with_capacity(label.len() + message.len());
+        input.extend_from_slice(label);
+        input.extend_from_slice(message);
+        self.0.sign(&input).to_bytes()
+    }
+}
+
+/// SHA-256 fingerprint of an identity's Ed25519 key. Displayed as 52 characters of lowercase
+/// base32.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub(crate) [u8; 32]);
+
+impl Fingerprint {
+    /// The raw 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+    /// Builds a fingerprint from raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&encoding::b32(&self.0))
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+impl FromStr for Fingerprint {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let v = encoding::unb32("fingerprint", s)?;
+        let arr = <[u8; 32]>::try_from(v.as_slice()).map_err(|_| {
+            Error::malformed("fingerprint", "expected 52 base32 characters (32 bytes)")
+        })?;
+        Ok(Self(arr))
+    }
+}
+
+/// A party's identity: an Ed25519 signing key and an X25519 KEM key. Offices and third parties
+/// both have one.
+pub struct Identity {
+    signing: SigningSecretKey,
+    kem: KemSecretKey,
+}
+
+impl Identity {
+    /// Generates a fresh identity.
+    pub fn generate(rng: &mut impl CryptoRng) -> Self {
+        Self {
+            signing: SigningSecretKey::generate(rng),
+            kem: KemSecretKey::generate(rng),
+        }
+    }
+    /// Restores an identity from its 64 secret bytes (signing seed, then KEM secret).
+    pub fn from_secret_bytes(bytes: &[u8; 64]) -> Self {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        seed.copy_from_slice(&bytes[..32]);
+        let mut kem = Zeroizing::new([0u8; 32]);
+        kem.copy_from_slice(&bytes[32..]);
+        Self {
+            signing: SigningSecretKey::from_seed(&seed),
+            kem: KemSecretKey::from_bytes(&kem),
+        }
+    }
+    /// The 64 secret bytes, for an encrypted keystore.
+    pub fn to_secret_bytes(&self) -> Zeroizing<[u8; 64]> {
+        let mut out = Zeroizing::new([0u8; 64]);
+        out[..32].copy_from_slice(self.signing.to_seed().as_ref());
+        out[32..].copy_from_slice(self.kem.to_bytes().as_ref());
+        out
+    }
+    /// The signing key.
+    pub fn signing(&self) -> &SigningSecretKey {
+        &self.signing
+    }
+    /// The KEM key.
+    pub fn kem(&self) -> &KemSecretKey {
+        &self.kem
+    }
+    /// The fingerprint of the signing key.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.signing.public_key().fingerprint()
+    }
+}
+
+/// Fills a fresh random array; a small helper so callers need not name rand's traits.
+pub fn random_bytes<const N: usize>(rng: &mut impl CryptoRng) -> [u8; N] {
+    rng.random()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_round_trips_through_secret_bytes() {
+        let id = Identity::generate(&mut rand::rng());
+        let back = Identity::from_secret_bytes(&id.to_secret_bytes());
+        assert_eq!(id.fingerprint(), back.fingerprint());
+        assert_eq!(id.kem().public_key(), back.kem().public_key());
+    }
+
+    #[test]
+    fn signatures_are_domain_separated() {
+        let k = SigningSecretKey::generate(&mut rand::rng());
+        let sig = k.sign(b"a", b"msg");
+        assert!(k.public_key().verify(b"a", b"msg", &sig).is_ok());
+        assert_eq!(
+            k.public_key().verify(b"b", b"msg", &sig),
+            Err(Error::BadSignature)
+        );
+    }
+
+    #[test]
+    fn fingerprint_parses_its_display() {
+        let fp = SigningSecretKey::generate(&mut rand::rng())
+            .public_key()
+            .fingerprint();
+        assert_eq!(fp.to_string().parse::<Fingerprint>().unwrap(), fp);
+        assert!("abc".parse::<Fingerprint>().is_err());
+    }
+}

@@ -1,0 +1,43 @@
+//! Every domain-separation label used by Candor, in one place. `docs/protocol.md` lists the same
+//! strings; a label never changes meaning within a protocol version.
+
+/// Fingerprint of an Ed25519 identity key: `SHA-256(FINGERPRINT || public key)`.
+pub const FINGERPRINT: &[u8] = b"candor/v1/fingerprint";
+/// HKDF info for the case's X25519 KEM key seed.
+pub const CASE_KEM: &[u8] = b"candor/v1/case-kem";
+/// HKDF info for the case's Ed25519 signing key seed.
+pub const CASE_SIGN: &[u8] = b"candor/v1/case-sign";
+/// HKDF info for the case's mailbox ID.
+pub const MAILBOX_ID: &[u8] = b"candor/v1/mailbox-id";
+/// HPKE `info` prefix for sealed envelopes; followed by the direction byte and the mailbox ID.
+pub const SEAL_INFO: &[u8] = b"candor/v1/seal";
+/// Prefix of the envelope header that is used as HPKE AAD.
+pub const ENVELOPE_AAD: &[u8] = b"candor/v1/envelope";
+/// Ed25519 signature on a message authored by an office or third party.
+pub const MESSAGE_SIGNATURE: &[u8] = b"candor/v1/message-signature";
+/// Ed25519 signature on an office card.
+pub const OFFICE_CARD: &[u8] = b"candor/v1/office-card";
+/// Ed25519 signature on a third-party card.
+pub const THIRD_PARTY_CARD: &[u8] = b"candor/v1/third-party-card";
+/// Ed25519 signature on a relay request.
+pub const REQUEST: &[u8] = b"candor/v1/request";
+/// HMAC-SHA256 over a proof-of-work challenge.
+pub const POW_MAC: &[u8] = b"candor/v1/pow-challenge";
+/// Prefix hashed with a proof-of-work solution.
+pub const POW_SOLUTION: &[u8] = b"candor/v1/pow-solution";
+/// Visitor's consent signature on a handoff proposal.
+pub const HANDOFF_CONSENT: &[u8] = b"candor/v1/handoff-consent";
+/// Office's agreement signature on a handoff proposal.
+pub const HANDOFF_AGREEMENT: &[u8] = b"candor/v1/handoff-agreement";
+/// Revocation of a handoff by either side.
+pub const HANDOFF_REVOCATION: &[u8] = b"candor/v1/handoff-revocation";
+/// HPKE `info` for a sealed handoff key share.
+pub const HANDOFF_SHARE: &[u8] = b"candor/v1/handoff-share";
+/// HKDF info turning the combined shares into the package key.
+pub const HANDOFF_PACKAGE_KEY: &[u8] = b"candor/v1/handoff-package-key";
+/// HMAC-SHA256 over a relay registration invite.
+pub const INVITE: &[u8] = b"candor/v1/invite";
+/// HKDF info deriving the relay's PoW MAC key from its secret file.
+pub const RELAY_POW_KEY: &[u8] = b"candor/v1/relay-pow-key";
+/// HKDF info deriving the relay's invite MAC key from its secret file.
+pub const RELAY_INVITE_KEY: &[u8] = b"candor/v1/relay-invite-key";

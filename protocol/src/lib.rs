@@ -1,0 +1,61 @@
+//! Candor's wire types and end-to-end cryptography.
+//!
+//! This crate is pure: no I/O, no clock (callers pass `now` as Unix seconds), no global state,
+//! and it builds for `wasm32-unknown-unknown`. The relay and the CLI both depend on it.
+//!
+//! The map:
+//! - [`keys`]: identities, public keys and fingerprints;
+//! - [`codename`]: the visitor's 12 words and the case keys derived from them;
+//! - [`card`] and [`address`]: the signed office card and the address that pins it;
+//! - [`seal`], [`padding`], [`envelope`] and [`message`]: HPKE sealing of padded messages;
+//! - [`request`]: signed relay requests;
+//! - [`pow`]: the proof of work for opening a mailbox;
+//! - [`handoff`]: the 2-of-2 handoff objects.
+//!
+//! ```
+//! use candor_protocol::{Codename, Day, Direction, Identity, Message};
+//!
+//! let rng = &mut rand::rng();
+//! let office = Identity::generate(rng);
+//! let codename = Codename::generate(rng);
+//! let case = codename.derive(&office.fingerprint());
+//!
+//! let msg = Message::text("The lab schedule keeps excluding me.", Day(20_780));
+//! let envelope = msg
+//!     .seal(&case.kem, &office.kem().public_key(), case.mailbox, Direction::ToOffice, None, rng)
+//!     .unwrap();
+//!
+//! let opened = Message::open(office.kem(), &case.kem.public_key(), None, &envelope).unwrap();
+//! assert_eq!(opened.text, "The lab schedule keeps excluding me.");
+//! ```
+
+pub mod address;
+pub mod card;
+pub mod codename;
+pub mod encoding;
+pub mod envelope;
+mod error;
+pub mod handoff;
+mod ids;
+pub mod keys;
+pub mod labels;
+pub mod message;
+pub mod padding;
+pub mod pow;
+pub mod request;
+pub mod seal;
+
+pub use address::{OfficeAddress, RelayUrl};
+pub use card::{Category, OfficeCard, Policy, Resource, SignedCard, ThirdPartyCard};
+pub use codename::{CaseKeys, Codename};
+pub use envelope::{Direction, Envelope};
+pub use error::{CodenameTypo, Error, PowError};
+pub use ids::{HandoffId, MailboxId, OfficeId, RequestId};
+pub use keys::{
+    Fingerprint, Identity, KemPublicKey, KemSecretKey, SigningPublicKey, SigningSecretKey,
+};
+pub use message::{Day, Message};
+pub use request::{RequestAuth, Signer};
+
+/// Re-exported so callers can name the RNG traits this crate takes.
+pub use rand;

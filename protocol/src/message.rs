@@ -1,0 +1,163 @@
+//! The plaintext message inside an envelope.
+//!
+//! JSON with every field present and unknown fields refused:
+//! `{"text":…,"category":…|null,"constituency":…|null,"urgent":false,"resources":[…],
+//! "attachments":[…],"day":20414}`.
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::card::Resource;
+use crate::encoding::{self, b64_array};
+use crate::keys::{KemPublicKey, KemSecretKey, SigningPublicKey, SigningSecretKey};
+use crate::{Direction, Envelope, Error, MailboxId, seal};
+
+/// A calendar day: days since 1970-01-01 (UTC). Messages carry only the day, never the time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Day(pub u32);
+
+impl Day {
+    /// The day that contains `unix_seconds`.
+    pub fn from_unix(unix_seconds: u64) -> Self {
+        Day(u32::try_from(unix_seconds / 86_400).unwrap_or(u32::MAX))
+    }
+
+    /// The civil date `(year, month, day)` (proleptic Gregorian; Howard Hinnant's algorithm).
+    pub fn civil(self) -> (i64, u32, u32) {
+        let z = i64::from(self.0) + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        (y, m, d)
+    }
+
+    /// The calendar quarter, for example `2026-Q4`.
+    pub fn quarter(self) -> String {
+        let (y, m, _) = self.civil();
+        format!("{y}-Q{}", (m - 1) / 3 + 1)
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, m, d) = self.civil();
+        write!(f, "{y:04}-{m:02}-{d:02}")
+    }
+}
+
+/// A reference to an attachment stored elsewhere. Reserved: no client sends one yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentRef {
+    /// File name to show.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the content.
+    #[serde(with = "b64_array")]
+    pub sha256: [u8; 32],
+}
+
+/// What a visitor, ombuds or third party writes. Zeroized on drop; no `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    /// The text.
+    pub text: String,
+    /// A concern category ID from the office card.
+    pub category: Option<String>,
+    /// The visitor's constituency (student, faculty, staff, …), if they chose to say.
+    pub constituency: Option<String>,
+    /// The imminent-harm path: the visitor asks for urgent attention.
+    pub urgent: bool,
+    /// Referral resources attached by the ombuds.
+    pub resources: Vec<Resource>,
+    /// Reserved for attachments.
+    pub attachments: Vec<AttachmentRef>,
+    /// The day it was written.
+    pub day: Day,
+}
+
+impl Drop for Message {
+    fn drop(&mut self) {
+        self.text.zeroize();
+    }
+}
+
+impl Message {
+    /// A plain text message written on `day`.
+    pub fn text(text: impl Into<String>, day: Day) -> Self {
+        Self {
+            text: text.into(),
+            category: None,
+            constituency: None,
+            urgent: false,
+            resources: Vec::new(),
+            attachments: Vec::new(),
+            day,
+        }
+    }
+
+    /// Serializes and seals the message. `author` signs it (offices and third parties).
+    #[allow(clippy::too_many_arguments)]
+    pub fn seal(
+        &self,
+        sender: &KemSecretKey,
+        recipient: &KemPublicKey,
+        mailbox: MailboxId,
+        direction: Direction,
+        author: Option<&SigningSecretKey>,
+        rng: &mut impl rand::CryptoRng,
+    ) -> Result<Envelope, Error> {
+        let body = Zeroizing::new(encoding::to_json(self));
+        seal::seal(sender, recipient, mailbox, direction, &body, author, rng)
+    }
+
+    /// Opens and parses a message. See [`seal::open`] for `author`.
+    pub fn open(
+        recipient: &KemSecretKey,
+        sender: &KemPublicKey,
+        author: Option<&SigningPublicKey>,
+        envelope: &Envelope,
+    ) -> Result<Self, Error> {
+        let body = seal::open(recipient, sender, author, envelope)?;
+        encoding::from_json("message", &body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_format_as_dates() {
+        assert_eq!(Day(0).to_string(), "1970-01-01");
+        assert_eq!(
+            Day::from_unix(1_795_305_600 + 3600).to_string(),
+            "2026-11-22"
+        );
+        assert_eq!(Day::from_unix(1_795_305_600 + 3600).quarter(), "2026-Q4");
+        assert_eq!(Day(11_016).to_string(), "2000-02-29");
+    }
+
+    #[test]
+    fn message_json_is_strict() {
+        let m = Message::text("hi", Day(1));
+        let json = encoding::to_json(&m);
+        let back: Message = encoding::from_json("message", &json).unwrap();
+        assert!(back == m);
+        let s = String::from_utf8(json).unwrap();
+        assert!(
+            encoding::from_json::<Message>("message", s.replace(",\"day\":1", "").as_bytes())
+                .is_err()
+        );
+    }
+}
