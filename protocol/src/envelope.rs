@@ -56,7 +56,7 @@ pub struct Envelope {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Wire {
+pub(crate) struct Wire {
     v: u64,
     mailbox: MailboxId,
     direction: Direction,
@@ -80,13 +80,7 @@ impl Envelope {
 
     /// The wire form.
     pub fn to_json(&self) -> Vec<u8> {
-        encoding::to_json(&Wire {
-            v: ENVELOPE_VERSION.into(),
-            mailbox: self.mailbox,
-            direction: self.direction,
-            enc: self.enc,
-            ct: self.ct.clone(),
-        })
+        encoding::to_json(self)
     }
 
     /// Parses the wire form. Refuses unknown versions and fields, trailing data, non-canonical
@@ -128,6 +122,37 @@ impl Envelope {
                 "the ciphertext length is not a padding bucket",
             )),
         }
+    }
+}
+
+impl Serialize for Envelope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Wire {
+            v: ENVELOPE_VERSION.into(),
+            mailbox: self.mailbox,
+            direction: self.direction,
+            enc: self.enc,
+            ct: self.ct.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Envelope {
+    /// Deserializes with the same checks as [`Envelope::from_json`] (except the version
+    /// peeking, which needs the raw bytes).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let wire = Wire::deserialize(d)?;
+        encoding::check_version("envelope", wire.v, ENVELOPE_VERSION).map_err(D::Error::custom)?;
+        let env = Envelope {
+            mailbox: wire.mailbox,
+            direction: wire.direction,
+            enc: wire.enc,
+            ct: wire.ct,
+        };
+        env.check_padded().map_err(D::Error::custom)?;
+        Ok(env)
     }
 }
 

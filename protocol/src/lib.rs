@@ -30,6 +30,7 @@
 //! ```
 
 pub mod address;
+pub mod api;
 pub mod card;
 pub mod codename;
 pub mod encoding;
