@@ -1,1 +1,115 @@
-fn main() {}
+//! Criterion benchmarks for the protocol crate's hot paths. Run with
+//! `cargo bench -p candor-protocol --bench crypto`; figures go in docs/benchmarks.md.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+
+use candor_protocol::pow::{Challenge, PowKey};
+use candor_protocol::{
+    Codename, Direction, Identity, KemSecretKey, MailboxId, RequestAuth, Signer, SigningSecretKey,
+    seal,
+};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use x25519_dalek::{PublicKey, StaticSecret};
+
+/// The floor: the raw X25519 operations HPKE auth mode needs. Sealing needs one fixed-base
+/// multiplication (the ephemeral key) and two variable-base Diffie-Hellmans; opening needs two
+/// Diffie-Hellmans.
+fn x25519_floor(c: &mut Criterion) {
+    let rng = &mut rand::rng();
+    let a = StaticSecret::random_from_rng(&mut *rng);
+    let b = PublicKey::from(&StaticSecret::random_from_rng(&mut *rng));
+    c.bench_function("x25519/diffie_hellman", |bch| {
+        bch.iter(|| black_box(a.diffie_hellman(black_box(&b))))
+    });
+    c.bench_function("x25519/base_point_mul", |bch| {
+        bch.iter(|| black_box(PublicKey::from(black_box(&a))))
+    });
+}
+
+fn seal_open(c: &mut Criterion) {
+    let rng = &mut rand::rng();
+    let visitor = KemSecretKey::generate(rng);
+    let office = Identity::generate(rng);
+    let office_pk = office.kem().public_key();
+    let visitor_pk = visitor.public_key();
+    let mailbox = MailboxId::random(rng);
+    let mut group = c.benchmark_group("seal_open");
+    for size in [1024usize, 64 * 1024] {
+        let body = vec![0x42u8; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(format!("{}KiB", size / 1024), |bch| {
+            bch.iter(|| {
+                let env = seal::seal(
+                    &visitor,
+                    &office_pk,
+                    mailbox,
+                    Direction::ToOffice,
+                    &body,
+                    None,
+                    &mut rand::rng(),
+                )
+                .unwrap();
+                black_box(seal::open(office.kem(), &visitor_pk, None, &env).unwrap())
+            })
+        });
+    }
+    group.finish();
+}
+
+fn requests(c: &mut Criterion) {
+    let key = SigningSecretKey::generate(&mut rand::rng());
+    let pk = key.public_key();
+    let body = vec![0u8; 4096];
+    let path = "/v1/mailboxes/AAAAAAAAAAAAAAAAAAAAAA/envelopes";
+    let now = 1_800_000_000;
+    c.bench_function("request/sign", |bch| {
+        bch.iter(|| {
+            black_box(RequestAuth::sign(
+                &key,
+                Signer::Case,
+                "POST",
+                path,
+                &body,
+                now,
+                &mut rand::rng(),
+            ))
+        })
+    });
+    let auth = RequestAuth::sign(&key, Signer::Case, "POST", path, &body, now, &mut rand::rng());
+    c.bench_function("request/verify", |bch| {
+        bch.iter(|| {
+            auth.verify(&pk, "POST", path, black_box(&body), now, 120)
+                .unwrap()
+        })
+    });
+}
+
+fn codename(c: &mut Criterion) {
+    let office = Identity::generate(&mut rand::rng()).fingerprint();
+    let words = Codename::generate(&mut rand::rng()).words();
+    c.bench_function("codename/parse_and_derive", |bch| {
+        bch.iter(|| {
+            let codename: Codename = black_box(words.as_str()).parse().unwrap();
+            black_box(codename.derive(&office))
+        })
+    });
+}
+
+fn pow(c: &mut Criterion) {
+    let key = PowKey::generate(&mut rand::rng());
+    let mut group = c.benchmark_group("pow");
+    group.sample_size(20);
+    group.bench_function("solve_d20", |bch| {
+        bch.iter_batched(
+            || Challenge::issue(&key, 20, 1_800_000_000, 600, &mut rand::rng()),
+            |challenge| black_box(challenge.solve(b"0123456789abcdef")),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, x25519_floor, seal_open, requests, codename, pow);
+criterion_main!(benches);

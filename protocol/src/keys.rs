@@ -44,9 +44,13 @@ impl fmt::Debug for KemPublicKey {
     }
 }
 
-/// A secret X25519 key for HPKE. No `Debug`; zeroized on drop.
+/// A secret X25519 key for HPKE, with its public half cached (a base-point multiplication
+/// saved on every seal). No `Debug`; zeroized on drop.
 #[derive(Clone)]
-pub struct KemSecretKey(pub(crate) <Kem as hpke::Kem>::PrivateKey);
+pub struct KemSecretKey {
+    pub(crate) sk: <Kem as hpke::Kem>::PrivateKey,
+    pub(crate) pk: KemPublicKey,
+}
 
 impl KemSecretKey {
     /// Generates a fresh key.
@@ -57,20 +61,27 @@ impl KemSecretKey {
     }
     /// Derives a key from input keying material with RFC 9180 `DeriveKeyPair`.
     pub fn derive(ikm: &[u8]) -> Self {
-        Self(Kem::derive_keypair(ikm).0)
+        let (sk, pk) = Kem::derive_keypair(ikm);
+        Self {
+            sk,
+            pk: KemPublicKey(pk),
+        }
     }
     /// Restores a key from its 32 secret bytes.
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
         // X25519 private keys are any 32 bytes (clamped on use).
-        Self(<Kem as hpke::Kem>::PrivateKey::from_bytes(bytes).unwrap_or_else(|_| unreachable!()))
+        let sk =
+            <Kem as hpke::Kem>::PrivateKey::from_bytes(bytes).unwrap_or_else(|_| unreachable!());
+        let pk = KemPublicKey(Kem::sk_to_pk(&sk));
+        Self { sk, pk }
     }
     /// The secret bytes, for an encrypted keystore.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
-        Zeroizing::new(self.0.to_bytes().into())
+        Zeroizing::new(self.sk.to_bytes().into())
     }
     /// The public half.
     pub fn public_key(&self) -> KemPublicKey {
-        KemPublicKey(Kem::sk_to_pk(&self.0))
+        self.pk.clone()
     }
 }
 

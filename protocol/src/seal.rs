@@ -56,7 +56,7 @@ pub fn setup_sender(
     rng: &mut impl rand::CryptoRng,
 ) -> Result<([u8; 32], SenderContext), Error> {
     let mode = match sender {
-        Some(sk) => OpModeS::Auth((sk.0.clone(), sk.public_key().0)),
+        Some(sk) => OpModeS::Auth((sk.sk.clone(), sk.pk.0.clone())),
         None => OpModeS::Base,
     };
     let (enc, ctx) = hpke::setup_sender_with_rng::<Aead, Kdf, Kem>(&mode, &recipient.0, info, rng)
@@ -77,7 +77,7 @@ pub fn setup_receiver(
     };
     let enc =
         <Kem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| Error::DecryptionFailed)?;
-    hpke::setup_receiver::<Aead, Kdf, Kem>(&mode, &recipient.0, &enc, info)
+    hpke::setup_receiver::<Aead, Kdf, Kem>(&mode, &recipient.sk, &enc, info)
         .map(ReceiverContext)
         .map_err(|_| Error::DecryptionFailed)
 }
