@@ -1,1 +1,176 @@
-fn main() {}
+//! `candor-bench`: a load generator for the relay.
+//!
+//! It starts the real `candor-server` binary on loopback with a temporary store, registers an
+//! office, opens mailboxes with real proofs of work, and then measures, at a fixed number of
+//! concurrent connections and for a fixed time each:
+//!
+//! 1. `GET /v1/health`: the ceiling of the HTTP stack on this machine;
+//! 2. durable append of sealed envelopes (signed `POST /v1/mailboxes/{id}/envelopes`);
+//! 3. fetch of the newest envelope (signed `GET …/envelopes?after=N&limit=1`).
+//!
+//! Envelopes are sealed before the clock starts (sealing is the client's cost, not the relay's);
+//! every request is signed as it is sent. Results go to stdout as a table, or as JSON.
+
+mod relay;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use relay::{Bench, Phase};
+
+#[derive(Parser, Debug)]
+#[command(about = "Drives a real candor-server over HTTP and reports requests/s and latency")]
+struct Args {
+    /// Path to the candor-server binary (build it with `cargo build --release -p candor-server`).
+    #[arg(long, default_value = "target/release/candor-server")]
+    server_bin: PathBuf,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Envelope plaintext size in bytes (the sealed size is the next padding bucket).
+    #[arg(long, default_value_t = 4000)]
+    body_bytes: usize,
+    /// Mailboxes to open and spread the appends over.
+    #[arg(long, default_value_t = 64)]
+    mailboxes: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> Result<()> {
+    let bench = Arc::new(
+        Bench::start(
+            &args.server_bin,
+            args.connections,
+            args.mailboxes,
+            args.body_bytes,
+        )
+        .await?,
+    );
+    let duration = Duration::from_secs(args.seconds);
+    let mut results = Vec::new();
+    for phase in [Phase::Health, Phase::Append, Phase::Fetch] {
+        results.push(drive(bench.clone(), phase, args.connections, duration).await?);
+    }
+    let ceiling = results[0].rps;
+    if args.json {
+        let rows: Vec<_> = results
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "phase": r.phase.name(), "requests": r.requests, "rps": r.rps,
+                    "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "of_ceiling": r.rps / ceiling,
+                    "errors": r.errors,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!(
+            "{} connections, {} s per phase, {}-byte bodies ({} bytes sealed)",
+            args.connections,
+            args.seconds,
+            args.body_bytes,
+            bench.sealed_len()
+        );
+        println!(
+            "{:<8} {:>9} {:>10} {:>8} {:>8} {:>10} {:>7}",
+            "phase", "requests", "req/s", "p50 ms", "p99 ms", "ceiling", "errors"
+        );
+        for r in &results {
+            println!(
+                "{:<8} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>9.1}% {:>7}",
+                r.phase.name(),
+                r.requests,
+                r.rps,
+                r.p50_ms,
+                r.p99_ms,
+                100.0 * r.rps / ceiling,
+                r.errors
+            );
+        }
+    }
+    bench.stop().await;
+    Ok(())
+}
+
+struct PhaseResult {
+    phase: Phase,
+    requests: usize,
+    errors: usize,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+async fn drive(
+    bench: Arc<Bench>,
+    phase: Phase,
+    connections: usize,
+    duration: Duration,
+) -> Result<PhaseResult> {
+    // A short warm-up so connections exist before the clock starts.
+    let warm = Instant::now() + Duration::from_millis(500);
+    let mut tasks = Vec::new();
+    for worker in 0..connections {
+        let bench = bench.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = bench.client()?;
+            let mut i = 0usize;
+            while Instant::now() < warm {
+                bench.request(&client, phase, worker, i).await?;
+                i += 1;
+            }
+            let end = Instant::now() + duration;
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            while Instant::now() < end {
+                let t = Instant::now();
+                match bench.request(&client, phase, worker, i).await {
+                    Ok(()) => latencies.push(t.elapsed()),
+                    Err(_) => errors += 1,
+                }
+                i += 1;
+            }
+            anyhow::Ok((latencies, errors))
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.context("worker panicked")??;
+        all.extend(l);
+        errors += e;
+    }
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    };
+    Ok(PhaseResult {
+        phase,
+        requests: all.len(),
+        errors,
+        rps: all.len() as f64 / duration.as_secs_f64(),
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    })
+}

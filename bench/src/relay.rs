@@ -1,0 +1,349 @@
+//! The relay under test: starting it, setting up an office and mailboxes, and the requests each
+//! phase sends.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow, bail};
+use candor_protocol::api::{Appended, EnvelopePage, OpenMailbox, RegisterOffice};
+use candor_protocol::card::{OfficeCard, Policy};
+use candor_protocol::pow::Challenge;
+use candor_protocol::{
+    CaseKeys, Codename, Direction, Identity, Message, RequestAuth, SignedCard, Signer,
+};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// What a phase measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Health,
+    Append,
+    Fetch,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Health => "health",
+            Phase::Append => "append",
+            Phase::Fetch => "fetch",
+        }
+    }
+}
+
+struct Case {
+    keys: CaseKeys,
+    /// A sealed envelope for this mailbox, JSON-encoded once.
+    envelope: Vec<u8>,
+}
+
+/// A running relay with an office and open mailboxes.
+pub struct Bench {
+    base: String,
+    child: tokio::sync::Mutex<Child>,
+    _dir: tempfile::TempDir,
+    cases: Vec<Case>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Bench {
+    pub async fn start(
+        server_bin: &Path,
+        connections: usize,
+        mailboxes: usize,
+        body_bytes: usize,
+    ) -> Result<Self> {
+        let dir = tempfile::tempdir().context("creating a temporary data directory")?;
+        let mut child = Command::new(server_bin)
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env("CANDOR_POW_DIFFICULTY", "8")
+            .env("CANDOR_MAX_ENVELOPES_PER_MAILBOX", "1000000")
+            .env("CANDOR_MAX_BYTES_PER_MAILBOX", "100000000000")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "starting {} (build it with `cargo build --release -p candor-server`)",
+                    server_bin.display()
+                )
+            })?;
+        let base = listening_url(&mut child).await?;
+
+        let out = Command::new(server_bin)
+            .args(["invite", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .await
+            .context("running candor-server invite")?;
+        if !out.status.success() {
+            bail!(
+                "candor-server invite failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let invite = String::from_utf8(out.stdout)?
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .ok_or_else(|| anyhow!("candor-server invite printed nothing"))?
+            .trim()
+            .to_owned();
+
+        let client = reqwest::Client::new();
+        let rng = &mut rand::rng();
+        let office = Identity::generate(rng);
+        let card = OfficeCard {
+            v: 1,
+            serial: 1,
+            id: "bench".parse()?,
+            name: "Bench Office".into(),
+            relay: base.parse()?,
+            signing_key: office.signing().public_key().to_bytes(),
+            kem_key: office.kem().public_key().to_bytes(),
+            policy: Policy {
+                confidentiality: "-".into(),
+                exception: "-".into(),
+                not_notice: "-".into(),
+                retention: "-".into(),
+            },
+            retention_days: 30,
+            categories: vec![],
+            resources: vec![],
+        };
+        let signed: SignedCard = card.sign(&office)?;
+        let resp = client
+            .post(format!("{base}/v1/offices"))
+            .json(&RegisterOffice {
+                invite,
+                card: signed,
+            })
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            bail!(
+                "registering the office: {} {}",
+                resp.status(),
+                resp.text().await?
+            );
+        }
+
+        let text = "x".repeat(body_bytes);
+        let mut cases = Vec::new();
+        for _ in 0..mailboxes.max(connections) {
+            let keys = Codename::generate(rng).derive(&office.fingerprint());
+            let challenge: Challenge = client
+                .get(format!("{base}/v1/pow"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let open = OpenMailbox {
+                v: 1,
+                office: card.id.clone(),
+                mailbox: keys.mailbox,
+                signing_key: keys.signing.public_key().to_bytes(),
+                kem_key: keys.kem.public_key().to_bytes(),
+                pow: challenge.solve(keys.mailbox.as_bytes()),
+            };
+            let body = serde_json::to_vec(&open)?;
+            let resp = signed_request(
+                &client,
+                &base,
+                &keys,
+                reqwest::Method::POST,
+                "/v1/mailboxes",
+                body,
+            )
+            .await?;
+            if !resp.status().is_success() {
+                bail!(
+                    "opening a mailbox: {} {}",
+                    resp.status(),
+                    resp.text().await?
+                );
+            }
+            let envelope = Message::text(text.clone(), candor_protocol::Day::from_unix(now()))
+                .seal(
+                    &keys.kem,
+                    &office.kem().public_key(),
+                    keys.mailbox,
+                    Direction::ToOffice,
+                    None,
+                    rng,
+                )?
+                .to_json();
+            cases.push(Case { keys, envelope });
+        }
+        // Fetch needs something to fetch: one envelope per mailbox.
+        let bench = Self {
+            base,
+            child: tokio::sync::Mutex::new(child),
+            _dir: dir,
+            cases,
+        };
+        for i in 0..bench.cases.len() {
+            bench.request(&client, Phase::Append, i, 0).await?;
+        }
+        Ok(bench)
+    }
+
+    /// The sealed envelope's size on the wire.
+    pub fn sealed_len(&self) -> usize {
+        self.cases.first().map_or(0, |c| c.envelope.len())
+    }
+
+    /// A client with its own connection.
+    pub fn client(&self) -> Result<reqwest::Client> {
+        Ok(reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .timeout(Duration::from_secs(30))
+            .build()?)
+    }
+
+    /// Sends one request of `phase`; errors on any non-2xx answer.
+    pub async fn request(
+        &self,
+        client: &reqwest::Client,
+        phase: Phase,
+        worker: usize,
+        i: usize,
+    ) -> Result<()> {
+        let case = &self.cases[(worker + i * 7) % self.cases.len()];
+        let resp = match phase {
+            Phase::Health => {
+                client
+                    .get(format!("{}/v1/health", self.base))
+                    .send()
+                    .await?
+            }
+            Phase::Append => {
+                let path = format!("/v1/mailboxes/{}/envelopes", case.keys.mailbox);
+                signed_request(
+                    client,
+                    &self.base,
+                    &case.keys,
+                    reqwest::Method::POST,
+                    &path,
+                    case.envelope.clone(),
+                )
+                .await?
+            }
+            Phase::Fetch => {
+                let path = format!(
+                    "/v1/mailboxes/{}/envelopes?after=0&limit=1",
+                    case.keys.mailbox
+                );
+                signed_request(
+                    client,
+                    &self.base,
+                    &case.keys,
+                    reqwest::Method::GET,
+                    &path,
+                    Vec::new(),
+                )
+                .await?
+            }
+        };
+        let status = resp.status();
+        let body = resp.bytes().await?;
+        if !status.is_success() {
+            bail!("{} answered {status}", phase.name());
+        }
+        match phase {
+            Phase::Append => {
+                serde_json::from_slice::<Appended>(&body)?;
+            }
+            Phase::Fetch => {
+                let page: EnvelopePage = serde_json::from_slice(&body)?;
+                if page.envelopes.len() != 1 {
+                    bail!("fetch returned {} envelopes", page.envelopes.len());
+                }
+            }
+            Phase::Health => {}
+        }
+        Ok(())
+    }
+
+    pub async fn stop(&self) {
+        let _ = self.child.lock().await.kill().await;
+    }
+}
+
+async fn signed_request(
+    client: &reqwest::Client,
+    base: &str,
+    keys: &CaseKeys,
+    method: reqwest::Method,
+    path: &str,
+    body: Vec<u8>,
+) -> Result<reqwest::Response> {
+    let auth = RequestAuth::sign(
+        &keys.signing,
+        Signer::Case,
+        method.as_str(),
+        path,
+        &body,
+        now(),
+        &mut rand::rng(),
+    );
+    let mut req = client.request(method, format!("{base}{path}"));
+    for (name, value) in candor_protocol::request::HEADERS
+        .iter()
+        .zip(auth.header_values())
+    {
+        req = req.header(*name, value);
+    }
+    if !body.is_empty() {
+        req = req.header("content-type", "application/json").body(body);
+    }
+    Ok(req.send().await?)
+}
+
+/// Reads the server's output until it says where it listens.
+async fn listening_url(child: &mut Child) -> Result<String> {
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(16);
+    for stream in [
+        Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+        Box::new(stderr),
+    ] {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stream).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let _ = tx.send(line).await;
+            }
+        });
+    }
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = rx.recv().await {
+            if let Some(pos) = line.find("http://") {
+                if line.contains("listening") {
+                    return Some(
+                        line[pos..]
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        None
+    })
+    .await
+    .context("the server did not say where it listens within 30 s")?;
+    found.ok_or_else(|| anyhow!("the server exited before listening"))
+}
