@@ -329,16 +329,11 @@ async fn listening_url(child: &mut Child) -> Result<String> {
     }
     let found = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = rx.recv().await {
-            if let Some(pos) = line.find("http://") {
-                if line.contains("listening") {
-                    return Some(
-                        line[pos..]
-                            .split_whitespace()
-                            .next()
-                            .unwrap_or("")
-                            .to_owned(),
-                    );
-                }
+            if let Some(pos) = line.find("http://")
+                && line.contains("listening")
+            {
+                let url = line[pos..].split_whitespace().next().unwrap_or("");
+                return Some(url.to_owned());
             }
         }
         None

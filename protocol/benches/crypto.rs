@@ -77,7 +77,15 @@ fn requests(c: &mut Criterion) {
             ))
         })
     });
-    let auth = RequestAuth::sign(&key, Signer::Case, "POST", path, &body, now, &mut rand::rng());
+    let auth = RequestAuth::sign(
+        &key,
+        Signer::Case,
+        "POST",
+        path,
+        &body,
+        now,
+        &mut rand::rng(),
+    );
     c.bench_function("request/verify", |bch| {
         bch.iter(|| {
             auth.verify(&pk, "POST", path, black_box(&body), now, 120)
