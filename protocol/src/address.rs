@@ -177,4 +177,28 @@ mod tests {
                 .is_err()
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn address_display_parse_round_trips(
+            office in "[a-z0-9][a-z0-9-]{1,30}[a-z0-9]",
+            fp in proptest::array::uniform32(proptest::prelude::any::<u8>()),
+            https in proptest::prelude::any::<bool>(),
+            host in "[a-z0-9]{1,20}(\\.[a-z0-9]{1,10}){0,3}",
+            port in proptest::option::of(1u16..),
+        ) {
+            let relay = format!(
+                "{}://{host}{}",
+                if https { "https" } else { "http" },
+                port.map(|p| format!(":{p}")).unwrap_or_default()
+            );
+            let a = OfficeAddress {
+                office: office.parse().unwrap(),
+                fingerprint: Fingerprint::from_bytes(fp),
+                relay: relay.parse().unwrap(),
+            };
+            let text = a.to_string();
+            proptest::prop_assert_eq!(text.parse::<OfficeAddress>().unwrap(), a);
+        }
+    }
 }

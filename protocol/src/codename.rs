@@ -233,4 +233,13 @@ mod tests {
         assert_ne!(a.kem.public_key(), b.kem.public_key());
         assert_ne!(a.signing.public_key(), b.signing.public_key());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn codename_display_parse_round_trips(entropy in proptest::array::uniform16(proptest::prelude::any::<u8>())) {
+            let c = Codename::from_entropy(entropy);
+            let parsed: Codename = c.words().parse().unwrap();
+            proptest::prop_assert_eq!(*parsed.entropy, entropy);
+        }
+    }
 }

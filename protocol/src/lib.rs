@@ -60,3 +60,31 @@ pub use request::{RequestAuth, Signer};
 
 /// Re-exported so callers can name the RNG traits this crate takes.
 pub use rand;
+
+#[cfg(test)]
+mod tests {
+    use core::fmt::{Debug, Display};
+
+    use static_assertions::assert_not_impl_any;
+
+    use super::*;
+
+    // Secrets never print: no `Debug`, no `Display`.
+    assert_not_impl_any!(Identity: Debug, Display);
+    assert_not_impl_any!(KemSecretKey: Debug, Display);
+    assert_not_impl_any!(SigningSecretKey: Debug, Display);
+    assert_not_impl_any!(Codename: Debug, Display);
+    assert_not_impl_any!(CaseKeys: Debug, Display);
+    assert_not_impl_any!(Message: Debug, Display);
+    assert_not_impl_any!(pow::PowKey: Debug, Display);
+
+    #[test]
+    fn secret_types_zeroize_on_drop() {
+        fn zeroizes_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        // The inner key types clear themselves; our wrappers only compose them.
+        zeroizes_on_drop::<ed25519_dalek::SigningKey>();
+        zeroizes_on_drop::<x25519_dalek::StaticSecret>();
+        zeroizes_on_drop::<pow::PowKey>();
+        zeroizes_on_drop::<zeroize::Zeroizing<[u8; 16]>>();
+    }
+}
