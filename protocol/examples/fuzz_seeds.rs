@@ -1,0 +1,158 @@
+//! Writes a small seed corpus for the fuzz targets in `fuzz/`: one valid input per target, so
+//! the fuzzers start from the real formats. Run from the repository root:
+//! `cargo run -p candor-protocol --example fuzz_seeds -- fuzz/corpus`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::Path;
+
+use candor_protocol::card::{OfficeCard, Policy, ThirdPartyCard};
+use candor_protocol::handoff::{
+    DisclosedItem, KeyShare, Party, Proposal, Revocation, content_key, seal_layer,
+};
+use candor_protocol::pow::{Challenge, PowKey};
+use candor_protocol::request::HEADERS;
+use candor_protocol::{
+    Codename, Day, Direction, HandoffId, Identity, MailboxId, Message, RequestAuth, Signer,
+};
+
+fn write(root: &Path, target: &str, name: &str, bytes: &[u8]) {
+    let dir = root.join(target);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join(name), bytes).unwrap();
+}
+
+fn main() {
+    let root = std::env::args().nth(1).expect("usage: fuzz_seeds DIR");
+    let root = Path::new(&root);
+    let rng = &mut rand::rng();
+
+    let office = Identity::generate(rng);
+    let card = OfficeCard {
+        v: 1,
+        serial: 1,
+        id: "ombuds".parse().unwrap(),
+        name: "Seed Office".into(),
+        relay: "http://127.0.0.1:8080".parse().unwrap(),
+        signing_key: office.signing().public_key().to_bytes(),
+        kem_key: office.kem().public_key().to_bytes(),
+        policy: Policy {
+            confidentiality: "c".into(),
+            exception: "e".into(),
+            not_notice: "n".into(),
+            retention: "r".into(),
+        },
+        retention_days: 90,
+        categories: vec![],
+        resources: vec![],
+    };
+    write(
+        root,
+        "card_address",
+        "card.json",
+        &card.sign(&office).unwrap().to_json(),
+    );
+    write(
+        root,
+        "card_address",
+        "address.txt",
+        card.address().unwrap().to_string().as_bytes(),
+    );
+
+    let codename = Codename::generate(rng);
+    write(root, "codename", "words.txt", codename.words().as_bytes());
+
+    let case = codename.derive(&office.fingerprint());
+    let env = Message::text("seed", Day(20_000))
+        .seal(
+            &case.kem,
+            &office.kem().public_key(),
+            case.mailbox,
+            Direction::ToOffice,
+            None,
+            rng,
+        )
+        .unwrap();
+    write(root, "envelope", "envelope.json", &env.to_json());
+
+    let path = format!("/v1/mailboxes/{}/envelopes", case.mailbox);
+    let auth = RequestAuth::sign(
+        &case.signing,
+        Signer::Case,
+        "POST",
+        &path,
+        b"{}",
+        1_800_000_000,
+        rng,
+    );
+    let mut lines: Vec<String> = auth.header_values().to_vec();
+    lines.extend(["POST".to_owned(), path, "{}".to_owned()]);
+    assert_eq!(HEADERS.len(), 4);
+    write(
+        root,
+        "request_signature",
+        "request.txt",
+        lines.join("\n").as_bytes(),
+    );
+
+    let third = Identity::generate(rng);
+    let tp = ThirdPartyCard {
+        v: 1,
+        name: "Dept head".into(),
+        signing_key: third.signing().public_key().to_bytes(),
+        kem_key: third.kem().public_key().to_bytes(),
+    };
+    let proposal = Proposal {
+        v: 1,
+        id: HandoffId::random(rng),
+        drafted_by: Party::Visitor,
+        third_party: tp.sign(&third).unwrap(),
+        purpose: "resolve".into(),
+        items: vec![DisclosedItem::new("item")],
+        identity_included: false,
+        identity: None,
+        expires: Day(20_100),
+    };
+    write(root, "handoff", "proposal.json", &proposal.to_json());
+    let key = content_key(rng);
+    let share = KeyShare::seal(
+        &key,
+        &proposal.id,
+        Party::Office,
+        office.kem(),
+        &third.kem().public_key(),
+        rng,
+    )
+    .unwrap();
+    write(
+        root,
+        "handoff",
+        "share.json",
+        &serde_json::to_vec(&share).unwrap(),
+    );
+    let revocation = Revocation::sign(proposal.id, Party::Office, office.signing());
+    write(
+        root,
+        "handoff",
+        "revocation.json",
+        &serde_json::to_vec(&revocation).unwrap(),
+    );
+    write(
+        root,
+        "handoff",
+        "layer.bin",
+        &seal_layer(&key, &proposal.id, Party::Visitor, b"x").unwrap(),
+    );
+
+    let pow_key = PowKey::generate(rng);
+    let challenge = Challenge::issue(&pow_key, 4, 1_800_000_000, 600, rng);
+    let solution = challenge.solve(MailboxId::random(rng).as_bytes());
+    write(
+        root,
+        "pow",
+        "solution.json",
+        &serde_json::to_vec(&solution).unwrap(),
+    );
+    println!("wrote seeds under {}", root.display());
+}
