@@ -1,1 +1,87 @@
-fn main() {}
+//! `candor`: one binary for every role. This file only parses the command line, runs the
+//! command and turns its outcome into an exit code:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | done (also when the reader of our output went away: a broken pipe) |
+//! | 1 | a usage or input error |
+//! | 2 | the relay refused the request |
+//! | 3 | the relay could not be reached |
+//! | 4 | a card, signature or message did not verify |
+
+mod cli;
+mod commands;
+mod compose;
+mod error;
+mod home;
+mod input;
+mod keystore;
+mod output;
+mod policy;
+mod relay;
+mod remember;
+mod thread;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::error::Unverified;
+use crate::relay::RelayError;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap exits with 2 on usage errors; Candor keeps 2 for "refused by the relay".
+            let code = match err.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 1,
+            };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = exit_code(&err);
+            if code != 0 {
+                report(&err);
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// The exit code for an error: the first cause in the chain that has a meaning of its own wins.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(relay) = cause.downcast_ref::<RelayError>() {
+            return match relay {
+                RelayError::Unreachable { .. } => 3,
+                RelayError::Refused { .. } | RelayError::BadAnswer { .. } => 2,
+            };
+        }
+        if cause.downcast_ref::<Unverified>().is_some() {
+            return 4;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return 0;
+        }
+    }
+    1
+}
+
+/// Prints an error and its causes to stderr, one per line.
+fn report(err: &anyhow::Error) {
+    let style = output::Style::stderr();
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{} {err}", style.red("error:"));
+    for cause in err.chain().skip(1) {
+        let _ = writeln!(stderr, "  {} {cause}", style.dim("because:"));
+    }
+}

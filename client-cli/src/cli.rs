@@ -1,0 +1,316 @@
+//! The command line: every subcommand, flag and environment variable, parsed by clap.
+//!
+//! Every prompt has a flag or an environment variable, so that each command runs in a script
+//! without a terminal.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use candor_protocol::OfficeAddress;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Anonymous, end-to-end encrypted conversations between visitors and an ombuds office.
+#[derive(Parser)]
+#[command(name = "candor", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Clone)]
+pub struct Global {
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Send all traffic, DNS included, through this SOCKS5 proxy (Tor: socks5h://127.0.0.1:9050).
+    #[arg(
+        long,
+        global = true,
+        env = "CANDOR_PROXY",
+        value_name = "socks5h://HOST:PORT"
+    )]
+    pub proxy: Option<ProxyUrl>,
+
+    /// Where the office keystore and remembered cases live [default: the platform data
+    /// directory].
+    #[arg(long, global = true, env = "CANDOR_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Manage the office: keys, card and address.
+    #[command(subcommand)]
+    Office(OfficeCommand),
+
+    /// Ombuds: list the office's cases, urgent first.
+    Inbox,
+    /// Ombuds: show a case's thread.
+    Read(CaseArgs),
+    /// Ombuds: reply to a case, optionally with referrals.
+    Reply(ReplyArgs),
+    /// Ombuds: close a case and delete it from the relay.
+    Close(CloseArgs),
+
+    /// Visitor: raise a concern with an office.
+    Raise(RaiseArgs),
+    /// Visitor: read the thread of your case, with the office's replies verified.
+    Check(VisitorArgs),
+    /// Visitor: send a follow-up message in your case.
+    Send(SendArgs),
+    /// Visitor: delete your case from the relay, now.
+    Destroy(DestroyArgs),
+    /// Visitor: remove a remembered codename from this computer (the case stays on the relay).
+    Forget(ForgetArgs),
+}
+
+#[derive(Subcommand)]
+pub enum OfficeCommand {
+    /// Create the office's keys and card in a new, passphrase-encrypted keystore.
+    Init(InitArgs),
+    /// Register the signed card with the relay (with --invite), or publish an update.
+    Publish(PublishArgs),
+    /// Print the office address that visitors use.
+    Address,
+    /// Write the keys and card to a passphrase-encrypted bundle, for another ombuds.
+    ExportKeys(BundleArgs),
+    /// Load the keys and card from a bundle made by `office export-keys`.
+    ImportKeys(ImportArgs),
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// The office's name, as visitors see it.
+    #[arg(long)]
+    pub name: String,
+    /// The relay's base URL, for example https://relay.example.edu.
+    #[arg(long, value_name = "URL")]
+    pub relay: String,
+    /// The office's ID on the relay [default: derived from the name].
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Replace the default policy texts with this TOML file.
+    #[arg(long, value_name = "FILE.toml")]
+    pub policy: Option<PathBuf>,
+    /// Referral resources, from this TOML file [default: none].
+    #[arg(long, value_name = "FILE.toml")]
+    pub resources: Option<PathBuf>,
+    /// Days a case is kept on the relay after its last activity.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub retention_days: u32,
+}
+
+#[derive(Args)]
+pub struct PublishArgs {
+    /// A one-time registration token from the relay's operator (`candor-server invite`).
+    /// Needed the first time only.
+    #[arg(long, value_name = "TOKEN")]
+    pub invite: Option<String>,
+    /// Replace the policy texts with this TOML file before publishing.
+    #[arg(long, value_name = "FILE.toml")]
+    pub policy: Option<PathBuf>,
+    /// Replace the referral resources with this TOML file before publishing.
+    #[arg(long, value_name = "FILE.toml")]
+    pub resources: Option<PathBuf>,
+    /// Change the retention period before publishing.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub retention_days: Option<u32>,
+}
+
+#[derive(Args)]
+pub struct BundleArgs {
+    /// The bundle file to write. Its passphrase comes from a prompt or
+    /// CANDOR_BUNDLE_PASSPHRASE.
+    pub file: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The bundle file to read. Its passphrase comes from a prompt or CANDOR_BUNDLE_PASSPHRASE.
+    pub file: PathBuf,
+    /// Replace an existing office keystore in this home.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args)]
+pub struct CaseArgs {
+    /// The case: its label from `candor inbox`, or any unique prefix of it.
+    pub case: String,
+}
+
+#[derive(Args)]
+pub struct MessageArgs {
+    /// Read the message from this file instead of stdin or $EDITOR.
+    #[arg(long, value_name = "FILE")]
+    pub message_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ReplyArgs {
+    #[command(flatten)]
+    pub case: CaseArgs,
+    #[command(flatten)]
+    pub message: MessageArgs,
+    /// Attach a referral resource from the office card, by name (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub refer: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct CloseArgs {
+    #[command(flatten)]
+    pub case: CaseArgs,
+    /// How the case ended, for the office's anonymous statistics.
+    #[arg(long, value_enum)]
+    pub outcome: Outcome,
+    /// Close without asking for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// How a case ended. Only this, the category, the quarter and the constituency survive a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The visitor's concern was resolved.
+    Resolved,
+    /// The visitor was referred to another resource.
+    Referred,
+    /// The visitor received information or coaching and will proceed on their own.
+    Informed,
+    /// Resolved informally with a third party (shuttle diplomacy, facilitated conversation).
+    Facilitated,
+    /// The visitor withdrew or stopped answering.
+    Withdrawn,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = self.to_possible_value().map(|v| v.get_name().to_owned());
+        f.write_str(value.as_deref().unwrap_or("other"))
+    }
+}
+
+#[derive(Args)]
+pub struct VisitorArgs {
+    /// The office address, as the office published it (candor:OFFICE.FINGERPRINT@RELAY).
+    pub address: AddressArg,
+    /// Keep the codename on this computer, encrypted with a passphrase, so that you need not
+    /// type it again.
+    #[arg(long)]
+    pub remember: bool,
+}
+
+#[derive(Args)]
+pub struct RaiseArgs {
+    #[command(flatten)]
+    pub visitor: VisitorArgs,
+    #[command(flatten)]
+    pub message: MessageArgs,
+    /// Acknowledge the office's policy without being asked.
+    #[arg(long)]
+    pub yes: bool,
+    /// The concern's category, by ID from the office card.
+    #[arg(long, value_name = "ID")]
+    pub category: Option<String>,
+    /// Your constituency (student, faculty, staff, …), if you want to say.
+    #[arg(long, value_name = "WHO")]
+    pub constituency: Option<String>,
+    /// Flag an imminent risk of serious harm, so that the office answers first.
+    #[arg(long)]
+    pub urgent: bool,
+}
+
+#[derive(Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub visitor: VisitorArgs,
+    #[command(flatten)]
+    pub message: MessageArgs,
+    /// Flag an imminent risk of serious harm, so that the office answers first.
+    #[arg(long)]
+    pub urgent: bool,
+}
+
+#[derive(Args)]
+pub struct DestroyArgs {
+    /// The office address (candor:OFFICE.FINGERPRINT@RELAY).
+    pub address: AddressArg,
+    /// Destroy without asking for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Args)]
+pub struct ForgetArgs {
+    /// The office address (candor:OFFICE.FINGERPRINT@RELAY).
+    pub address: AddressArg,
+}
+
+/// An office address given on the command line.
+#[derive(Clone)]
+pub struct AddressArg(pub OfficeAddress);
+
+impl FromStr for AddressArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.parse().map(Self).map_err(|e: candor_protocol::Error| {
+            format!("{e}; copy the whole address the office published")
+        })
+    }
+}
+
+/// A SOCKS5 proxy that resolves names itself (`socks5h://`), so that DNS does not leak.
+#[derive(Clone, Debug)]
+pub struct ProxyUrl(pub String);
+
+impl FromStr for ProxyUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let rest = s.strip_prefix("socks5h://").ok_or_else(|| {
+            "use socks5h://HOST:PORT (socks5h, so that the proxy also resolves names)".to_owned()
+        })?;
+        let ok = !rest.is_empty()
+            && rest.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0)
+            });
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err("expected socks5h://HOST:PORT".to_owned())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_must_resolve_names_remotely() {
+        assert!("socks5h://127.0.0.1:9050".parse::<ProxyUrl>().is_ok());
+        for bad in [
+            "socks5://127.0.0.1:9050",
+            "http://x:1",
+            "socks5h://",
+            "socks5h://h",
+            "socks5h://:1",
+        ] {
+            assert!(bad.parse::<ProxyUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+}

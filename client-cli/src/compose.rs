@@ -1,0 +1,122 @@
+//! Composing a message: from `--message-file`, from stdin when it is not a terminal, or in
+//! `$VISUAL` / `$EDITOR` otherwise.
+
+use std::io::{IsTerminal as _, Read as _, Seek as _, Write as _};
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context as _, Result, bail};
+use zeroize::Zeroizing;
+
+/// Lines starting with this are instructions in the editor template, not part of the message.
+const COMMENT: &str = "#";
+
+/// The message text, trimmed. `guide` is shown as comment lines when an editor opens.
+pub fn compose(file: Option<&Path>, guide: &str) -> Result<Zeroizing<String>> {
+    let text = match file {
+        Some(path) if path == Path::new("-") => read_stdin()?,
+        Some(path) => Zeroizing::new(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("could not read the message from {}", path.display()))?,
+        ),
+        None if !std::io::stdin().is_terminal() => read_stdin()?,
+        None => edit(guide)?,
+    };
+    let trimmed = Zeroizing::new(text.trim().to_owned());
+    if trimmed.is_empty() {
+        bail!(
+            "the message is empty, so nothing was sent: write it in the editor, or pass \
+             --message-file FILE, or pipe it on stdin"
+        );
+    }
+    Ok(trimmed)
+}
+
+fn read_stdin() -> Result<Zeroizing<String>> {
+    let mut text = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("could not read the message from stdin")?;
+    Ok(text)
+}
+
+/// Opens the user's editor on a private temporary file and returns what they wrote, without the
+/// comment lines. The file is overwritten with zeros and deleted afterwards.
+fn edit(guide: &str) -> Result<Zeroizing<String>> {
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .or_else(|| std::env::var("EDITOR").ok())
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_owned());
+    // Prefer a memory-backed, per-user directory, so that the draft never reaches a disk.
+    let dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    let mut file = tempfile::Builder::new()
+        .prefix("candor-message-")
+        .suffix(".txt")
+        .tempfile_in(&dir)
+        .context("could not create a temporary file for the editor")?;
+    let mut template = String::from("\n");
+    for line in guide.lines() {
+        template.push_str(&format!("{COMMENT} {line}\n"));
+    }
+    template.push_str(&format!(
+        "{COMMENT} Lines starting with '{COMMENT}' are left out. An empty message sends nothing.\n"
+    ));
+    file.write_all(template.as_bytes())
+        .context("could not prepare the editor file")?;
+    file.flush()?;
+
+    // Run through the shell, so that EDITOR="code --wait" works.
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(file.path())
+        .status()
+        .with_context(|| {
+            format!(
+                "could not start the editor ({editor}); set EDITOR, or pass --message-file FILE"
+            )
+        })?;
+    if !status.success() {
+        bail!("the editor ({editor}) failed, so nothing was sent");
+    }
+    let mut raw = Zeroizing::new(String::new());
+    std::fs::File::open(file.path())
+        .and_then(|mut f| f.read_to_string(&mut raw))
+        .context("could not read back the message from the editor")?;
+
+    // Clear the draft before deleting it.
+    let len = u64::try_from(raw.len()).unwrap_or(u64::MAX);
+    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(file.path()) {
+        let _ = f.rewind();
+        let _ = std::io::copy(&mut std::io::repeat(0).take(len), &mut f);
+        let _ = f.sync_all();
+    }
+    drop(file);
+
+    let mut text = Zeroizing::new(String::with_capacity(raw.len()));
+    for line in raw.lines().filter(|l| !l.starts_with(COMMENT)) {
+        text.push_str(line);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_message_is_trimmed_and_an_empty_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.txt");
+        std::fs::write(&path, "\n  hello there \n\n").unwrap();
+        assert_eq!(compose(Some(&path), "").unwrap().as_str(), "hello there");
+        std::fs::write(&path, " \n").unwrap();
+        assert!(compose(Some(&path), "").is_err());
+    }
+}

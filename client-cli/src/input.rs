@@ -1,0 +1,168 @@
+//! What the user types: passphrases, the codename, confirmations and choices.
+//!
+//! Each prompt has a flag or environment variable for scripts. Prompts appear only when both
+//! stdin and stderr are terminals; otherwise a missing answer is an error that names the flag or
+//! variable to use.
+
+use std::io::IsTerminal as _;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use candor_protocol::Codename;
+use secrecy::{ExposeSecret as _, SecretString};
+use zeroize::Zeroizing;
+
+/// The keystore passphrase.
+pub const PASSPHRASE_ENV: &str = "CANDOR_PASSPHRASE";
+/// The passphrase of a key bundle being exported or imported.
+pub const BUNDLE_PASSPHRASE_ENV: &str = "CANDOR_BUNDLE_PASSPHRASE";
+/// The visitor's codename.
+pub const CODENAME_ENV: &str = "CANDOR_CODENAME";
+
+/// New passphrases shorter than this are refused.
+const MIN_PASSPHRASE_CHARS: usize = 8;
+
+/// Whether we may prompt: a person at a terminal on both ends.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// A passphrase from `env`, or a hidden prompt.
+pub fn passphrase(env: &str, prompt: &str) -> Result<SecretString> {
+    if let Some(p) = from_env(env) {
+        return Ok(p);
+    }
+    if !interactive() {
+        bail!("{prompt} is needed: set {env}, or run this command in a terminal");
+    }
+    let p = dialoguer::Password::new()
+        .with_prompt(prompt)
+        .interact()
+        .context("could not read the passphrase")?;
+    Ok(SecretString::from(p))
+}
+
+/// A new passphrase from `env`, or typed twice at a hidden prompt.
+pub fn new_passphrase(env: &str, prompt: &str) -> Result<SecretString> {
+    let p = match from_env(env) {
+        Some(p) => p,
+        None => {
+            if !interactive() {
+                bail!("{prompt} is needed: set {env}, or run this command in a terminal");
+            }
+            let p = dialoguer::Password::new()
+                .with_prompt(prompt)
+                .with_confirmation("Type it again", "The two passphrases differ; try again.")
+                .interact()
+                .context("could not read the passphrase")?;
+            SecretString::from(p)
+        }
+    };
+    if p.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
+        bail!(
+            "the passphrase is too short: use at least {MIN_PASSPHRASE_CHARS} characters (a few words is best)"
+        );
+    }
+    Ok(p)
+}
+
+fn from_env(env: &str) -> Option<SecretString> {
+    std::env::var(env)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(SecretString::from)
+}
+
+/// The visitor's codename, from `CANDOR_CODENAME` or a hidden prompt. A mistyped codename is
+/// reported as a typo, never as an unknown case.
+pub fn codename() -> Result<Codename> {
+    let words = match std::env::var(CODENAME_ENV).ok().filter(|v| !v.is_empty()) {
+        Some(w) => Zeroizing::new(w),
+        None => {
+            if !interactive() {
+                bail!(
+                    "your codename is needed: set {CODENAME_ENV}, or run this command in a terminal"
+                );
+            }
+            Zeroizing::new(
+                dialoguer::Password::new()
+                    .with_prompt(
+                        "Your codename (12 words; the first four letters of each are enough)",
+                    )
+                    .interact()
+                    .context("could not read the codename")?,
+            )
+        }
+    };
+    parse_codename(&words)
+}
+
+/// Parses a codename, explaining a typo.
+pub fn parse_codename(words: &str) -> Result<Codename> {
+    words.parse::<Codename>().map_err(|e| {
+        anyhow!(
+            "{e}. Check the words against the codename you wrote down (the first four letters \
+             of each word are enough, in any case)"
+        )
+    })
+}
+
+/// Asks a yes/no question; `yes` answers it in advance. Without a terminal, the answer must be
+/// given with `flag`.
+pub fn confirm(question: &str, yes: bool, flag: &str) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !interactive() {
+        bail!("confirmation needed: pass {flag} to confirm without a terminal");
+    }
+    dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .context("could not read the answer")
+}
+
+/// Lets the user pick one of `items`; `None` when they picked the last, "skip" item.
+pub fn select(prompt: &str, items: &[String], skip: &str) -> Result<Option<usize>> {
+    let mut all = items.to_vec();
+    all.push(skip.to_owned());
+    let picked = dialoguer::Select::new()
+        .with_prompt(prompt)
+        .items(&all)
+        .default(all.len() - 1)
+        .interact()
+        .context("could not read the choice")?;
+    Ok((picked < items.len()).then_some(picked))
+}
+
+/// Asks for one optional line of text.
+pub fn line(prompt: &str) -> Result<Option<String>> {
+    let text: String = dialoguer::Input::new()
+        .with_prompt(prompt)
+        .allow_empty(true)
+        .interact_text()
+        .context("could not read the answer")?;
+    let text = text.trim();
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// Asks whether something is so.
+pub fn ask(question: &str) -> Result<bool> {
+    dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .context("could not read the answer")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mistyped_codename_says_typo() {
+        let words = "abandon ".repeat(11) + "qqqq";
+        let err = parse_codename(&words).err().unwrap();
+        assert!(err.to_string().contains("typo"), "{err}");
+    }
+}

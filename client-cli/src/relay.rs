@@ -1,0 +1,399 @@
+//! The relay's HTTP API (`docs/protocol.md` §11), as a blocking client.
+//!
+//! Requests that touch a mailbox, an inbox or a card update are signed (§8) with
+//! [`RequestAuth`]; the signed path is the URL's path as sent, query string included. Refusals
+//! arrive as RFC 9457 problem documents and become [`RelayError::Refused`]; a relay that cannot
+//! be reached is [`RelayError::Unreachable`], with its URL.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use candor_protocol::api::{
+    Appended, EnvelopePage, InboxEntry, InboxPage, MailboxOpened, OfficeSaved, OpenMailbox,
+    Problem, RegisterOffice, StoredEnvelope,
+};
+use candor_protocol::pow::Challenge;
+use candor_protocol::request::HEADERS;
+use candor_protocol::{
+    Envelope, MailboxId, OfficeId, RelayUrl, RequestAuth, SignedCard, Signer, SigningSecretKey,
+};
+use reqwest::Method;
+use reqwest::blocking::Client;
+use thiserror::Error;
+
+use crate::cli::ProxyUrl;
+
+/// How long to wait for a connection. Generous, because onion services take a while.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a whole request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Page size for inbox and envelope listings (the relay's maximum).
+const PAGE: usize = 500;
+/// A bound on pages, so that a misbehaving relay cannot keep us looping.
+const MAX_PAGES: usize = 10_000;
+
+/// What went wrong talking to the relay.
+#[derive(Debug, Error)]
+pub enum RelayError {
+    /// No answer: connection refused, DNS or proxy failure, timeout.
+    #[error(
+        "cannot reach the relay at {url}{via}: {reason}. Check the address and your network \
+         connection, and try again later"
+    )]
+    Unreachable {
+        /// The relay's base URL.
+        url: String,
+        /// `" through PROXY"`, or nothing.
+        via: String,
+        /// What the network said.
+        reason: String,
+    },
+    /// The relay answered with an error.
+    #[error("the relay at {url} refused the request: {}", describe(*status, problem.as_ref()))]
+    Refused {
+        /// The relay's base URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The problem document, when the relay sent one.
+        problem: Option<Problem>,
+    },
+    /// The relay answered something that is not what the API promises.
+    #[error("the relay at {url} sent an answer this client does not understand ({why})")]
+    BadAnswer {
+        /// The relay's base URL.
+        url: String,
+        /// What was wrong.
+        why: String,
+    },
+}
+
+fn describe(status: u16, problem: Option<&Problem>) -> String {
+    match problem {
+        Some(p) if p.detail.is_empty() => format!("{} (HTTP {status})", p.title),
+        Some(p) => format!("{} (HTTP {status}): {}", p.title, p.detail),
+        None => format!("HTTP {status}"),
+    }
+}
+
+impl RelayError {
+    /// Whether the relay answered 404: an unknown office or mailbox, or a key not registered for
+    /// it (the relay does not say which).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, RelayError::Refused { status: 404, .. })
+    }
+
+    /// The problem type's suffix, such as `conflict` or `invite-used`.
+    pub fn problem_kind(&self) -> Option<&str> {
+        match self {
+            RelayError::Refused {
+                problem: Some(p), ..
+            } => p.kind.strip_prefix("urn:candor:problem:"),
+            _ => None,
+        }
+    }
+}
+
+/// A key that signs requests, and the role it signs as.
+pub struct Auth<'a> {
+    /// The signing key.
+    pub key: &'a SigningSecretKey,
+    /// Case or office.
+    pub signer: Signer,
+}
+
+/// A connection to one relay.
+pub struct Relay {
+    base: RelayUrl,
+    via: String,
+    http: Client,
+}
+
+impl Relay {
+    /// A client for the relay at `base`, through `proxy` if given. Without a proxy, proxy
+    /// environment variables are ignored, so that traffic goes where the user thinks it goes.
+    pub fn new(base: &RelayUrl, proxy: Option<&ProxyUrl>) -> anyhow::Result<Self> {
+        let mut builder = Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none());
+        builder = match proxy {
+            Some(p) => builder.proxy(reqwest::Proxy::all(&p.0)?),
+            None => builder.no_proxy(),
+        };
+        Ok(Self {
+            base: base.clone(),
+            via: proxy
+                .map(|p| format!(" through {}", p.0))
+                .unwrap_or_default(),
+            http: builder.build()?,
+        })
+    }
+
+    /// `GET /v1/offices/{office}`: the signed card, not yet verified.
+    pub fn office_card(&self, office: &OfficeId) -> Result<SignedCard, RelayError> {
+        let body = self.call(Method::GET, &format!("/v1/offices/{office}"), None, None)?;
+        SignedCard::from_json(&body).map_err(|e| self.bad(e))
+    }
+
+    /// `POST /v1/offices`: registers an office with a one-time invite.
+    pub fn register_office(
+        &self,
+        invite: &str,
+        card: SignedCard,
+    ) -> Result<OfficeSaved, RelayError> {
+        let body = RegisterOffice {
+            invite: invite.to_owned(),
+            card,
+        };
+        self.json(Method::POST, "/v1/offices", Some(to_json(&body)), None)
+    }
+
+    /// `PUT /v1/offices/{office}`: publishes a new card, signed by the current office key.
+    pub fn update_office(
+        &self,
+        office: &OfficeId,
+        card: &SignedCard,
+        key: &SigningSecretKey,
+    ) -> Result<OfficeSaved, RelayError> {
+        let auth = Auth {
+            key,
+            signer: Signer::Office,
+        };
+        self.json(
+            Method::PUT,
+            &format!("/v1/offices/{office}"),
+            Some(card.to_json()),
+            Some(&auth),
+        )
+    }
+
+    /// `GET /v1/offices/{office}/inbox`, every page: each mailbox once, with its latest state.
+    pub fn inbox(
+        &self,
+        office: &OfficeId,
+        key: &SigningSecretKey,
+    ) -> Result<Vec<InboxEntry>, RelayError> {
+        let auth = Auth {
+            key,
+            signer: Signer::Office,
+        };
+        let mut all: Vec<InboxEntry> = Vec::new();
+        let mut after = 0u64;
+        for _ in 0..MAX_PAGES {
+            let path = format!("/v1/offices/{office}/inbox?after={after}&limit={PAGE}");
+            let page: InboxPage = self.json(Method::GET, &path, None, Some(&auth))?;
+            let full = page.mailboxes.len() >= PAGE;
+            for entry in page.mailboxes {
+                // A mailbox that moved on between pages appears again; keep the newest.
+                all.retain(|e| e.mailbox != entry.mailbox);
+                all.push(entry);
+            }
+            if !full || page.next <= after {
+                break;
+            }
+            after = page.next;
+        }
+        Ok(all)
+    }
+
+    /// `GET /v1/pow`: a fresh proof-of-work challenge.
+    pub fn pow(&self) -> Result<Challenge, RelayError> {
+        let body = self.call(Method::GET, "/v1/pow", None, None)?;
+        Challenge::from_json(&body).map_err(|e| self.bad(e))
+    }
+
+    /// `POST /v1/mailboxes`: opens a case's mailbox, signed by the case key being registered.
+    pub fn open_mailbox(
+        &self,
+        request: &OpenMailbox,
+        key: &SigningSecretKey,
+    ) -> Result<MailboxOpened, RelayError> {
+        let auth = Auth {
+            key,
+            signer: Signer::Case,
+        };
+        self.json(
+            Method::POST,
+            "/v1/mailboxes",
+            Some(to_json(request)),
+            Some(&auth),
+        )
+    }
+
+    /// `POST /v1/mailboxes/{mailbox}/envelopes`: appends an envelope; returns its sequence number.
+    pub fn append(&self, envelope: &Envelope, auth: &Auth<'_>) -> Result<u64, RelayError> {
+        let path = format!("/v1/mailboxes/{}/envelopes", envelope.mailbox);
+        let done: Appended =
+            self.json(Method::POST, &path, Some(envelope.to_json()), Some(auth))?;
+        Ok(done.seq)
+    }
+
+    /// `GET /v1/mailboxes/{mailbox}/envelopes`, every page, in order.
+    pub fn envelopes(
+        &self,
+        mailbox: &MailboxId,
+        auth: &Auth<'_>,
+    ) -> Result<Vec<StoredEnvelope>, RelayError> {
+        let mut all = Vec::new();
+        let mut after = 0u64;
+        for _ in 0..MAX_PAGES {
+            let path = format!("/v1/mailboxes/{mailbox}/envelopes?after={after}&limit={PAGE}");
+            let page: EnvelopePage = self.json(Method::GET, &path, None, Some(auth))?;
+            let full = page.envelopes.len() >= PAGE;
+            for stored in page.envelopes {
+                if stored.envelope.mailbox != *mailbox || stored.seq <= after {
+                    return Err(self.bad("an envelope out of place or out of order"));
+                }
+                after = stored.seq;
+                all.push(stored);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// `DELETE /v1/mailboxes/{mailbox}`: deletes the case on the relay at once.
+    pub fn delete_mailbox(&self, mailbox: &MailboxId, auth: &Auth<'_>) -> Result<(), RelayError> {
+        self.call(
+            Method::DELETE,
+            &format!("/v1/mailboxes/{mailbox}"),
+            None,
+            Some(auth),
+        )?;
+        Ok(())
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        auth: Option<&Auth<'_>>,
+    ) -> Result<T, RelayError> {
+        let bytes = self.call(method, path, body, auth)?;
+        serde_json::from_slice(&bytes).map_err(|e| self.bad(e))
+    }
+
+    /// Sends one request and returns the body of a 2xx answer.
+    fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        auth: Option<&Auth<'_>>,
+    ) -> Result<Vec<u8>, RelayError> {
+        let url = reqwest::Url::parse(&self.base.join(path)).map_err(|e| self.bad(e))?;
+        let body = body.unwrap_or_default();
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .header("accept", "application/json, application/problem+json");
+        if !body.is_empty() {
+            request = request.header("content-type", "application/json");
+        }
+        if let Some(auth) = auth {
+            let signed_path = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_owned(),
+            };
+            let signed = RequestAuth::sign(
+                auth.key,
+                auth.signer,
+                method.as_str(),
+                &signed_path,
+                &body,
+                unix_now(),
+                &mut candor_protocol::rand::rng(),
+            );
+            for (name, value) in HEADERS.iter().zip(signed.header_values()) {
+                request = request.header(*name, value);
+            }
+        }
+        let response = request
+            .body(body)
+            .send()
+            .map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        let bytes = response.bytes().map_err(|e| self.unreachable(&e))?.to_vec();
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        Err(RelayError::Refused {
+            url: self.base.to_string(),
+            status: status.as_u16(),
+            problem: serde_json::from_slice(&bytes).ok(),
+        })
+    }
+
+    fn unreachable(&self, err: &reqwest::Error) -> RelayError {
+        // The innermost cause says most ("Connection refused", "timed out", a proxy failure).
+        let mut reason = if err.is_timeout() {
+            "timed out".to_owned()
+        } else {
+            err.to_string()
+        };
+        let mut source = std::error::Error::source(err);
+        while let Some(s) = source {
+            reason = s.to_string();
+            source = s.source();
+        }
+        RelayError::Unreachable {
+            url: self.base.to_string(),
+            via: self.via.clone(),
+            reason,
+        }
+    }
+
+    fn bad(&self, why: impl std::fmt::Display) -> RelayError {
+        RelayError::BadAnswer {
+            url: self.base.to_string(),
+            why: why.to_string(),
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    candor_protocol::encoding::to_json(value)
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_problem_and_not_found_is_recognised() {
+        let err = RelayError::Refused {
+            url: "http://r".into(),
+            status: 404,
+            problem: Some(Problem {
+                kind: "urn:candor:problem:not-found".into(),
+                title: "Not found".into(),
+                status: 404,
+                detail: "No such mailbox.".into(),
+            }),
+        };
+        assert!(err.is_not_found());
+        assert_eq!(err.problem_kind(), Some("not-found"));
+        assert!(
+            err.to_string()
+                .contains("Not found (HTTP 404): No such mailbox.")
+        );
+    }
+
+    #[test]
+    fn an_unreachable_relay_is_named() {
+        let relay = Relay::new(&"http://127.0.0.1:9".parse().unwrap(), None).unwrap();
+        let err = relay.pow().unwrap_err();
+        assert!(matches!(err, RelayError::Unreachable { .. }));
+        assert!(err.to_string().contains("http://127.0.0.1:9"), "{err}");
+    }
+}
