@@ -1,0 +1,162 @@
+//! A real `candor-server` on 127.0.0.1, port 0, with a temporary data directory and a low proof
+//! of work difficulty. It is killed when the guard drops.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::binaries;
+
+/// How long the relay may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The proof-of-work difficulty for tests: real work, but quick in a debug build.
+pub const TEST_POW_DIFFICULTY: &str = "8";
+
+/// A running relay; killed on drop.
+pub struct Relay {
+    child: Child,
+    data: TempDir,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The port it listens on.
+    pub port: u16,
+    log: Arc<Mutex<String>>,
+}
+
+impl Relay {
+    /// Starts a relay with an empty store and waits until it listens.
+    pub fn start() -> Self {
+        let data = tempfile::tempdir().expect("a temporary data directory");
+        let mut child = Command::new(&binaries().server)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data.path())
+            .arg("--pow-difficulty")
+            .arg(TEST_POW_DIFFICULTY)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start candor-server");
+
+        // Read both streams: the "listening on" line may come on either.
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel::<String>();
+        let out = child.stdout.take().expect("piped stdout");
+        let err = child.stderr.take().expect("piped stderr");
+        for stream in [
+            Box::new(out) as Box<dyn std::io::Read + Send>,
+            Box::new(err),
+        ] {
+            let tx = tx.clone();
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    log.lock().expect("log lock").push_str(&format!("{line}\n"));
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        drop(tx);
+
+        let deadline = Instant::now() + START_TIMEOUT;
+        let port = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(port) = listening_port(&line) {
+                        break port;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "candor-server did not report `listening on http://127.0.0.1:PORT` \
+                         within {START_TIMEOUT:?}; its output:\n{}",
+                        log.lock().expect("log lock")
+                    );
+                }
+            }
+        };
+        Self {
+            child,
+            data,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            log,
+        }
+    }
+
+    /// The relay's data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// Mints a one-time registration token with `candor-server invite`.
+    pub fn invite(&self) -> String {
+        let output = assert_cmd::Command::new(&binaries().server)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .arg("invite")
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("run candor-server invite");
+        assert!(
+            output.status.success(),
+            "candor-server invite failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        stdout
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .expect("candor-server invite printed a token")
+            .to_owned()
+    }
+
+    /// What the relay printed so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log lock").clone()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The port in a line like `… listening on http://127.0.0.1:PORT …`.
+fn listening_port(line: &str) -> Option<u16> {
+    let rest = &line[line.find("listening on http://127.0.0.1:")? + 30..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_port_in_the_listening_line() {
+        assert_eq!(
+            listening_port("INFO candor: listening on http://127.0.0.1:40123 (pow 8)"),
+            Some(40123)
+        );
+        assert_eq!(listening_port("starting"), None);
+    }
+}

@@ -1,0 +1,70 @@
+//! The command line's contract with scripts: usage errors exit 1 (not clap's 2, which means
+//! "refused by the relay"), help exits 0, and a missing answer names its flag.
+
+use candor_tests::Party;
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let anyone = Party::new();
+    for args in [
+        &["--no-such-flag"][..],
+        &["raise"],
+        &["close", "abcd"],
+        &["raise", "not-an-address"],
+        &["--proxy", "socks5://127.0.0.1:9050", "inbox"],
+    ] {
+        let run = anyone.candor(args).run().expect_code(1);
+        assert!(!run.stderr.is_empty(), "{args:?} explained nothing");
+    }
+    anyone.candor(&["--help"]).ok();
+    anyone.candor(&["raise", "--help"]).ok();
+}
+
+#[test]
+fn an_office_keystore_uses_real_argon2id_parameters_and_its_passphrase() {
+    // Arrange: the real key-derivation cost, once.
+    let staff = Party::new();
+    staff
+        .candor(&[
+            "office",
+            "init",
+            "--name",
+            "Slow Ombuds",
+            "--relay",
+            "http://127.0.0.1:9",
+        ])
+        .env_remove("CANDOR_TEST_FAST_KDF")
+        .ok();
+    let keystore = std::fs::read_to_string(staff.home().join("office.key")).unwrap();
+    let keystore: serde_json::Value = serde_json::from_str(&keystore).unwrap();
+
+    // Act: unlock with a wrong passphrase; it fails before any network access.
+    let wrong = staff
+        .candor(&["inbox"])
+        .env("CANDOR_PASSPHRASE", "not the passphrase")
+        .run()
+        .expect_code(1);
+
+    // Assert
+    assert_eq!(keystore["kdf"]["alg"], "argon2id");
+    assert_eq!(keystore["kdf"]["m_kib"], 65536);
+    assert_eq!(keystore["kdf"]["t"], 3);
+    assert!(
+        wrong.stderr.contains("passphrase is wrong"),
+        "{}",
+        wrong.stderr
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(staff.home().join("office.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the keystore is readable by others: {mode:o}"
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! Reaching the relay: a relay that is down, and the `--proxy` path through SOCKS5 to an onion
+//! name.
+
+use candor_tests::socks::Socks5;
+use candor_tests::{Party, Relay};
+
+use crate::{Office, raise};
+
+#[test]
+fn a_relay_that_is_down_gives_exit_3_and_names_the_url() {
+    // Arrange: a port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let staff = Party::new();
+    staff
+        .candor(&["office", "init", "--name", "Down Ombuds", "--relay", &url])
+        .ok();
+    let address = staff.candor(&["office", "address"]).ok().stdout;
+
+    // Act
+    let publish = staff
+        .candor(&["office", "publish", "--invite", "token"])
+        .run()
+        .expect_code(3);
+    let raise = Party::new()
+        .candor(&["raise", address.trim(), "--yes"])
+        .stdin("anyone there?")
+        .run()
+        .expect_code(3);
+
+    // Assert
+    for run in [publish, raise] {
+        assert!(run.stderr.contains(&url), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("cannot reach the relay"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn the_proxy_carries_dns_and_traffic_to_an_onion_relay() {
+    // Arrange: the card names an onion service that only the proxy can resolve.
+    let relay = Relay::start();
+    let proxy = Socks5::start();
+    let onion = "candortestrelay2k3jx7qz5w4v6y8a9b2c3d4e5f6g7h8i9j0klmnop.onion";
+    let onion_url = format!("http://{onion}:{}", relay.port);
+    let staff = Party::new().with_proxy(proxy.url.clone());
+    let office = Office::register_with(staff, &relay, &onion_url, "Onion Ombuds", "onion");
+    assert!(office.address.ends_with(&onion_url), "{}", office.address);
+
+    // Act: the whole conversation goes through the proxy.
+    let visitor = Party::new().with_proxy(proxy.url.clone());
+    let codename = raise(&visitor, &office.address, "sent over the onion");
+    let label = office.labels().remove(0);
+    office
+        .staff
+        .candor(&["reply", &label])
+        .stdin("answered over the onion")
+        .ok();
+    let check = visitor
+        .candor(&["check", &office.address, "--json"])
+        .env("CANDOR_CODENAME", &codename)
+        .ok()
+        .json();
+    // Without the proxy, the onion name does not resolve.
+    let direct = Party::new()
+        .candor(&["check", &office.address])
+        .env("CANDOR_CODENAME", &codename)
+        .run()
+        .expect_code(3);
+
+    // Assert: the proxy was asked for the onion name (so DNS went through it), and for nothing
+    // else; the conversation worked.
+    let seen = proxy.seen();
+    assert!(seen.iter().any(|h| h == onion), "{seen:?}");
+    assert!(seen.iter().all(|h| h == onion), "{seen:?}");
+    assert_eq!(check["messages"][1]["text"], "answered over the onion");
+    assert!(direct.stderr.contains(&onion_url), "{}", direct.stderr);
+}

@@ -1,0 +1,264 @@
+//! The visitor's guarantees: typos are typos, the card is pinned by the address, destroy leaves
+//! nothing, one codename gives separate cases at separate offices, and nothing is written to
+//! disk unless asked.
+
+use candor_protocol::card::CARD_VERSION;
+use candor_protocol::{Codename, CodenameTypo, Error, Identity, OfficeCard, Policy, SignedCard};
+use candor_tests::fake::FakeRelay;
+use candor_tests::{Party, Relay, files_containing};
+
+use crate::{Office, files_in, mailbox_of, raise};
+
+#[test]
+fn a_mistyped_codename_is_reported_as_a_typo() {
+    // Arrange
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Typo Ombuds", "typo");
+    let codename = raise(&Party::new(), &office.address, "hello");
+    let words: Vec<&str> = codename.split(' ').collect();
+
+    // A word that is not a codename word at all.
+    let mut unknown = words.clone();
+    unknown[4] = "qqqq";
+    // A real word in the wrong place, which only the checksum catches.
+    let checksum_typo = (0..12)
+        .flat_map(|i| (0..12).map(move |j| (i, j)))
+        .map(|(i, j)| {
+            let mut w = words.clone();
+            w[i] = words[j];
+            w.join(" ")
+        })
+        .find(|c| {
+            matches!(
+                c.parse::<Codename>(),
+                Err(Error::CodenameTypo(CodenameTypo::Checksum))
+            )
+        })
+        .expect("some swapped word breaks the checksum");
+
+    for typo in [unknown.join(" "), checksum_typo, words[..11].join(" ")] {
+        // Act
+        let run = Party::new()
+            .candor(&["check", &office.address])
+            .env("CANDOR_CODENAME", &typo)
+            .run()
+            .expect_code(1);
+        // Assert
+        assert!(run.stderr.contains("typo"), "{}", run.stderr);
+        assert!(!run.stderr.contains("no case"), "{}", run.stderr);
+    }
+}
+
+fn card(identity: &Identity, relay: &str) -> OfficeCard {
+    OfficeCard {
+        v: CARD_VERSION.into(),
+        serial: 1,
+        id: "pinned".parse().unwrap(),
+        name: "Pinned Ombuds".into(),
+        relay: relay.parse().unwrap(),
+        signing_key: identity.signing().public_key().to_bytes(),
+        kem_key: identity.kem().public_key().to_bytes(),
+        policy: Policy {
+            confidentiality: "c".into(),
+            exception: "e".into(),
+            not_notice: "n".into(),
+            retention: "r".into(),
+        },
+        retention_days: 30,
+        categories: vec![],
+        resources: vec![],
+    }
+}
+
+#[test]
+fn a_tampered_or_substituted_card_is_refused_with_exit_4() {
+    let rng = &mut candor_protocol::rand::rng();
+    let genuine = Identity::generate(rng);
+    let impostor = Identity::generate(rng);
+    // The address is fixed before we know the fake's port, so point it at a placeholder and
+    // rewrite the relay part per fake.
+    let address_at = |url: &str| card(&genuine, url).address().unwrap().to_string();
+
+    // A genuine card whose bytes were changed after signing.
+    let tampered = {
+        let mut signed = card(&genuine, "http://127.0.0.1:1").sign(&genuine).unwrap();
+        let text = String::from_utf8(signed.card.clone()).unwrap();
+        signed.card = text.replace("Pinned Ombuds", "Pwned Ombuds").into_bytes();
+        signed
+    };
+    // A well-signed card for the same office ID, by another key.
+    let substituted = card(&impostor, "http://127.0.0.1:1")
+        .sign(&impostor)
+        .unwrap();
+
+    for served in [tampered, substituted] {
+        // Arrange
+        let fake = FakeRelay::serving(SignedCard::to_json(&served));
+        let visitor = Party::new();
+        // Act
+        let run = visitor
+            .candor(&["raise", &address_at(&fake.url), "--yes"])
+            .stdin("this must never be sent")
+            .run()
+            .expect_code(4);
+        // Assert
+        assert!(run.stderr.contains("does not match"), "{}", run.stderr);
+        assert!(!run.stdout.contains("codename"), "{}", run.stdout);
+        assert!(files_in(&visitor).is_empty());
+    }
+}
+
+#[test]
+fn a_wrong_fingerprint_in_the_address_is_refused_with_exit_4() {
+    // Arrange: two genuine offices; an address naming one with the other's fingerprint.
+    let relay = Relay::start();
+    let a = Office::register(&relay, "Office A", "office-a");
+    let b = Office::register(&relay, "Office B", "office-b");
+    let fingerprint_b = b
+        .address
+        .split_once('.')
+        .unwrap()
+        .1
+        .split_once('@')
+        .unwrap()
+        .0;
+    let forged = format!("candor:office-a.{fingerprint_b}@{}", relay.url);
+
+    // Act
+    let run = Party::new()
+        .candor(&["raise", &forged, "--yes"])
+        .stdin("for office a")
+        .run()
+        .expect_code(4);
+
+    // Assert: refused before anything was sent.
+    assert!(run.stderr.contains("does not match"), "{}", run.stderr);
+    assert!(a.labels().is_empty() && b.labels().is_empty());
+}
+
+#[test]
+fn destroy_leaves_nothing_on_the_relay() {
+    // Arrange
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Destroy Ombuds", "destroy");
+    let visitor = Party::new();
+    let codename = raise(&visitor, &office.address, "please forget this");
+    let mailbox = mailbox_of(&codename, &office.address);
+    assert_eq!(office.labels().len(), 1);
+
+    // Without --yes and without a terminal, nothing happens.
+    visitor
+        .candor(&["destroy", &office.address])
+        .env("CANDOR_CODENAME", &codename)
+        .run()
+        .expect_code(1);
+    assert_eq!(office.labels().len(), 1);
+
+    // Act
+    visitor
+        .candor(&["destroy", &office.address, "--yes"])
+        .env("CANDOR_CODENAME", &codename)
+        .ok();
+
+    // Assert: the relay answers "not found" to the case key, the office sees nothing, and the
+    // mailbox ID is nowhere in the store's files.
+    let gone = visitor
+        .candor(&["check", &office.address])
+        .env("CANDOR_CODENAME", &codename)
+        .run()
+        .expect_code(2);
+    assert!(gone.stderr.contains("404"), "{}", gone.stderr);
+    assert!(office.labels().is_empty());
+    let traces = files_containing(relay.data_dir(), mailbox.as_bytes());
+    assert!(
+        traces.is_empty(),
+        "the destroyed mailbox ID is still in {traces:?}"
+    );
+    let traces = files_containing(relay.data_dir(), mailbox.to_string().as_bytes());
+    assert!(
+        traces.is_empty(),
+        "the destroyed mailbox ID is still in {traces:?}"
+    );
+}
+
+#[test]
+fn one_codename_gives_separate_cases_at_two_offices() {
+    // Arrange
+    let relay = Relay::start();
+    let a = Office::register(&relay, "Office A", "office-a");
+    let b = Office::register(&relay, "Office B", "office-b");
+    let visitor = Party::new();
+    let codename = raise(&visitor, &a.address, "for office a only");
+
+    // Act: the same words at office B name no case there.
+    let at_b = visitor
+        .candor(&["send", &b.address])
+        .env("CANDOR_CODENAME", &codename)
+        .stdin("trying office b")
+        .run()
+        .expect_code(2);
+    raise(&visitor, &b.address, "a separate concern for office b");
+
+    // Assert: each office sees only its own case, under unrelated mailboxes.
+    assert!(
+        at_b.stderr.contains("no case for this codename"),
+        "{}",
+        at_b.stderr
+    );
+    let (labels_a, labels_b) = (a.labels(), b.labels());
+    assert_eq!(labels_a.len(), 1);
+    assert_eq!(labels_b.len(), 1);
+    let at_a = mailbox_of(&codename, &a.address).to_string();
+    let unrelated = mailbox_of(&codename, &b.address).to_string();
+    assert_ne!(at_a, unrelated);
+    assert!(at_a.starts_with(&labels_a[0]));
+    assert!(!unrelated.starts_with(&labels_b[0]));
+    let read_a = a.staff.candor(&["read", &labels_a[0]]).ok().stdout;
+    assert!(read_a.contains("for office a only") && !read_a.contains("office b"));
+}
+
+#[test]
+fn remember_keeps_only_an_encrypted_codename_until_forgotten() {
+    // Arrange
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Remember Ombuds", "remember");
+    let visitor = Party::new();
+
+    // Act
+    let raised = visitor
+        .candor(&["raise", &office.address, "--yes", "--remember", "--json"])
+        .stdin("remember me")
+        .ok()
+        .json();
+    let codename = raised["codename"].as_str().unwrap();
+    let check = visitor
+        .candor(&["check", &office.address, "--json"])
+        .env_remove("CANDOR_CODENAME")
+        .ok()
+        .json();
+
+    // Assert: one file, holding neither the words nor the office in plaintext.
+    assert_eq!(check["messages"][0]["sealed"], true);
+    let files = files_in(&visitor);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let two_words = codename.split(' ').take(2).collect::<Vec<_>>().join(" ");
+    for secret in [codename, two_words.as_str(), office.address.as_str()] {
+        assert!(
+            files_containing(visitor.home(), secret.as_bytes()).is_empty(),
+            "{secret:?} is in the clear"
+        );
+    }
+    visitor
+        .candor(&["check", &office.address])
+        .env("CANDOR_PASSPHRASE", "not the passphrase")
+        .run()
+        .expect_code(1);
+
+    visitor.candor(&["forget", &office.address]).ok();
+    let run = visitor
+        .candor(&["check", &office.address])
+        .run()
+        .expect_code(1);
+    assert!(run.stderr.contains("CANDOR_CODENAME"), "{}", run.stderr);
+    assert!(files_in(&visitor).is_empty());
+}
