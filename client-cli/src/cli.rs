@@ -10,9 +10,21 @@ use std::str::FromStr;
 use candor_protocol::OfficeAddress;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+const AFTER_HELP: &str = "\
+Environment:
+  CANDOR_PASSPHRASE         the keystore passphrase (instead of a prompt)
+  CANDOR_BUNDLE_PASSPHRASE  the passphrase of a key bundle (export-keys, import-keys)
+  CANDOR_CODENAME           the visitor's codename (instead of a hidden prompt)
+  CANDOR_HOME, CANDOR_PROXY as --home and --proxy
+  NO_COLOR                  no colour, even on a terminal
+
+Exit codes:
+  0 done, 1 usage or input error, 2 refused by the relay, 3 cannot reach the relay,
+  4 a card, signature or message does not verify";
+
 /// Anonymous, end-to-end encrypted conversations between visitors and an ombuds office.
 #[derive(Parser)]
-#[command(name = "candor", version, max_term_width = 100)]
+#[command(name = "candor", version, max_term_width = 100, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -51,6 +51,15 @@ pub fn new_passphrase(env: &str, prompt: &str) -> Result<SecretString> {
             }
             let p = dialoguer::Password::new()
                 .with_prompt(prompt)
+                .validate_with(|p: &String| {
+                    if p.chars().count() < MIN_PASSPHRASE_CHARS {
+                        Err(format!(
+                            "use at least {MIN_PASSPHRASE_CHARS} characters (a few words is best)"
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                })
                 .with_confirmation("Type it again", "The two passphrases differ; try again.")
                 .interact()
                 .context("could not read the passphrase")?;

@@ -199,23 +199,7 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
         rng,
     )?;
 
-    let challenge = office
-        .relay
-        .pow()
-        .map_err(|e| anyhow::Error::new(e).context("could not get a proof-of-work challenge"))?;
-    let pow = solve(&challenge, &case.mailbox);
-    let open = OpenMailbox {
-        v: OPEN_MAILBOX_VERSION.into(),
-        office: card.id.clone(),
-        mailbox: case.mailbox,
-        signing_key: case.signing.public_key().to_bytes(),
-        kem_key: case.kem.public_key().to_bytes(),
-        pow,
-    };
-    office
-        .relay
-        .open_mailbox(&open, &case.signing)
-        .map_err(|e| anyhow::Error::new(e).context("could not open your case; nothing was sent"))?;
+    open_mailbox(&office, &case)?;
 
     let seq = match office.relay.append(&envelope, &case_auth(&case)) {
         Ok(seq) => seq,
@@ -253,6 +237,49 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
         }
         text
     })
+}
+
+/// Difficulties above this would take hours; a relay asking for them is misconfigured.
+const MAX_REASONABLE_DIFFICULTY: u8 = 30;
+
+/// Opens the case's mailbox: fetches a challenge, solves it and registers the case keys. A
+/// challenge that expired while we solved it is replaced, twice at most.
+fn open_mailbox(office: &Office, case: &CaseKeys) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let challenge = office.relay.pow().map_err(|e| {
+            anyhow::Error::new(e).context("could not get a proof-of-work challenge")
+        })?;
+        if challenge.difficulty > MAX_REASONABLE_DIFFICULTY {
+            bail!(
+                "the relay asks for a proof of work of difficulty {}, which would take hours; it \
+                 may be misconfigured, so nothing was sent",
+                challenge.difficulty
+            );
+        }
+        let open = OpenMailbox {
+            v: OPEN_MAILBOX_VERSION.into(),
+            office: office.card.id.clone(),
+            mailbox: case.mailbox,
+            signing_key: case.signing.public_key().to_bytes(),
+            kem_key: case.kem.public_key().to_bytes(),
+            pow: solve(&challenge, &case.mailbox),
+        };
+        match office.relay.open_mailbox(&open, &case.signing) {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if attempt < 3 && matches!(e.problem_kind(), Some("pow-invalid" | "pow-used")) =>
+            {
+                output::note("The proof of work was refused (it may have expired); trying again.");
+            }
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context("could not open your case; nothing was sent")
+                );
+            }
+        }
+    }
 }
 
 fn codename_advice(codename: &Codename, address: &OfficeAddress, s: &Style) -> String {
