@@ -1,1 +1,130 @@
-fn main() {}
+//! The `candor-server` binary: a thin layer that parses the command line, runs the relay or a
+//! subcommand, and maps errors to exit codes (0 success, 1 failure or problems found, 2 bad
+//! usage or configuration).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use candor_server::clock::{Clock, SystemClock};
+use candor_server::config::{Overrides, Settings};
+use candor_server::invite::RelaySecret;
+use candor_server::startup::{Application, STORE_DIR, open_store};
+use candor_server::store::Store;
+use candor_server::telemetry;
+use clap::{Parser, Subcommand};
+
+/// Candor's relay: stores only ciphertext, durably, and forgets on schedule.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (default: ./candor-server.toml if present).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Data directory, overriding the configuration.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Listen address, overriding the configuration (port 0 picks a free port).
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Proof-of-work difficulty in bits, overriding the configuration.
+    #[arg(long, global = true, value_name = "BITS")]
+    pow_difficulty: Option<u8>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the relay (the default).
+    Serve,
+    /// Print a one-time office registration token. Works while the relay runs.
+    Invite {
+        /// Days until the token expires.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=365))]
+        valid_days: u64,
+    },
+    /// Verify the store's invariants. Stop the relay first.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        listen: cli.listen,
+        data_dir: cli.data_dir.clone(),
+        pow_difficulty: cli.pow_difficulty,
+    };
+    let settings = match Settings::load(cli.config.as_deref(), &overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("candor-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Invite { valid_days } => invite(&settings, valid_days),
+        Command::Check => check(&settings),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("candor-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
+    telemetry::init(settings.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let app = Application::build(settings).await?;
+        // Scripts and tests read this line to learn the port.
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", app.url())?;
+        out.flush()?;
+        drop(out);
+        app.run_until_stopped().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn invite(settings: &Settings, valid_days: u64) -> anyhow::Result<ExitCode> {
+    let secret = RelaySecret::load_or_create(&settings.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the relay key in {}: {e}",
+            settings.data_dir.display()
+        )
+    })?;
+    let expires = SystemClock.now() + valid_days * 86_400;
+    println!("{}", secret.invite_key().mint(expires));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let dir = settings.data_dir.join(STORE_DIR);
+    if !dir.is_dir() {
+        anyhow::bail!("there is no store in {}", dir.display());
+    }
+    let store = open_store(&dir, settings.cache_bytes)?;
+    let report = store.check()?;
+    println!(
+        "{} offices, {} mailboxes, {} envelopes, {} used tokens",
+        report.offices, report.mailboxes, report.envelopes, report.used_tokens
+    );
+    if report.problems.is_empty() {
+        println!("ok: every invariant holds");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for p in &report.problems {
+            println!("problem: {p}");
+        }
+        println!("{} problems found", report.problems.len());
+        Ok(ExitCode::FAILURE)
+    }
+}

@@ -1,0 +1,318 @@
+//! The relay's settings, layered: built-in defaults, then `candor-server.toml` in the working
+//! directory (or the file given with `--config`), then `CANDOR_*` environment variables, then
+//! command-line flags. A bad value stops start-up with a message that names the setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The configuration file read from the working directory when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
+
+/// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
+/// name in upper case.
+pub const SETTING_NAMES: [&str; 19] = [
+    "listen",
+    "data_dir",
+    "tls_cert",
+    "tls_key",
+    "retention_default_days",
+    "retention_jitter_hours",
+    "pow_difficulty",
+    "pow_ttl_secs",
+    "request_window_secs",
+    "max_body_bytes",
+    "max_envelope_bytes",
+    "max_mailboxes_per_office",
+    "max_envelopes_per_mailbox",
+    "max_bytes_per_mailbox",
+    "sweep_interval_secs",
+    "sweep_batch",
+    "cache_bytes",
+    "log_format",
+    "workers",
+];
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The relay's settings. See `docs/operating.md` for each one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Directory holding the store and `relay.key`.
+    pub data_dir: PathBuf,
+    /// PEM certificate chain for HTTPS; set together with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS; set together with `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Retention used for an office record that does not state one (v1 cards always do).
+    pub retention_default_days: u32,
+    /// Upper bound of the random jitter added to every expiry, in hours.
+    pub retention_jitter_hours: u32,
+    /// Leading zero bits a proof of work must have to open a mailbox.
+    pub pow_difficulty: u8,
+    /// How long a PoW challenge stays valid, in seconds.
+    pub pow_ttl_secs: u64,
+    /// Accepted clock difference for signed requests, in seconds.
+    pub request_window_secs: u64,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest envelope (its JSON), in bytes.
+    pub max_envelope_bytes: usize,
+    /// Mailboxes one office may have open at once.
+    pub max_mailboxes_per_office: u64,
+    /// Envelopes one mailbox may hold.
+    pub max_envelopes_per_mailbox: u64,
+    /// Bytes of envelopes one mailbox may hold.
+    pub max_bytes_per_mailbox: u64,
+    /// Seconds between two sweeps.
+    pub sweep_interval_secs: u64,
+    /// Expired entries handled per sweep batch.
+    pub sweep_batch: usize,
+    /// Bytes of sled's page cache.
+    pub cache_bytes: u64,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("candor-data"),
+            tls_cert: None,
+            tls_key: None,
+            retention_default_days: 90,
+            retention_jitter_hours: 24,
+            // About 0.7 s single-threaded on the reference 2-core machine (11.9 M SHA-256/s).
+            pow_difficulty: 23,
+            pow_ttl_secs: 600,
+            request_window_secs: candor_protocol::request::DEFAULT_WINDOW_SECS,
+            max_body_bytes: 1024 * 1024,
+            max_envelope_bytes: 256 * 1024,
+            max_mailboxes_per_office: 1_000_000,
+            max_envelopes_per_mailbox: 1_000,
+            max_bytes_per_mailbox: 16 * 1024 * 1024,
+            sweep_interval_secs: 300,
+            sweep_batch: 1_000,
+            cache_bytes: 64 * 1024 * 1024,
+            log_format: LogFormat::Text,
+            workers: 0,
+        }
+    }
+}
+
+/// A setting that cannot be used, named so the operator knows what to fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file given with `--config` does not exist.
+    #[error("the configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    /// A value could not be read (wrong type, unknown key, bad syntax).
+    #[error("bad configuration: {0}")]
+    Parse(String),
+    /// A value was read but is out of range.
+    #[error("bad configuration: `{setting}` {why}")]
+    Invalid {
+        /// The setting's name.
+        setting: &'static str,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+}
+
+/// Overrides from the command line, applied last.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--pow-difficulty`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pow_difficulty: Option<u8>,
+}
+
+impl Settings {
+    /// Loads the layered configuration. `file` is `--config`; without it the default file is
+    /// read if present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let toml = match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.into())),
+            Some(path) => Toml::file(path),
+            None => Toml::file(DEFAULT_CONFIG_FILE),
+        };
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(toml)
+            // The client's variables (CANDOR_PASSPHRASE, ...) share the prefix: take only ours.
+            .merge(Env::prefixed("CANDOR_").only(&SETTING_NAMES))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError::Parse(describe(&e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks ranges and combinations that types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |setting, why| Err(ConfigError::Invalid { setting, why });
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return invalid("tls_cert", "and `tls_key` must be set together");
+        }
+        if !(1..=3650).contains(&self.retention_default_days) {
+            return invalid("retention_default_days", "must be between 1 and 3650");
+        }
+        if self.retention_jitter_hours > 24 * 365 {
+            return invalid("retention_jitter_hours", "must be at most 8760 (a year)");
+        }
+        if self.pow_difficulty > candor_protocol::pow::MAX_DIFFICULTY {
+            return invalid("pow_difficulty", "must be at most 40");
+        }
+        if !(10..=86_400).contains(&self.pow_ttl_secs) {
+            return invalid("pow_ttl_secs", "must be between 10 and 86400");
+        }
+        if !(5..=3_600).contains(&self.request_window_secs) {
+            return invalid("request_window_secs", "must be between 5 and 3600");
+        }
+        if self.max_body_bytes < 4096 {
+            return invalid("max_body_bytes", "must be at least 4096");
+        }
+        if self.max_envelope_bytes < 1024 || self.max_envelope_bytes > self.max_body_bytes {
+            return invalid(
+                "max_envelope_bytes",
+                "must be at least 1024 and at most max_body_bytes",
+            );
+        }
+        if self.max_mailboxes_per_office == 0 {
+            return invalid("max_mailboxes_per_office", "must be at least 1");
+        }
+        if !(1..=100_000).contains(&self.max_envelopes_per_mailbox) {
+            // A deletion removes every envelope in one transaction, so this bounds its size.
+            return invalid("max_envelopes_per_mailbox", "must be between 1 and 100000");
+        }
+        if self.max_bytes_per_mailbox < self.max_envelope_bytes as u64 {
+            return invalid(
+                "max_bytes_per_mailbox",
+                "must be at least max_envelope_bytes",
+            );
+        }
+        if self.sweep_interval_secs == 0 {
+            return invalid("sweep_interval_secs", "must be at least 1");
+        }
+        if !(1..=1_000_000).contains(&self.sweep_batch) {
+            return invalid("sweep_batch", "must be between 1 and 1000000");
+        }
+        if self.cache_bytes < 1024 * 1024 {
+            return invalid("cache_bytes", "must be at least 1048576 (1 MiB)");
+        }
+        if self.workers > 1024 {
+            return invalid("workers", "must be at most 1024");
+        }
+        Ok(())
+    }
+}
+
+/// figment's messages name the key and where it came from, but may quote the bad value. Config
+/// values are the operator's own, so quoting them is fine; we only make the wording ours.
+fn describe(e: &figment::Error) -> String {
+    let mut out = Vec::new();
+    for err in e.clone() {
+        let key = err.path.join(".");
+        let source = err
+            .metadata
+            .as_ref()
+            .map(|m| m.name.to_string())
+            .unwrap_or_else(|| "defaults".into());
+        if key.is_empty() {
+            out.push(format!("{} (in {source})", err.kind));
+        } else {
+            out.push(format!("`{key}`: {} (in {source})", err.kind));
+        }
+    }
+    out.join("; ")
+}
+
+#[cfg(test)]
+// figment's Jail returns its own large error type.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(Settings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn half_a_tls_pair_is_refused_by_name() {
+        let s = Settings {
+            tls_cert: Some("cert.pem".into()),
+            ..Settings::default()
+        };
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("tls_cert"), "{err}");
+    }
+
+    #[test]
+    fn bad_environment_value_names_the_setting() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CANDOR_POW_DIFFICULTY", "lots");
+            jail.set_env("CANDOR_PASSPHRASE", "not ours");
+            let err = Settings::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("pow_difficulty"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_environment_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                DEFAULT_CONFIG_FILE,
+                "pow_difficulty = 12\nsweep_batch = 7\nlisten = \"127.0.0.1:9000\"",
+            )?;
+            jail.set_env("CANDOR_SWEEP_BATCH", "9");
+            let overrides = Overrides {
+                listen: Some("127.0.0.1:0".parse().unwrap()),
+                ..Overrides::default()
+            };
+            let s = Settings::load(None, &overrides).unwrap();
+            assert_eq!(s.pow_difficulty, 12);
+            assert_eq!(s.sweep_batch, 9);
+            assert_eq!(s.listen.port(), 0);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(DEFAULT_CONFIG_FILE, "pow_dificulty = 12")?;
+            let err = Settings::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("pow_dificulty"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,139 @@
+//! Durable acknowledgement by group commit: a write's 2xx means it is on disk.
+//!
+//! One flusher thread waits until at least one writer is waiting, takes every waiting writer,
+//! calls the store's blocking `flush` (an fsync) once, and wakes them all. A writer registers
+//! only after its transaction committed, so the flush that answers it covers its write. Under
+//! load, one fsync serves every writer that committed while the previous one ran.
+//!
+//! sled's `flush_async` per request is deliberately not used: it stalls under concurrent
+//! callers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+use crate::store::{Store, StoreError};
+
+type Waiter = oneshot::Sender<Result<(), StoreError>>;
+
+#[derive(Default)]
+struct State {
+    waiters: Vec<Waiter>,
+    stopping: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+    flushes: AtomicU64,
+    acknowledged: AtomicU64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is a list and a flag; a panic elsewhere cannot leave it inconsistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The group-commit flusher.
+pub struct Durability {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Durability {
+    /// Starts the flusher thread for `store`.
+    pub fn start(store: Arc<dyn Store>) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared::default());
+        let flusher = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("candor-flusher".into())
+            .spawn(move || run(&flusher, store.as_ref()))?;
+        Ok(Self {
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Waits until everything committed before this call is on disk.
+    pub async fn wait(&self) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut state = self.shared.lock();
+            if state.stopping {
+                return Err(StoreError::Backend("the relay is shutting down".into()));
+            }
+            state.waiters.push(tx);
+        }
+        self.shared.wake.notify_one();
+        rx.await
+            .unwrap_or_else(|_| Err(StoreError::Backend("the flusher stopped".into())))
+    }
+
+    /// How many fsyncs ran, and how many writes they acknowledged.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.shared.flushes.load(Ordering::Relaxed),
+            self.shared.acknowledged.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Flushes what is pending, then stops the thread. Later waiters get an error.
+    pub fn stop(&self) {
+        self.shared.lock().stopping = true;
+        self.shared.wake.notify_one();
+        let handle = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle
+            && handle.join().is_err()
+        {
+            tracing::error!("the flusher thread panicked");
+        }
+    }
+}
+
+impl Drop for Durability {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn run(shared: &Shared, store: &dyn Store) {
+    loop {
+        let batch = {
+            let mut state = shared.lock();
+            while state.waiters.is_empty() && !state.stopping {
+                state = shared
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            if state.waiters.is_empty() {
+                break;
+            }
+            std::mem::take(&mut state.waiters)
+        };
+        let result = store.flush();
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "flushing the store failed");
+        }
+        shared.flushes.fetch_add(1, Ordering::Relaxed);
+        shared
+            .acknowledged
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        for waiter in batch {
+            // A writer whose request was dropped no longer listens; that is fine.
+            let _ = waiter.send(result.clone());
+        }
+    }
+    if let Err(e) = store.flush() {
+        tracing::error!(error = %e, "the final flush failed");
+    }
+}

@@ -1,0 +1,402 @@
+//! The OpenAPI 3.1 document served at `GET /v1/openapi.json` (utoipa).
+//!
+//! The request and response bodies are the protocol crate's `api` types; their schemas are
+//! written here, beside the HTTP layer, with the exact patterns and lengths of every field
+//! (base64url of N bytes, IDs), so that a schema-driven fuzzer generates what the relay accepts.
+//! A test compares every schema's property names with the real types' JSON.
+
+use serde::Serialize;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// The whole API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Candor relay",
+        version = "1",
+        description = "The relay of Candor, an anonymous end-to-end encrypted channel between visitors and an ombuds office. It stores only ciphertext. See docs/protocol.md §8 for request signatures, §9 for the proof of work and §11 for this API."
+    ),
+    paths(
+        crate::routes::service::health,
+        crate::routes::service::openapi,
+        crate::routes::service::metrics,
+        crate::routes::pow::challenge,
+        crate::routes::offices::register,
+        crate::routes::offices::fetch,
+        crate::routes::offices::update,
+        crate::routes::offices::inbox,
+        crate::routes::mailboxes::open,
+        crate::routes::mailboxes::append,
+        crate::routes::mailboxes::list,
+        crate::routes::mailboxes::delete,
+    ),
+    components(schemas(
+        Problem, Health, SignedCard, RegisterOffice, OfficeSaved, Challenge, Solution,
+        OpenMailbox, MailboxOpened, Direction, Envelope, Appended, StoredEnvelope, EnvelopePage,
+        InboxEntry, InboxPage
+    )),
+    tags(
+        (name = "service", description = "Health, this document and metrics."),
+        (name = "offices", description = "Office cards and the office's inbox."),
+        (name = "mailboxes", description = "Proof of work and the cases' mailboxes."),
+    )
+)]
+pub struct ApiDoc;
+
+/// The four headers of a signed request (docs/protocol.md §8).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct SignatureHeaders {
+    /// Which registered key signed: `case` or `office`.
+    #[param(rename = "Candor-Signer", pattern = "^(case|office)$")]
+    signer: String,
+    /// Unix seconds when the request was signed, within the relay's window.
+    #[param(rename = "Candor-Timestamp", pattern = "^[0-9]{1,20}$")]
+    timestamp: String,
+    /// 16 random bytes, base64url; each is accepted once.
+    #[param(
+        rename = "Candor-Request-Id",
+        pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+        min_length = 22,
+        max_length = 22
+    )]
+    request_id: String,
+    /// Ed25519 signature, 64 bytes, base64url.
+    #[param(
+        rename = "Candor-Signature",
+        pattern = "^[A-Za-z0-9_-]{85}[AQgw]$",
+        min_length = 86,
+        max_length = 86
+    )]
+    signature: String,
+}
+
+/// A mailbox in the path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct MailboxPath {
+    /// The mailbox ID: 16 bytes as 22 base64url characters.
+    #[param(
+        pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+        min_length = 22,
+        max_length = 22
+    )]
+    mailbox: String,
+}
+
+/// An office in the path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct OfficePath {
+    /// The office ID: 3 to 32 characters of a-z, 0-9 and '-', not starting or ending with '-'.
+    #[param(
+        pattern = "^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$",
+        min_length = 3,
+        max_length = 32
+    )]
+    office: String,
+}
+
+/// A page cursor.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageQuery {
+    /// Return items after this cursor (default 0).
+    #[param(minimum = 0)]
+    after: Option<u64>,
+    /// At most this many items, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+/// An RFC 9457 problem.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// `urn:candor:problem:<slug>`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^urn:candor:problem:[a-z-]+$")]
+    kind: String,
+    /// A short fixed title.
+    title: String,
+    /// The HTTP status.
+    status: u16,
+    /// What was wrong; never echoes input.
+    detail: String,
+}
+
+/// `{"status":"ok"}`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Health {
+    /// Always `ok`.
+    #[schema(pattern = "^ok$")]
+    status: String,
+}
+
+/// A signed office card (docs/protocol.md §3).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct SignedCard {
+    /// base64url of the exact card JSON bytes (at most 64 KiB).
+    #[schema(pattern = "^[A-Za-z0-9_-]+$", min_length = 2, max_length = 87382)]
+    card: String,
+    /// Ed25519 signature by the card's signing key over `OFFICE_CARD || card bytes`.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{85}[AQgw]$",
+        min_length = 86,
+        max_length = 86
+    )]
+    signature: String,
+}
+
+/// `POST /v1/offices`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct RegisterOffice {
+    /// A one-time token from `candor-server invite`.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{21}[AQgw]\\.[0-9]{1,20}\\.[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
+    )]
+    invite: String,
+    /// The office's signed card.
+    card: SignedCard,
+}
+
+/// The answer to registering or updating an office.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct OfficeSaved {
+    /// The office ID.
+    #[schema(
+        pattern = "^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$",
+        min_length = 3,
+        max_length = 32
+    )]
+    office: String,
+}
+
+/// A proof-of-work challenge (docs/protocol.md §9).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Challenge {
+    /// Format version: 1.
+    #[schema(minimum = 1, maximum = 1)]
+    v: u64,
+    /// 16 random bytes.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+        min_length = 22,
+        max_length = 22
+    )]
+    random: String,
+    /// Required leading zero bits.
+    #[schema(minimum = 0, maximum = 40)]
+    difficulty: u8,
+    /// Unix seconds after which the challenge is refused.
+    expires: u64,
+    /// The relay's HMAC-SHA256.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+        min_length = 43,
+        max_length = 43
+    )]
+    mac: String,
+}
+
+/// A solved challenge.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Solution {
+    /// The challenge as issued.
+    challenge: Challenge,
+    /// The nonce found.
+    nonce: u64,
+}
+
+/// `POST /v1/mailboxes`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct OpenMailbox {
+    /// Format version: 1.
+    #[schema(minimum = 1, maximum = 1)]
+    v: u64,
+    /// The office the case is with.
+    #[schema(
+        pattern = "^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$",
+        min_length = 3,
+        max_length = 32
+    )]
+    office: String,
+    /// The mailbox to open.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+        min_length = 22,
+        max_length = 22
+    )]
+    mailbox: String,
+    /// The case's Ed25519 key; it also signs this request.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+        min_length = 43,
+        max_length = 43
+    )]
+    signing_key: String,
+    /// The case's X25519 HPKE key.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+        min_length = 43,
+        max_length = 43
+    )]
+    kem_key: String,
+    /// The solved proof of work, with the mailbox ID's 16 bytes as context.
+    pow: Solution,
+}
+
+/// The answer to opening a mailbox.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct MailboxOpened {
+    /// The mailbox opened.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+        min_length = 22,
+        max_length = 22
+    )]
+    mailbox: String,
+}
+
+/// Who wrote an envelope to whom.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum Direction {
+    /// Visitor to office.
+    ToOffice,
+    /// Office to visitor.
+    ToVisitor,
+    /// Office to third party (not yet accepted by the relay).
+    ToThirdParty,
+    /// Third party to office (not yet accepted by the relay).
+    FromThirdParty,
+}
+
+/// A sealed message (docs/protocol.md §6).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Envelope {
+    /// Format version: 1.
+    #[schema(minimum = 1, maximum = 1)]
+    v: u64,
+    /// The mailbox; must equal the path's.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+        min_length = 22,
+        max_length = 22
+    )]
+    mailbox: String,
+    /// Who wrote it to whom.
+    direction: Direction,
+    /// HPKE encapsulated key.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+        min_length = 43,
+        max_length = 43
+    )]
+    enc: String,
+    /// HPKE ciphertext; its length minus 16 must be a Padmé bucket of at least 512 bytes.
+    #[schema(pattern = "^[A-Za-z0-9_-]+$", min_length = 704)]
+    ct: String,
+}
+
+/// The answer to appending.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Appended {
+    /// The envelope's sequence number, from 1.
+    #[schema(minimum = 1)]
+    seq: u64,
+}
+
+/// One stored envelope.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct StoredEnvelope {
+    /// Its sequence number.
+    #[schema(minimum = 1)]
+    seq: u64,
+    /// The envelope.
+    envelope: Envelope,
+}
+
+/// A page of envelopes.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct EnvelopePage {
+    /// Envelopes after the cursor, in order.
+    envelopes: Vec<StoredEnvelope>,
+    /// The cursor for the next page.
+    next: u64,
+}
+
+/// One mailbox in an inbox.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct InboxEntry {
+    /// The mailbox.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+        min_length = 22,
+        max_length = 22
+    )]
+    mailbox: String,
+    /// The case's HPKE key.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+        min_length = 43,
+        max_length = 43
+    )]
+    kem_key: String,
+    /// The case's signing key.
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+        min_length = 43,
+        max_length = 43
+    )]
+    signing_key: String,
+    /// How many envelopes the mailbox holds.
+    envelopes: u64,
+    /// The highest sequence number.
+    last_seq: u64,
+    /// The office-wide activity counter at the mailbox's last write (a cursor, not a time).
+    activity: u64,
+}
+
+/// A page of an office's inbox.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct InboxPage {
+    /// Mailboxes with activity after the cursor, oldest first.
+    mailboxes: Vec<InboxEntry>,
+    /// The cursor for the next page.
+    next: u64,
+}

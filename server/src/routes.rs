@@ -1,0 +1,234 @@
+//! The HTTP API (`docs/protocol.md` §11): route table and the helpers every handler shares
+//! (body reading, blocking store calls, durable acknowledgement, expiry).
+
+pub mod mailboxes;
+pub mod offices;
+pub mod pow;
+pub mod service;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use rand::RngExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, json_error};
+use crate::startup::AppState;
+use crate::store::{Quotas, Store, StoreError};
+
+/// Route patterns, as they appear in the access log and metrics.
+pub mod pattern {
+    /// `GET`.
+    pub const HEALTH: &str = "/v1/health";
+    /// `GET`.
+    pub const OPENAPI: &str = "/v1/openapi.json";
+    /// `GET`.
+    pub const METRICS: &str = "/metrics";
+    /// `GET`.
+    pub const POW: &str = "/v1/pow";
+    /// `POST`.
+    pub const OFFICES: &str = "/v1/offices";
+    /// `GET`, `PUT`.
+    pub const OFFICE: &str = "/v1/offices/{office}";
+    /// `GET`.
+    pub const INBOX: &str = "/v1/offices/{office}/inbox";
+    /// `POST`.
+    pub const MAILBOXES: &str = "/v1/mailboxes";
+    /// `DELETE`.
+    pub const MAILBOX: &str = "/v1/mailboxes/{mailbox}";
+    /// `GET`, `POST`.
+    pub const ENVELOPES: &str = "/v1/mailboxes/{mailbox}/envelopes";
+    /// Anything else.
+    pub const UNMATCHED: &str = "unmatched";
+
+    /// Every pattern we route.
+    pub const ALL: [&str; 10] = [
+        HEALTH, OPENAPI, METRICS, POW, OFFICES, OFFICE, INBOX, MAILBOXES, MAILBOX, ENVELOPES,
+    ];
+
+    /// The static pattern for a matched pattern string.
+    pub fn label(matched: Option<&str>) -> &'static str {
+        matched
+            .and_then(|m| ALL.iter().find(|p| **p == m).copied())
+            .unwrap_or(UNMATCHED)
+    }
+}
+
+/// Registers every route. A known path with an unsupported method gets 405 problem+json.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+    cfg.service(resource(pattern::HEALTH).route(web::get().to(service::health)))
+        .service(resource(pattern::OPENAPI).route(web::get().to(service::openapi)))
+        .service(resource(pattern::METRICS).route(web::get().to(service::metrics)))
+        .service(resource(pattern::POW).route(web::get().to(pow::challenge)))
+        .service(resource(pattern::OFFICES).route(web::post().to(offices::register)))
+        .service(resource(pattern::INBOX).route(web::get().to(offices::inbox)))
+        .service(
+            resource(pattern::OFFICE)
+                .route(web::get().to(offices::fetch))
+                .route(web::put().to(offices::update)),
+        )
+        .service(resource(pattern::MAILBOXES).route(web::post().to(mailboxes::open)))
+        .service(
+            resource(pattern::ENVELOPES)
+                .route(web::get().to(mailboxes::list))
+                .route(web::post().to(mailboxes::append)),
+        )
+        .service(resource(pattern::MAILBOX).route(web::delete().to(mailboxes::delete)));
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+/// The default service: unknown routes.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// Reads a JSON body: `application/json` only, at most `limit` bytes.
+pub async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::TooLarge);
+    }
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(ApiError::Malformed("the body could not be read")),
+        Err(_) => Err(ApiError::TooLarge),
+    }
+}
+
+/// Parses a strict JSON body.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| json_error(&e))
+}
+
+/// Whether a JSON object carries a `v` other than 1, so that a future version is reported as
+/// such rather than as an unknown field.
+pub fn other_version(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct V {
+        v: serde_json::Value,
+    }
+    serde_json::from_slice::<V>(bytes).is_ok_and(|V { v }| v != 1)
+}
+
+/// Parses the query string; unknown parameters are refused.
+pub fn parse_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|_| ApiError::Malformed("the query string is not valid for this endpoint"))
+}
+
+/// Runs a store call on a blocking thread.
+pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = state.store.clone();
+    web::block(move || f(store.as_ref()))
+        .await
+        .map_err(|_| ApiError::Unavailable)?
+        .map_err(store_error)
+}
+
+/// Maps a store error to the API's.
+pub fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::NotFound,
+        StoreError::Conflict(d) => ApiError::Conflict(d),
+        StoreError::InviteUsed => ApiError::InviteUsed,
+        StoreError::PowUsed => ApiError::PowUsed,
+        StoreError::Quota(d) => ApiError::QuotaExceeded(d),
+        e @ (StoreError::Corrupt(_) | StoreError::Backend(_)) => {
+            tracing::error!(error = %e, "the store failed");
+            ApiError::Unavailable
+        }
+    }
+}
+
+/// Waits until the write just committed is on disk.
+pub async fn durable(state: &AppState) -> Result<(), ApiError> {
+    state.durability.wait().await.map_err(|e| {
+        tracing::error!(error = %e, "a write could not be made durable");
+        ApiError::Unavailable
+    })
+}
+
+/// The expiry of a mailbox written now: retention plus uniform jitter, rounded up to the hour,
+/// so stored times do not pinpoint events.
+pub fn expiry(state: &AppState, retention_days: u32) -> u64 {
+    let days = if retention_days == 0 {
+        state.settings.retention_default_days
+    } else {
+        retention_days
+    };
+    let jitter_range = u64::from(state.settings.retention_jitter_hours) * 3600;
+    let jitter = if jitter_range == 0 {
+        0
+    } else {
+        rand::rng().random_range(0..jitter_range)
+    };
+    let at = state
+        .clock
+        .now()
+        .saturating_add(u64::from(days) * 86_400)
+        .saturating_add(jitter);
+    at.div_ceil(3600).saturating_mul(3600)
+}
+
+/// The quotas from the settings.
+pub fn quotas(state: &AppState) -> Quotas {
+    Quotas {
+        mailboxes_per_office: state.settings.max_mailboxes_per_office,
+        envelopes_per_mailbox: state.settings.max_envelopes_per_mailbox,
+        bytes_per_mailbox: state.settings.max_bytes_per_mailbox,
+    }
+}
+
+/// A JSON response.
+pub fn json<T: serde::Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .body(serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// `after` and `limit` for the listing endpoints.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    /// The cursor; 0 for the start.
+    pub after: Option<u64>,
+    /// 1 to 500, default 100.
+    pub limit: Option<u64>,
+}
+
+impl Page {
+    /// The cursor and the checked limit.
+    pub fn bounds(&self) -> Result<(u64, usize), ApiError> {
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::Malformed("limit must be between 1 and 500"));
+        }
+        // At most 500.
+        Ok((self.after.unwrap_or(0), limit as usize))
+    }
+}

@@ -1,0 +1,266 @@
+//! Mailboxes: open (with a proof of work), append, list and delete. Everything but opening is
+//! signed by the case key or the office key, and an unknown mailbox answers exactly like a
+//! signature by a key not registered for it.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use candor_protocol::api::{Appended, EnvelopePage, MailboxOpened, OpenMailbox};
+use candor_protocol::{Direction, Envelope, MailboxId, Signer, SigningPublicKey};
+
+use super::{
+    Page, blocking, durable, expiry, json, other_version, parse_json, parse_query, quotas,
+    read_body,
+};
+use crate::auth;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::{NewMailbox, OfficeRecord, TokenKind, UsedToken};
+
+fn mailbox_id(raw: &str) -> Result<MailboxId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::Malformed("a mailbox ID must be 22 base64url characters (16 bytes)"))
+}
+
+/// A request authenticated for a mailbox.
+struct Authorized {
+    signer: Signer,
+    office: Option<OfficeRecord>,
+}
+
+/// Checks a mailbox request's signature: headers, freshness, key lookup, verification, replay.
+async fn authorize(
+    state: &AppState,
+    req: &HttpRequest,
+    id: MailboxId,
+    body: &[u8],
+) -> Result<Authorized, ApiError> {
+    let auth = auth::parse(req)?;
+    let now = state.clock.now();
+    let window = state.settings.request_window_secs;
+    auth::check_fresh(&auth, now, state.started, window)?;
+    let (mailbox, office) = blocking(state, move |s| {
+        let Some(mailbox) = s.mailbox(&id)? else {
+            return Ok((None, None));
+        };
+        let office = s.office(&mailbox.office)?;
+        Ok((Some(mailbox), office))
+    })
+    .await?;
+    let key = match (&mailbox, auth.signer) {
+        (Some(m), Signer::Case) => m.signing_public_key(),
+        (Some(_), Signer::Office) => office.as_ref().and_then(OfficeRecord::signing_public_key),
+        (None, _) => None,
+    };
+    auth::verify(&auth, key, req, body, now, window)?;
+    state.replay.insert(&auth, now)?;
+    Ok(Authorized {
+        signer: auth.signer,
+        office,
+    })
+}
+
+/// `POST /v1/mailboxes`: opens a mailbox, signed by the case key being registered.
+#[utoipa::path(
+    post,
+    path = "/v1/mailboxes",
+    tag = "mailboxes",
+    params(crate::openapi::SignatureHeaders),
+    request_body(content = crate::openapi::OpenMailbox, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The mailbox is open and on disk.", body = crate::openapi::MailboxOpened),
+        (status = 400, description = "Malformed body, or unsupported version.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale, replayed, or not by the key being registered.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Proof of work missing, invalid or already used.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown office.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The mailbox already exists.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The office has too many open mailboxes.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn open(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(&req, payload, state.settings.max_body_bytes).await?;
+    let auth = auth::parse(&req)?;
+    let now = state.clock.now();
+    let window = state.settings.request_window_secs;
+    auth::check_fresh(&auth, now, state.started, window)?;
+    if other_version(&body) {
+        return Err(ApiError::UnsupportedVersion);
+    }
+    let open: OpenMailbox = parse_json(&body).map_err(|e| {
+        let has_pow = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body)
+            .map(|m| m.get("pow").is_some_and(|p| !p.is_null()));
+        match has_pow {
+            Ok(false) => ApiError::PowInvalid(
+                "a proof of work is required: fetch GET /v1/pow, solve it for this mailbox and send it as `pow`",
+            ),
+            _ => e,
+        }
+    })?;
+    if auth.signer != Signer::Case {
+        return Err(ApiError::SignatureRequired(
+            "a mailbox is opened with a signature by the case key being registered",
+        ));
+    }
+    let key = SigningPublicKey::from_bytes(&open.signing_key)?;
+    auth.verify(
+        &key,
+        req.method().as_str(),
+        auth::signed_path(&req),
+        &body,
+        now,
+        window,
+    )
+    .map_err(|_| {
+        ApiError::SignatureRequired(
+            "the signature does not verify under the signing key being registered",
+        )
+    })?;
+    state.replay.insert(&auth, now)?;
+    open.pow.verify(
+        &state.pow_key,
+        open.mailbox.as_bytes(),
+        now,
+        state.settings.pow_difficulty,
+    )?;
+
+    let office_id = open.office.clone();
+    let office = blocking(&state, move |s| s.office(&office_id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let new = NewMailbox {
+        id: open.mailbox,
+        office: open.office.clone(),
+        signing_key: open.signing_key,
+        kem_key: open.kem_key,
+        expiry: expiry(&state, office.retention_days),
+    };
+    let used = UsedToken {
+        kind: TokenKind::Pow,
+        random: open.pow.challenge.random,
+        expires: open.pow.challenge.expires,
+    };
+    let quotas = quotas(&state);
+    blocking(&state, move |s| s.open_mailbox(&new, &used, &quotas)).await?;
+    durable(&state).await?;
+    tracing::debug!(mailbox = %open.mailbox, "mailbox opened");
+    Ok(json(
+        StatusCode::CREATED,
+        &MailboxOpened {
+            mailbox: open.mailbox,
+        },
+    ))
+}
+
+/// `POST /v1/mailboxes/{mailbox}/envelopes`: appends an envelope.
+#[utoipa::path(
+    post,
+    path = "/v1/mailboxes/{mailbox}/envelopes",
+    tag = "mailboxes",
+    params(crate::openapi::MailboxPath, crate::openapi::SignatureHeaders),
+    request_body(content = crate::openapi::Envelope, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Appended and on disk.", body = crate::openapi::Appended),
+        (status = 400, description = "Malformed envelope or path, unsupported version, another mailbox's envelope, or a direction this signer may not write.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Envelope too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The mailbox is full.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn append(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = mailbox_id(&path)?;
+    let body = read_body(&req, payload, state.settings.max_envelope_bytes).await?;
+    let authorized = authorize(&state, &req, id, &body).await?;
+    let envelope = Envelope::from_json(&body)?;
+    if envelope.mailbox != id {
+        return Err(ApiError::Malformed(
+            "the envelope's mailbox is not the one in the path",
+        ));
+    }
+    match (authorized.signer, envelope.direction) {
+        (Signer::Case, Direction::ToOffice) | (Signer::Office, Direction::ToVisitor) => {}
+        _ => {
+            return Err(ApiError::Malformed(
+                "the case key may append only to-office envelopes and the office key only to-visitor ones",
+            ));
+        }
+    }
+    let retention = authorized.office.as_ref().map_or(0, |o| o.retention_days);
+    let expiry = expiry(&state, retention);
+    let quotas = quotas(&state);
+    let seq = blocking(&state, move |s| s.append(&id, &envelope, expiry, &quotas)).await?;
+    durable(&state).await?;
+    tracing::debug!(mailbox = %id, seq, "envelope appended");
+    Ok(json(StatusCode::CREATED, &Appended { seq }))
+}
+
+/// `GET /v1/mailboxes/{mailbox}/envelopes?after=&limit=`: lists envelopes after a cursor.
+#[utoipa::path(
+    get,
+    path = "/v1/mailboxes/{mailbox}/envelopes",
+    tag = "mailboxes",
+    params(crate::openapi::MailboxPath, crate::openapi::PageQuery, crate::openapi::SignatureHeaders),
+    responses(
+        (status = 200, description = "Envelopes after the cursor, in order.", body = crate::openapi::EnvelopePage),
+        (status = 400, description = "Malformed path or query.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = mailbox_id(&path)?;
+    let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
+    authorize(&state, &req, id, b"").await?;
+    let envelopes = blocking(&state, move |s| s.envelopes(&id, after, limit)).await?;
+    let next = envelopes.last().map_or(after, |e| e.seq);
+    Ok(json(StatusCode::OK, &EnvelopePage { envelopes, next }))
+}
+
+/// `DELETE /v1/mailboxes/{mailbox}`: deletes the case at once, from every tree.
+#[utoipa::path(
+    delete,
+    path = "/v1/mailboxes/{mailbox}",
+    tag = "mailboxes",
+    params(crate::openapi::MailboxPath, crate::openapi::SignatureHeaders),
+    responses(
+        (status = 204, description = "Deleted, on disk."),
+        (status = 400, description = "Malformed path.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = mailbox_id(&path)?;
+    authorize(&state, &req, id, b"").await?;
+    let existed = blocking(&state, move |s| s.delete_mailbox(&id)).await?;
+    if !existed {
+        // Deleted concurrently by the other party or the sweeper: the same answer as unknown.
+        return Err(ApiError::NotFound);
+    }
+    durable(&state).await?;
+    tracing::debug!(mailbox = %id, "mailbox deleted");
+    Ok(HttpResponse::NoContent().finish())
+}

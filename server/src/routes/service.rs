@@ -1,0 +1,61 @@
+//! Service endpoints: health, the OpenAPI document and Prometheus metrics.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use candor_protocol::api::Health;
+use utoipa::OpenApi;
+
+use super::{blocking, json};
+use crate::metrics::Gauges;
+use crate::openapi::ApiDoc;
+use crate::startup::AppState;
+
+/// `GET /v1/health`.
+#[utoipa::path(
+    get,
+    path = "/v1/health",
+    tag = "service",
+    responses((status = 200, description = "The relay is up.", body = crate::openapi::Health))
+)]
+pub async fn health() -> HttpResponse {
+    json(
+        StatusCode::OK,
+        &Health {
+            status: "ok".into(),
+        },
+    )
+}
+
+/// `GET /v1/openapi.json`.
+#[utoipa::path(
+    get,
+    path = "/v1/openapi.json",
+    tag = "service",
+    responses((status = 200, description = "This document (OpenAPI 3.1).", content_type = "application/json"))
+)]
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(ApiDoc::openapi().to_json().unwrap_or_default())
+}
+
+/// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    responses((status = 200, description = "Prometheus text exposition.", content_type = "text/plain; version=0.0.4"))
+)]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    // A failure to measure the store's size shows as 0 rather than failing the scrape.
+    let store_bytes = blocking(&state, |s| s.size_on_disk()).await.unwrap_or(0);
+    let (fsyncs, fsync_waiters) = state.durability.counts();
+    let text = state.metrics.render(Gauges {
+        store_bytes,
+        fsyncs,
+        fsync_waiters,
+    });
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text)
+}

@@ -1,0 +1,339 @@
+//! Building and running the relay: `Application::build(settings)` opens the store, starts the
+//! flusher and the sweeper and binds the listener; `run_until_stopped` serves until SIGINT or
+//! SIGTERM (or a handle's `stop`), drains, then flushes the store.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next, from_fn};
+use actix_web::{App, HttpServer, ResponseError, web};
+use candor_protocol::pow::PowKey;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::auth::ReplayCache;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::durability::Durability;
+use crate::error::{ApiError, PROBLEM_JSON};
+use crate::invite::{InviteKey, RelaySecret};
+use crate::metrics::Metrics;
+use crate::routes::{self, pattern};
+use crate::store::sled::SledStore;
+use crate::store::{Store, StoreError};
+use crate::sweeper;
+
+/// The sled store's directory inside the data directory.
+pub const STORE_DIR: &str = "store";
+
+/// Most request IDs the replay cache holds at once.
+const REPLAY_CAPACITY: usize = 1_000_000;
+
+/// What every handler shares.
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The group-commit flusher.
+    pub durability: Durability,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// MACs proof-of-work challenges.
+    pub pow_key: PowKey,
+    /// MACs registration invites.
+    pub invite_key: InviteKey,
+    /// Request IDs seen within the window.
+    pub replay: ReplayCache,
+    /// The settings.
+    pub settings: Settings,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// Unix seconds when the relay started; older signed requests are refused.
+    pub started: u64,
+}
+
+/// Why the relay could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// The data directory or `relay.key` could not be used.
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store could not be opened (another relay or `check` may hold it).
+    #[error("cannot open the store in {path}: {source} (is another relay running on it?)")]
+    Store {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: StoreError,
+    },
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TLS certificate or key could not be used.
+    #[error("bad TLS setting: {0}")]
+    Tls(String),
+    /// A thread could not be started.
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// A built, bound relay.
+pub struct Application {
+    local_addr: SocketAddr,
+    tls: bool,
+    server: Server,
+    state: web::Data<AppState>,
+    sweeper: JoinHandle<()>,
+    stop_sweeper: watch::Sender<bool>,
+}
+
+impl Application {
+    /// Opens the store, starts the flusher and sweeper, and binds. Call inside a Tokio runtime.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with a clock of the caller's choosing (tests move time).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let data_dir = settings.data_dir.clone();
+        let dir_error = |source| StartupError::DataDir {
+            path: data_dir.clone(),
+            source,
+        };
+        let secret = RelaySecret::load_or_create(&data_dir).map_err(dir_error)?;
+        let store_dir = data_dir.join(STORE_DIR);
+        let store: Arc<dyn Store> = Arc::new(open_store(&store_dir, settings.cache_bytes)?);
+        let durability = Durability::start(store.clone()).map_err(StartupError::Thread)?;
+
+        let listener =
+            TcpListener::bind(settings.listen).map_err(|source| StartupError::Listen {
+                addr: settings.listen,
+                source,
+            })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| StartupError::Listen {
+                addr: settings.listen,
+                source,
+            })?;
+        let tls = match (&settings.tls_cert, &settings.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+            _ => None,
+        };
+
+        let state = web::Data::new(AppState {
+            store,
+            durability,
+            started: clock.now(),
+            clock,
+            pow_key: secret.pow_key(),
+            invite_key: secret.invite_key(),
+            replay: ReplayCache::new(settings.request_window_secs, REPLAY_CAPACITY),
+            metrics: Metrics::default(),
+            settings,
+        });
+
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|_, _| ApiError::Malformed("the path is not valid").into()),
+                )
+                .app_data(web::QueryConfig::default().error_handler(|_, _| {
+                    ApiError::Malformed("the query string is not valid for this endpoint").into()
+                }))
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+                .wrap(ErrorHandlers::new().default_handler(ensure_problem))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add((header::CACHE_CONTROL, "no-store"))
+                        .add((header::REFERRER_POLICY, "no-referrer"))
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+                )
+                .wrap(from_fn(access_log))
+        })
+        .shutdown_timeout(10);
+        if state.settings.workers > 0 {
+            server = server.workers(state.settings.workers);
+        }
+        let server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config),
+            None => server.listen(listener),
+        }
+        .map_err(|source| StartupError::Listen {
+            addr: local_addr,
+            source,
+        })?
+        .run();
+
+        let (stop_sweeper, stop_rx) = watch::channel(false);
+        let sweeper = sweeper::spawn(state.clone(), stop_rx);
+        tracing::info!(
+            tls = state.settings.tls_cert.is_some(),
+            pow_difficulty = state.settings.pow_difficulty,
+            "relay started"
+        );
+        Ok(Self {
+            local_addr,
+            tls: state.settings.tls_cert.is_some(),
+            server,
+            state,
+            sweeper,
+            stop_sweeper,
+        })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The base URL, such as `http://127.0.0.1:8080`.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// The shared state (tests use it to run a sweep now).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until stopped, drains in-flight requests, stops the sweeper, then flushes the
+    /// store and stops the flusher.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let served = self.server.await;
+        let _ = self.stop_sweeper.send(true);
+        if self.sweeper.await.is_err() {
+            tracing::error!("the sweeper task panicked");
+        }
+        self.state.durability.stop();
+        if let Err(e) = self.state.store.flush() {
+            tracing::error!(error = %e, "the final flush failed");
+        }
+        tracing::info!("relay stopped");
+        served
+    }
+}
+
+/// Opens the sled store, retrying briefly while a previous instance in this process releases
+/// its lock.
+pub fn open_store(dir: &Path, cache_bytes: u64) -> Result<SledStore, StartupError> {
+    let mut tries = 0;
+    loop {
+        match SledStore::open(dir, cache_bytes) {
+            Ok(s) => return Ok(s),
+            Err(e) if tries < 20 && e.to_string().contains("lock") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(source) => {
+                return Err(StartupError::Store {
+                    path: dir.to_owned(),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+fn tls_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, StartupError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| StartupError::Tls(format!("`tls_cert` {}: {e}", cert.display())))?;
+    if certs.is_empty() {
+        return Err(StartupError::Tls(format!(
+            "`tls_cert` {} holds no certificate",
+            cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| StartupError::Tls(format!("`tls_key` {}: {e}", key.display())))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StartupError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| StartupError::Tls(format!("`tls_cert` and `tls_key` do not match: {e}")))
+}
+
+/// The access log and request metrics: method, route pattern, status and latency. Never the
+/// concrete path (it holds mailbox IDs), the peer address or the user agent.
+async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let res = next.call(req).await?;
+    let route = pattern::label(res.request().match_pattern().as_deref());
+    let status = res.status().as_u16();
+    let took = start.elapsed();
+    if let Some(state) = state {
+        state
+            .metrics
+            .record_request(route, method.as_str(), status, took);
+    }
+    tracing::info!(
+        method = %method,
+        route,
+        status,
+        latency_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    Ok(res)
+}
+
+/// Turns any error response that is not already problem+json (from actix itself, say) into one.
+fn ensure_problem<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == HeaderValue::from_static(PROBLEM_JSON));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let replacement = ApiError::for_status(res.status()).error_response();
+    let (req, _) = res.into_parts();
+    let res = ServiceResponse::new(req, replacement)
+        .map_into_boxed_body()
+        .map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
+}

@@ -1,0 +1,231 @@
+//! The storage trait: what the relay keeps, free of any backend's types. sled is the embedded
+//! default ([`sled::SledStore`]); a PostgreSQL backend for several relay instances implements
+//! the same trait.
+//!
+//! Every method is blocking: callers run them on a blocking thread. Every write is atomic (a
+//! mailbox is whole or wholly gone, and its expiry index entry moves with it) but only durable
+//! after [`Store::flush`], which the group-commit flusher calls (`crate::durability`).
+
+mod check;
+pub mod sled;
+
+use candor_protocol::api::{InboxEntry, StoredEnvelope};
+use candor_protocol::{Envelope, MailboxId, OfficeCard, OfficeId, SignedCard, SigningPublicKey};
+
+/// An office as stored: its signed card and what the relay needs from it without reparsing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfficeRecord {
+    /// The office ID.
+    pub id: OfficeId,
+    /// The card as the office signed it.
+    pub card: SignedCard,
+    /// The card's identity key, which signs the office's requests.
+    pub signing_key: [u8; 32],
+    /// The card's serial.
+    pub serial: u64,
+    /// The card's retention period.
+    pub retention_days: u32,
+}
+
+impl OfficeRecord {
+    /// The record for a card that has been verified (`SignedCard::verify_office`).
+    pub fn from_verified(card: SignedCard, parsed: &OfficeCard) -> Self {
+        Self {
+            id: parsed.id.clone(),
+            card,
+            signing_key: parsed.signing_key,
+            serial: parsed.serial,
+            retention_days: parsed.retention_days,
+        }
+    }
+
+    /// The office's request-signing key.
+    pub fn signing_public_key(&self) -> Option<SigningPublicKey> {
+        SigningPublicKey::from_bytes(&self.signing_key).ok()
+    }
+}
+
+/// A mailbox as stored: its keys, its counters and its coarse expiry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxRecord {
+    /// The office the case is with.
+    pub office: OfficeId,
+    /// The case's Ed25519 key.
+    pub signing_key: [u8; 32],
+    /// The case's X25519 HPKE key.
+    pub kem_key: [u8; 32],
+    /// The highest sequence number so far (0 when empty).
+    pub last_seq: u64,
+    /// How many envelopes the mailbox holds.
+    pub count: u64,
+    /// Bytes of envelope JSON the mailbox holds.
+    pub bytes: u64,
+    /// Unix seconds, on the hour, after which the sweeper deletes the mailbox.
+    pub expiry: u64,
+    /// The office's activity counter at the mailbox's last write.
+    pub activity: u64,
+}
+
+impl MailboxRecord {
+    /// The case's request-signing key.
+    pub fn signing_public_key(&self) -> Option<SigningPublicKey> {
+        SigningPublicKey::from_bytes(&self.signing_key).ok()
+    }
+}
+
+/// A mailbox to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMailbox {
+    /// Its ID.
+    pub id: MailboxId,
+    /// The office; it must exist.
+    pub office: OfficeId,
+    /// The case's Ed25519 key.
+    pub signing_key: [u8; 32],
+    /// The case's X25519 key.
+    pub kem_key: [u8; 32],
+    /// Its first expiry.
+    pub expiry: u64,
+}
+
+/// Which kind of single-use token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A proof-of-work challenge.
+    Pow,
+    /// A registration invite.
+    Invite,
+}
+
+impl TokenKind {
+    /// Every kind, for sweeping.
+    pub const ALL: [TokenKind; 2] = [TokenKind::Pow, TokenKind::Invite];
+}
+
+/// A single-use token to mark as used, kept until it expires (after which it is refused
+/// anyway).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsedToken {
+    /// Its kind.
+    pub kind: TokenKind,
+    /// Its random value.
+    pub random: [u8; 16],
+    /// Unix seconds after which the token is refused.
+    pub expires: u64,
+}
+
+/// Per-office and per-mailbox limits, checked inside the write transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quotas {
+    /// Open mailboxes per office.
+    pub mailboxes_per_office: u64,
+    /// Envelopes per mailbox.
+    pub envelopes_per_mailbox: u64,
+    /// Bytes of envelopes per mailbox.
+    pub bytes_per_mailbox: u64,
+}
+
+/// What one sweep batch removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Expired mailboxes deleted.
+    pub mailboxes: u64,
+    /// Expired used-token entries removed.
+    pub tokens: u64,
+    /// Whether the batch was full, so more may have expired.
+    pub more: bool,
+}
+
+/// The result of checking a store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Offices found.
+    pub offices: u64,
+    /// Mailboxes found.
+    pub mailboxes: u64,
+    /// Envelopes found.
+    pub envelopes: u64,
+    /// Used-token entries found.
+    pub used_tokens: u64,
+    /// Every invariant that does not hold, one line each (mailboxes by short label only).
+    pub problems: Vec<String>,
+}
+
+/// What a store operation can fail with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The mailbox or office does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The office or mailbox already exists, or the card serial did not increase.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The invite was already used.
+    #[error("invite already used")]
+    InviteUsed,
+    /// The proof-of-work challenge was already used.
+    #[error("proof of work already used")]
+    PowUsed,
+    /// A quota is reached.
+    #[error("quota exceeded: {0}")]
+    Quota(&'static str),
+    /// A stored value does not decode.
+    #[error("corrupt store: {0}")]
+    Corrupt(&'static str),
+    /// The backend failed.
+    #[error("store failure: {0}")]
+    Backend(String),
+}
+
+/// The relay's storage.
+pub trait Store: Send + Sync + 'static {
+    /// An office by ID.
+    fn office(&self, id: &OfficeId) -> Result<Option<OfficeRecord>, StoreError>;
+    /// Registers a new office and marks its invite used, atomically.
+    fn register_office(&self, office: &OfficeRecord, invite: &UsedToken) -> Result<(), StoreError>;
+    /// Replaces an office's card if the new serial is larger than the stored one.
+    fn update_office(&self, office: &OfficeRecord) -> Result<(), StoreError>;
+    /// Creates a mailbox and marks its proof of work used, atomically.
+    fn open_mailbox(
+        &self,
+        mailbox: &NewMailbox,
+        pow: &UsedToken,
+        quotas: &Quotas,
+    ) -> Result<(), StoreError>;
+    /// A mailbox by ID.
+    fn mailbox(&self, id: &MailboxId) -> Result<Option<MailboxRecord>, StoreError>;
+    /// Appends an envelope, moves the expiry to `expiry` and the mailbox to the end of its
+    /// office's inbox. Returns the new sequence number.
+    fn append(
+        &self,
+        id: &MailboxId,
+        envelope: &Envelope,
+        expiry: u64,
+        quotas: &Quotas,
+    ) -> Result<u64, StoreError>;
+    /// Up to `limit` envelopes with a sequence number above `after`, in order.
+    fn envelopes(
+        &self,
+        id: &MailboxId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEnvelope>, StoreError>;
+    /// Deletes a mailbox from every tree. Returns whether it existed.
+    fn delete_mailbox(&self, id: &MailboxId) -> Result<bool, StoreError>;
+    /// Up to `limit` of an office's mailboxes with activity above `after`, oldest first.
+    fn inbox(
+        &self,
+        office: &OfficeId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<InboxEntry>, StoreError>;
+    /// Deletes up to `batch` mailboxes and used tokens that expired at or before `now`.
+    fn sweep(&self, now: u64, batch: usize) -> Result<Swept, StoreError>;
+    /// Makes every committed write durable (fsync). Blocking.
+    fn flush(&self) -> Result<(), StoreError>;
+    /// Bytes the store takes on disk.
+    fn size_on_disk(&self) -> Result<u64, StoreError>;
+    /// Verifies every invariant of the stored data.
+    fn check(&self) -> Result<CheckReport, StoreError>;
+}

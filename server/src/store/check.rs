@@ -1,0 +1,159 @@
+//! `candor-server check`: verifies every invariant of a sled store, with the relay stopped.
+//!
+//! - every office record decodes and its card verifies, and its open-mailbox counter is right;
+//! - every mailbox record decodes, belongs to an existing office, has exactly one expiry entry
+//!   and one inbox entry, and its envelopes are exactly seq 1..=last_seq, each a valid envelope
+//!   of this mailbox, adding up to its count and bytes;
+//! - every envelope, expiry entry and inbox entry belongs to an existing mailbox (no orphans);
+//! - every used-token key is well formed.
+//!
+//! Problems name mailboxes by their short label only.
+
+use std::collections::BTreeMap;
+
+use candor_protocol::{MailboxId, OfficeId};
+
+use super::sled::SledStore;
+use super::{CheckReport, Store, StoreError};
+
+pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
+    let mut report = CheckReport::default();
+    let mut problems = Vec::new();
+    let mut open_per_office: BTreeMap<OfficeId, u64> = BTreeMap::new();
+
+    for item in store.all_offices() {
+        let (id, rec) = item?;
+        report.offices += 1;
+        match rec {
+            Ok(rec) => {
+                if rec
+                    .card
+                    .verify_office()
+                    .map(|c| c.id == id)
+                    .unwrap_or(false)
+                {
+                    open_per_office.insert(id, 0);
+                } else {
+                    problems.push(format!("office {id}: its card does not verify"));
+                    open_per_office.insert(id, 0);
+                }
+            }
+            Err(_) => problems.push(format!("office {id}: the record does not decode")),
+        }
+    }
+
+    for item in store.all_mailboxes() {
+        let (id, rec) = item?;
+        report.mailboxes += 1;
+        let Some(id) = id else {
+            problems.push("a mailbox key is not 16 bytes".into());
+            continue;
+        };
+        let label = id.short_label();
+        let Ok(rec) = rec else {
+            problems.push(format!("mailbox {label}: the record does not decode"));
+            continue;
+        };
+        match open_per_office.get_mut(&rec.office) {
+            Some(n) => *n += 1,
+            None => problems.push(format!("mailbox {label}: its office does not exist")),
+        }
+        if !store.has_expiry_entry(rec.expiry, &id)? {
+            problems.push(format!("mailbox {label}: no expiry index entry"));
+        }
+        if store.inbox_entry(&rec.office, rec.activity)? != Some(id) {
+            problems.push(format!("mailbox {label}: no inbox entry"));
+        }
+        let (mut count, mut bytes, mut expected_seq) = (0u64, 0u64, 1u64);
+        for env in store.mailbox_envelopes(&id) {
+            let (seq, envelope, len) = env?;
+            count += 1;
+            bytes += len;
+            if seq != Some(expected_seq) || seq.is_some_and(|s| s > rec.last_seq) {
+                problems.push(format!(
+                    "mailbox {label}: envelope sequence numbers are not 1..={}",
+                    rec.last_seq
+                ));
+            }
+            expected_seq = seq.unwrap_or(expected_seq).saturating_add(1);
+            match envelope {
+                Some(e) if e.mailbox == id => {}
+                Some(_) => problems.push(format!(
+                    "mailbox {label}: an envelope names another mailbox"
+                )),
+                None => problems.push(format!("mailbox {label}: an envelope does not parse")),
+            }
+        }
+        if count != rec.count || count != rec.last_seq || bytes != rec.bytes {
+            problems.push(format!(
+                "mailbox {label}: holds {count} envelopes ({bytes} bytes) but its record says {} ({} bytes, last seq {})",
+                rec.count, rec.bytes, rec.last_seq
+            ));
+        }
+        report.envelopes += count;
+    }
+
+    for (office, counted) in &open_per_office {
+        let (_, open) = store.office_counters(office)?;
+        if open != *counted {
+            problems.push(format!(
+                "office {office}: counter says {open} open mailboxes, found {counted}"
+            ));
+        }
+    }
+
+    let mut orphans = 0u64;
+    let mut last: Option<MailboxId> = None;
+    for owner in store.envelope_owners() {
+        match owner? {
+            Some(id) if last == Some(id) => {}
+            Some(id) => {
+                last = Some(id);
+                if store.mailbox(&id)?.is_none() {
+                    orphans += 1;
+                }
+            }
+            None => problems.push("an envelope key is not 24 bytes".into()),
+        }
+    }
+    if orphans > 0 {
+        problems.push(format!("{orphans} deleted mailboxes still have envelopes"));
+    }
+
+    for entry in store.expiry_entries() {
+        match entry? {
+            Some((at, 1, id)) => match store.mailbox(&id)? {
+                Some(rec) if rec.expiry == at => {}
+                Some(_) => problems.push(format!(
+                    "mailbox {}: a stale expiry index entry",
+                    id.short_label()
+                )),
+                None => problems.push(format!(
+                    "mailbox {}: an expiry entry for a mailbox that does not exist",
+                    id.short_label()
+                )),
+            },
+            Some((_, kind, _)) => problems.push(format!("an expiry entry of unknown kind {kind}")),
+            None => problems.push("an expiry key is malformed".into()),
+        }
+    }
+
+    for entry in store.inbox_entries() {
+        match entry? {
+            Some((office, activity, id)) => match store.mailbox(&id)? {
+                Some(rec) if rec.office == office && rec.activity == activity => {}
+                _ => problems.push(format!("mailbox {}: a stale inbox entry", id.short_label())),
+            },
+            None => problems.push("an inbox entry is malformed".into()),
+        }
+    }
+
+    let (used, bad) = store.used_entries()?;
+    report.used_tokens = used;
+    if bad > 0 {
+        problems.push(format!("{bad} used-token keys are malformed"));
+    }
+
+    report.problems = problems;
+    Ok(report)
+}

@@ -1,0 +1,750 @@
+//! The embedded sled backend: one directory, nothing to install.
+//!
+//! Trees and keys (all integers big-endian, so that byte order is numeric order):
+//!
+//! | tree | key | value |
+//! |---|---|---|
+//! | `offices` | office ID | [`OfficeRecord`] |
+//! | `counters` | office ID | activity `u64`, open mailboxes `u64` |
+//! | `mailboxes` | mailbox (16) | [`MailboxRecord`] |
+//! | `envelopes` | mailbox (16) ‖ seq `u64` | envelope JSON |
+//! | `expiry` | expiry `u64` ‖ kind `u8` ‖ id (16) | empty |
+//! | `inbox` | office ID ‖ `0x00` ‖ activity `u64` | mailbox (16) |
+//! | `used` | kind `u8` ‖ expires `u64` ‖ random (16) | empty |
+//!
+//! Kind 1 in `expiry` is a mailbox; kind 2 is reserved for handoff packages. A mailbox, its
+//! envelopes, its expiry entry and its inbox entry change together in one multi-tree
+//! transaction.
+
+use std::path::Path;
+
+use candor_protocol::api::{InboxEntry, StoredEnvelope};
+use candor_protocol::{Envelope, MailboxId, OfficeId, SignedCard};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
+};
+use sled::{IVec, Tree};
+
+use super::{
+    CheckReport, MailboxRecord, NewMailbox, OfficeRecord, Quotas, Store, StoreError, Swept,
+    TokenKind, UsedToken,
+};
+
+const RECORD_VERSION: u8 = 1;
+const EXPIRY_MAILBOX: u8 = 1;
+
+/// The sled store.
+pub struct SledStore {
+    db: sled::Db,
+    offices: Tree,
+    counters: Tree,
+    mailboxes: Tree,
+    envelopes: Tree,
+    expiry: Tree,
+    inbox: Tree,
+    used: Tree,
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn abort<T>(e: StoreError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn finish<T>(r: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+    r.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => backend(e),
+    })
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`, with `cache_bytes` of page cache. sled's own
+    /// periodic flush is off: durability is the group-commit flusher's job.
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(None)
+            .open()
+            .map_err(backend)?;
+        let tree = |name: &str| db.open_tree(name).map_err(backend);
+        Ok(Self {
+            offices: tree("offices")?,
+            counters: tree("counters")?,
+            mailboxes: tree("mailboxes")?,
+            envelopes: tree("envelopes")?,
+            expiry: tree("expiry")?,
+            inbox: tree("inbox")?,
+            used: tree("used")?,
+            db,
+        })
+    }
+
+    /// Deletes a mailbox inside a transaction. With `expired_at`, only if the mailbox's expiry
+    /// is still that one (it may have been written to since the sweeper looked).
+    fn delete_tx(&self, id: &MailboxId, expired_at: Option<u64>) -> Result<bool, StoreError> {
+        finish(
+            (
+                &self.mailboxes,
+                &self.envelopes,
+                &self.expiry,
+                &self.inbox,
+                &self.counters,
+            )
+                .transaction(|(mailboxes, envelopes, expiry, inbox, counters)| {
+                    let Some(raw) = mailboxes.get(id.as_bytes())? else {
+                        return Ok(false);
+                    };
+                    let rec = match decode_mailbox(&raw) {
+                        Ok(r) => r,
+                        Err(e) => return abort(e),
+                    };
+                    if expired_at.is_some_and(|at| at != rec.expiry) {
+                        return Ok(false);
+                    }
+                    mailboxes.remove(id.as_bytes())?;
+                    for seq in 1..=rec.last_seq {
+                        envelopes.remove(envelope_key(id, seq).as_slice())?;
+                    }
+                    expiry.remove(expiry_key(rec.expiry, id).as_slice())?;
+                    inbox.remove(inbox_key(&rec.office, rec.activity).as_slice())?;
+                    let (activity, open) = read_counters(counters, &rec.office)?;
+                    write_counters(counters, &rec.office, activity, open.saturating_sub(1))?;
+                    Ok(true)
+                }),
+        )
+    }
+}
+
+impl Store for SledStore {
+    fn office(&self, id: &OfficeId) -> Result<Option<OfficeRecord>, StoreError> {
+        match self.offices.get(id.as_str()).map_err(backend)? {
+            Some(raw) => decode_office(id, &raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn register_office(&self, office: &OfficeRecord, invite: &UsedToken) -> Result<(), StoreError> {
+        let value = encode_office(office);
+        let used_key = used_key(invite);
+        finish((&self.offices, &self.used).transaction(|(offices, used)| {
+            if used.get(used_key.as_slice())?.is_some() {
+                return abort(StoreError::InviteUsed);
+            }
+            if offices.get(office.id.as_str())?.is_some() {
+                return abort(StoreError::Conflict("this office ID is already registered"));
+            }
+            offices.insert(office.id.as_str(), value.as_slice())?;
+            used.insert(used_key.as_slice(), &[])?;
+            Ok(())
+        }))
+    }
+
+    fn update_office(&self, office: &OfficeRecord) -> Result<(), StoreError> {
+        let value = encode_office(office);
+        finish(self.offices.transaction(|offices| {
+            let Some(raw) = offices.get(office.id.as_str())? else {
+                return abort(StoreError::NotFound);
+            };
+            let current = match decode_office(&office.id, &raw) {
+                Ok(c) => c,
+                Err(e) => return abort(e),
+            };
+            if office.serial <= current.serial {
+                return abort(StoreError::Conflict(
+                    "the card's serial must be larger than the stored card's",
+                ));
+            }
+            offices.insert(office.id.as_str(), value.as_slice())?;
+            Ok(())
+        }))
+    }
+
+    fn open_mailbox(
+        &self,
+        mailbox: &NewMailbox,
+        pow: &UsedToken,
+        quotas: &Quotas,
+    ) -> Result<(), StoreError> {
+        let used_key = used_key(pow);
+        finish(
+            (
+                &self.offices,
+                &self.mailboxes,
+                &self.expiry,
+                &self.inbox,
+                &self.counters,
+                &self.used,
+            )
+                .transaction(|(offices, mailboxes, expiry, inbox, counters, used)| {
+                    if offices.get(mailbox.office.as_str())?.is_none() {
+                        return abort(StoreError::NotFound);
+                    }
+                    if mailboxes.get(mailbox.id.as_bytes())?.is_some() {
+                        return abort(StoreError::Conflict("this mailbox already exists"));
+                    }
+                    if used.get(used_key.as_slice())?.is_some() {
+                        return abort(StoreError::PowUsed);
+                    }
+                    let (activity, open) = read_counters(counters, &mailbox.office)?;
+                    if open >= quotas.mailboxes_per_office {
+                        return abort(StoreError::Quota(
+                            "this office has as many open mailboxes as the relay allows",
+                        ));
+                    }
+                    let activity = activity + 1;
+                    let rec = MailboxRecord {
+                        office: mailbox.office.clone(),
+                        signing_key: mailbox.signing_key,
+                        kem_key: mailbox.kem_key,
+                        last_seq: 0,
+                        count: 0,
+                        bytes: 0,
+                        expiry: mailbox.expiry,
+                        activity,
+                    };
+                    mailboxes.insert(mailbox.id.as_bytes(), encode_mailbox(&rec))?;
+                    expiry.insert(expiry_key(rec.expiry, &mailbox.id).as_slice(), &[])?;
+                    inbox.insert(
+                        inbox_key(&rec.office, activity).as_slice(),
+                        mailbox.id.as_bytes(),
+                    )?;
+                    write_counters(counters, &rec.office, activity, open + 1)?;
+                    used.insert(used_key.as_slice(), &[])?;
+                    Ok(())
+                }),
+        )
+    }
+
+    fn mailbox(&self, id: &MailboxId) -> Result<Option<MailboxRecord>, StoreError> {
+        match self.mailboxes.get(id.as_bytes()).map_err(backend)? {
+            Some(raw) => decode_mailbox(&raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn append(
+        &self,
+        id: &MailboxId,
+        envelope: &Envelope,
+        new_expiry: u64,
+        quotas: &Quotas,
+    ) -> Result<u64, StoreError> {
+        let json = envelope.to_json();
+        let len = json.len() as u64;
+        finish(
+            (
+                &self.mailboxes,
+                &self.envelopes,
+                &self.expiry,
+                &self.inbox,
+                &self.counters,
+            )
+                .transaction(|(mailboxes, envelopes, expiry, inbox, counters)| {
+                    let Some(raw) = mailboxes.get(id.as_bytes())? else {
+                        return abort(StoreError::NotFound);
+                    };
+                    let mut rec = match decode_mailbox(&raw) {
+                        Ok(r) => r,
+                        Err(e) => return abort(e),
+                    };
+                    if rec.count >= quotas.envelopes_per_mailbox {
+                        return abort(StoreError::Quota(
+                            "this mailbox holds as many envelopes as the relay allows",
+                        ));
+                    }
+                    if rec.bytes.saturating_add(len) > quotas.bytes_per_mailbox {
+                        return abort(StoreError::Quota(
+                            "this mailbox holds as many bytes as the relay allows",
+                        ));
+                    }
+                    let (activity, open) = read_counters(counters, &rec.office)?;
+                    let activity = activity + 1;
+                    expiry.remove(expiry_key(rec.expiry, id).as_slice())?;
+                    inbox.remove(inbox_key(&rec.office, rec.activity).as_slice())?;
+                    rec.last_seq += 1;
+                    rec.count += 1;
+                    rec.bytes += len;
+                    rec.expiry = new_expiry;
+                    rec.activity = activity;
+                    envelopes.insert(envelope_key(id, rec.last_seq).as_slice(), json.as_slice())?;
+                    mailboxes.insert(id.as_bytes(), encode_mailbox(&rec))?;
+                    expiry.insert(expiry_key(rec.expiry, id).as_slice(), &[])?;
+                    inbox.insert(inbox_key(&rec.office, activity).as_slice(), id.as_bytes())?;
+                    write_counters(counters, &rec.office, activity, open)?;
+                    Ok(rec.last_seq)
+                }),
+        )
+    }
+
+    fn envelopes(
+        &self,
+        id: &MailboxId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEnvelope>, StoreError> {
+        let Some(first) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let range = envelope_key(id, first)..=envelope_key(id, u64::MAX);
+        let mut out = Vec::new();
+        for item in self.envelopes.range(range).take(limit) {
+            let (key, value) = item.map_err(backend)?;
+            let seq = read_u64(&key[16..]).ok_or(StoreError::Corrupt("envelope key"))?;
+            let envelope =
+                Envelope::from_json(&value).map_err(|_| StoreError::Corrupt("envelope"))?;
+            out.push(StoredEnvelope { seq, envelope });
+        }
+        Ok(out)
+    }
+
+    fn delete_mailbox(&self, id: &MailboxId) -> Result<bool, StoreError> {
+        self.delete_tx(id, None)
+    }
+
+    fn inbox(
+        &self,
+        office: &OfficeId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<InboxEntry>, StoreError> {
+        let Some(first) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let range = inbox_key(office, first)..=inbox_key(office, u64::MAX);
+        let mut out = Vec::new();
+        for item in self.inbox.range(range) {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, value) = item.map_err(backend)?;
+            let activity =
+                read_u64(&key[key.len() - 8..]).ok_or(StoreError::Corrupt("inbox key"))?;
+            let id = mailbox_id(&value).ok_or(StoreError::Corrupt("inbox entry"))?;
+            // A concurrent write may have moved or deleted the mailbox since the range read;
+            // it then reappears later in the inbox, or is gone.
+            let Some(rec) = self.mailbox(&id)? else {
+                continue;
+            };
+            out.push(InboxEntry {
+                mailbox: id,
+                kem_key: rec.kem_key,
+                signing_key: rec.signing_key,
+                envelopes: rec.count,
+                last_seq: rec.last_seq,
+                activity,
+            });
+        }
+        Ok(out)
+    }
+
+    fn sweep(&self, now: u64, batch: usize) -> Result<Swept, StoreError> {
+        let mut swept = Swept::default();
+        // Only what expired is read: the index is ordered by expiry.
+        let upper = now.saturating_add(1).to_be_bytes();
+        let expired: Vec<IVec> = self
+            .expiry
+            .range(..upper.as_slice())
+            .keys()
+            .take(batch)
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        swept.more = expired.len() == batch;
+        for key in expired {
+            let (Some(at), Some(&kind), Some(id)) = (
+                read_u64(&key[..8.min(key.len())]),
+                key.get(8),
+                key.get(9..).and_then(mailbox_id),
+            ) else {
+                return Err(StoreError::Corrupt("expiry key"));
+            };
+            if kind == EXPIRY_MAILBOX && self.delete_tx(&id, Some(at))? {
+                swept.mailboxes += 1;
+            } else {
+                // The entry is stale (the mailbox moved on or is gone) or of a kind this
+                // version does not sweep; no live entry can have an expiry in the past, so
+                // removing it is safe and keeps the sweeper moving.
+                self.expiry.remove(&key).map_err(backend)?;
+            }
+        }
+        for kind in TokenKind::ALL {
+            let start = [token_code(kind)];
+            let mut end = vec![token_code(kind)];
+            end.extend_from_slice(&now.to_be_bytes());
+            let stale: Vec<IVec> = self
+                .used
+                .range(start.as_slice()..end.as_slice())
+                .keys()
+                .take(batch)
+                .collect::<Result<_, _>>()
+                .map_err(backend)?;
+            swept.more |= stale.len() == batch;
+            for key in stale {
+                self.used.remove(key).map_err(backend)?;
+                swept.tokens += 1;
+            }
+        }
+        Ok(swept)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(backend)
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db.size_on_disk().map_err(backend)
+    }
+
+    fn check(&self) -> Result<CheckReport, StoreError> {
+        super::check::run(self)
+    }
+}
+
+/// Read access for the checker.
+impl SledStore {
+    pub(super) fn all_offices(
+        &self,
+    ) -> impl Iterator<Item = Result<(OfficeId, Result<OfficeRecord, StoreError>), StoreError>> + '_
+    {
+        self.offices.iter().map(|item| {
+            let (k, v) = item.map_err(backend)?;
+            let id: OfficeId = std::str::from_utf8(&k)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(StoreError::Corrupt("office key"))?;
+            let rec = decode_office(&id, &v);
+            Ok((id, rec))
+        })
+    }
+
+    pub(super) fn office_counters(&self, office: &OfficeId) -> Result<(u64, u64), StoreError> {
+        match self.counters.get(office.as_str()).map_err(backend)? {
+            Some(v) => decode_counters(&v).ok_or(StoreError::Corrupt("counters")),
+            None => Ok((0, 0)),
+        }
+    }
+
+    pub(super) fn all_mailboxes(
+        &self,
+    ) -> impl Iterator<
+        Item = Result<(Option<MailboxId>, Result<MailboxRecord, StoreError>), StoreError>,
+    > + '_ {
+        self.mailboxes.iter().map(|item| {
+            let (k, v) = item.map_err(backend)?;
+            Ok((mailbox_id(&k), decode_mailbox(&v)))
+        })
+    }
+
+    /// Every envelope key and value of one mailbox, as (seq, parsed envelope, JSON length).
+    pub(super) fn mailbox_envelopes(
+        &self,
+        id: &MailboxId,
+    ) -> impl Iterator<Item = Result<(Option<u64>, Option<Envelope>, u64), StoreError>> + '_ {
+        self.envelopes.scan_prefix(id.as_bytes()).map(|item| {
+            let (k, v) = item.map_err(backend)?;
+            let seq = if k.len() == 24 {
+                read_u64(&k[16..])
+            } else {
+                None
+            };
+            Ok((seq, Envelope::from_json(&v).ok(), v.len() as u64))
+        })
+    }
+
+    /// Every envelope key's mailbox part.
+    pub(super) fn envelope_owners(
+        &self,
+    ) -> impl Iterator<Item = Result<Option<MailboxId>, StoreError>> + '_ {
+        self.envelopes.iter().keys().map(|k| {
+            let k = k.map_err(backend)?;
+            Ok(if k.len() == 24 {
+                mailbox_id(&k[..16])
+            } else {
+                None
+            })
+        })
+    }
+
+    pub(super) fn has_expiry_entry(&self, at: u64, id: &MailboxId) -> Result<bool, StoreError> {
+        self.expiry
+            .contains_key(expiry_key(at, id).as_slice())
+            .map_err(backend)
+    }
+
+    pub(super) fn inbox_entry(
+        &self,
+        office: &OfficeId,
+        activity: u64,
+    ) -> Result<Option<MailboxId>, StoreError> {
+        Ok(self
+            .inbox
+            .get(inbox_key(office, activity).as_slice())
+            .map_err(backend)?
+            .and_then(|v| mailbox_id(&v)))
+    }
+
+    /// Every expiry entry as (expiry, kind, id).
+    pub(super) fn expiry_entries(
+        &self,
+    ) -> impl Iterator<Item = Result<Option<(u64, u8, MailboxId)>, StoreError>> + '_ {
+        self.expiry.iter().keys().map(|k| {
+            let k = k.map_err(backend)?;
+            Ok(if k.len() == 25 {
+                read_u64(&k[..8])
+                    .zip(mailbox_id(&k[9..]))
+                    .map(|(at, id)| (at, k[8], id))
+            } else {
+                None
+            })
+        })
+    }
+
+    /// Every inbox entry as (office, activity, mailbox).
+    pub(super) fn inbox_entries(
+        &self,
+    ) -> impl Iterator<Item = Result<Option<(OfficeId, u64, MailboxId)>, StoreError>> + '_ {
+        self.inbox.iter().map(|item| {
+            let (k, v) = item.map_err(backend)?;
+            let parsed = (k.len() > 9 && k[k.len() - 9] == 0)
+                .then(|| {
+                    let office = std::str::from_utf8(&k[..k.len() - 9]).ok()?.parse().ok()?;
+                    Some((office, read_u64(&k[k.len() - 8..])?, mailbox_id(&v)?))
+                })
+                .flatten();
+            Ok(parsed)
+        })
+    }
+
+    /// How many used-token entries there are, and whether every key is well formed.
+    pub(super) fn used_entries(&self) -> Result<(u64, u64), StoreError> {
+        let (mut total, mut bad) = (0, 0);
+        for k in self.used.iter().keys() {
+            let k = k.map_err(backend)?;
+            total += 1;
+            if k.len() != 25 || !matches!(k[0], 1 | 2) {
+                bad += 1;
+            }
+        }
+        Ok((total, bad))
+    }
+}
+
+fn read_counters(
+    counters: &TransactionalTree,
+    office: &OfficeId,
+) -> Result<(u64, u64), ConflictableTransactionError<StoreError>> {
+    match counters.get(office.as_str())? {
+        Some(v) => match decode_counters(&v) {
+            Some(c) => Ok(c),
+            None => abort(StoreError::Corrupt("counters")),
+        },
+        None => Ok((0, 0)),
+    }
+}
+
+fn write_counters(
+    counters: &TransactionalTree,
+    office: &OfficeId,
+    activity: u64,
+    open: u64,
+) -> Result<(), ConflictableTransactionError<StoreError>> {
+    let mut v = [0u8; 16];
+    v[..8].copy_from_slice(&activity.to_be_bytes());
+    v[8..].copy_from_slice(&open.to_be_bytes());
+    counters.insert(office.as_str(), &v)?;
+    Ok(())
+}
+
+fn decode_counters(v: &[u8]) -> Option<(u64, u64)> {
+    if v.len() != 16 {
+        return None;
+    }
+    Some((read_u64(&v[..8])?, read_u64(&v[8..])?))
+}
+
+fn token_code(kind: TokenKind) -> u8 {
+    match kind {
+        TokenKind::Pow => 1,
+        TokenKind::Invite => 2,
+    }
+}
+
+fn used_key(t: &UsedToken) -> Vec<u8> {
+    let mut k = Vec::with_capacity(25);
+    k.push(token_code(t.kind));
+    k.extend_from_slice(&t.expires.to_be_bytes());
+    k.extend_from_slice(&t.random);
+    k
+}
+
+fn envelope_key(id: &MailboxId, seq: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..16].copy_from_slice(id.as_bytes());
+    k[16..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn expiry_key(at: u64, id: &MailboxId) -> [u8; 25] {
+    let mut k = [0u8; 25];
+    k[..8].copy_from_slice(&at.to_be_bytes());
+    k[8] = EXPIRY_MAILBOX;
+    k[9..].copy_from_slice(id.as_bytes());
+    k
+}
+
+fn inbox_key(office: &OfficeId, activity: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(office.as_str().len() + 9);
+    k.extend_from_slice(office.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(&activity.to_be_bytes());
+    k
+}
+
+fn read_u64(b: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(b.try_into().ok()?))
+}
+
+fn mailbox_id(b: &[u8]) -> Option<MailboxId> {
+    Some(MailboxId::from_bytes(b.try_into().ok()?))
+}
+
+/// A cursor over a stored record.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        read_u64(self.take(8)?)
+    }
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+}
+
+// Office record: version, signing key (32), serial, retention days (u32), signature (64),
+// card bytes (the rest).
+fn encode_office(o: &OfficeRecord) -> Vec<u8> {
+    let mut v = Vec::with_capacity(1 + 32 + 8 + 4 + 64 + o.card.card.len());
+    v.push(RECORD_VERSION);
+    v.extend_from_slice(&o.signing_key);
+    v.extend_from_slice(&o.serial.to_be_bytes());
+    v.extend_from_slice(&o.retention_days.to_be_bytes());
+    v.extend_from_slice(&o.card.signature);
+    v.extend_from_slice(&o.card.card);
+    v
+}
+
+fn decode_office(id: &OfficeId, raw: &[u8]) -> Result<OfficeRecord, StoreError> {
+    let mut r = Reader(raw);
+    let parsed = (|| {
+        if r.u8()? != RECORD_VERSION {
+            return None;
+        }
+        let signing_key = r.array::<32>()?;
+        let serial = r.u64()?;
+        let retention_days = r.u32()?;
+        let signature = r.array::<64>()?;
+        Some(OfficeRecord {
+            id: id.clone(),
+            card: SignedCard {
+                card: r.0.to_vec(),
+                signature,
+            },
+            signing_key,
+            serial,
+            retention_days,
+        })
+    })();
+    parsed.ok_or(StoreError::Corrupt("office record"))
+}
+
+// Mailbox record: version, office ID length (u8) and bytes, signing key, KEM key, last_seq,
+// count, bytes, expiry, activity.
+fn encode_mailbox(m: &MailboxRecord) -> Vec<u8> {
+    let office = m.office.as_str().as_bytes();
+    let mut v = Vec::with_capacity(2 + office.len() + 64 + 40);
+    v.push(RECORD_VERSION);
+    // Office IDs are at most 32 bytes.
+    v.push(office.len() as u8);
+    v.extend_from_slice(office);
+    v.extend_from_slice(&m.signing_key);
+    v.extend_from_slice(&m.kem_key);
+    for n in [m.last_seq, m.count, m.bytes, m.expiry, m.activity] {
+        v.extend_from_slice(&n.to_be_bytes());
+    }
+    v
+}
+
+fn decode_mailbox(raw: &[u8]) -> Result<MailboxRecord, StoreError> {
+    let mut r = Reader(raw);
+    let parsed = (|| {
+        if r.u8()? != RECORD_VERSION {
+            return None;
+        }
+        let len = usize::from(r.u8()?);
+        let office: OfficeId = std::str::from_utf8(r.take(len)?).ok()?.parse().ok()?;
+        let rec = MailboxRecord {
+            office,
+            signing_key: r.array()?,
+            kem_key: r.array()?,
+            last_seq: r.u64()?,
+            count: r.u64()?,
+            bytes: r.u64()?,
+            expiry: r.u64()?,
+            activity: r.u64()?,
+        };
+        r.0.is_empty().then_some(rec)
+    })();
+    parsed.ok_or(StoreError::Corrupt("mailbox record"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailbox_records_round_trip_and_refuse_trailing_bytes() {
+        let rec = MailboxRecord {
+            office: "ombuds".parse().unwrap(),
+            signing_key: [1; 32],
+            kem_key: [2; 32],
+            last_seq: 3,
+            count: 3,
+            bytes: 4000,
+            expiry: 1_800_000_000,
+            activity: 9,
+        };
+        let mut raw = encode_mailbox(&rec);
+        assert_eq!(decode_mailbox(&raw).unwrap(), rec);
+        raw.push(0);
+        assert!(decode_mailbox(&raw).is_err());
+    }
+
+    #[test]
+    fn index_keys_sort_numerically() {
+        let id = MailboxId::from_bytes([0xff; 16]);
+        let other = MailboxId::from_bytes([0; 16]);
+        assert!(expiry_key(255, &id) < expiry_key(256, &other));
+        let office: OfficeId = "ombuds".parse().unwrap();
+        assert!(inbox_key(&office, 255) < inbox_key(&office, 256));
+        assert!(envelope_key(&id, 255) < envelope_key(&id, 256));
+    }
+}

@@ -1,0 +1,61 @@
+//! The sweeper: every `sweep_interval_secs`, deletes what expired, in bounded batches read from
+//! the expiry index, so that its cost grows with what expired and not with what is stored. Each
+//! pass ends with a flush, so a swept mailbox is gone from the disk too.
+
+use std::time::Duration;
+
+use actix_web::web;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::startup::AppState;
+use crate::store::{StoreError, Swept};
+
+/// Starts the sweeper task; it stops when `stop` turns true.
+pub fn spawn(state: web::Data<AppState>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    let interval = Duration::from_secs(state.settings.sweep_interval_secs);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.changed() => break,
+            }
+            if *stop.borrow() {
+                break;
+            }
+            if let Err(e) = sweep_once(&state).await {
+                tracing::error!(error = %e, "sweeping failed");
+            }
+        }
+    })
+}
+
+/// One full pass: batches until nothing more has expired, then a flush.
+pub async fn sweep_once(state: &AppState) -> Result<Swept, StoreError> {
+    let now = state.clock.now();
+    let batch = state.settings.sweep_batch;
+    let mut total = Swept::default();
+    loop {
+        let store = state.store.clone();
+        let swept = tokio::task::spawn_blocking(move || store.sweep(now, batch))
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))??;
+        total.mailboxes += swept.mailboxes;
+        total.tokens += swept.tokens;
+        if !swept.more {
+            break;
+        }
+        // Let other traffic through between batches.
+        tokio::task::yield_now().await;
+    }
+    if total.mailboxes > 0 || total.tokens > 0 {
+        state.durability.wait().await?;
+    }
+    state.metrics.record_sweep(total.mailboxes, total.tokens);
+    tracing::info!(
+        mailboxes = total.mailboxes,
+        tokens = total.tokens,
+        "sweep done"
+    );
+    Ok(total)
+}
