@@ -8,12 +8,17 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::LogFormat;
 
-/// A subscriber writing to `writer`, filtered by `RUST_LOG` (default `info`).
+/// The filter when `RUST_LOG` is unset. actix-server's own start-up lines (which name the listen
+/// address) are left at `warn`; the binary prints the address once on stdout instead.
+pub const DEFAULT_FILTER: &str = "info,actix_server=warn";
+
+/// A subscriber writing to `writer`, filtered by `RUST_LOG` (default [`DEFAULT_FILTER`]).
 pub fn subscriber<W>(format: LogFormat, writer: W) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

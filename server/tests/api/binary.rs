@@ -1,0 +1,321 @@
+//! The real `candor-server` binary: the listening line, `invite` while the relay holds the
+//! store's lock, a crash (SIGKILL) after acknowledged writes, graceful SIGTERM, and `check`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use candor_protocol::Signer;
+use candor_protocol::api::{Appended, EnvelopePage};
+use candor_server::clock::{Clock, ManualClock, SystemClock};
+
+use crate::helpers::{TestCase, TestOffice, register_body};
+
+const BIN: &str = env!("CARGO_BIN_EXE_candor-server");
+
+/// Starts the relay binary on port 0 and reads its URL from the first line of stdout.
+fn start(dir: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--pow-difficulty",
+            "8",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .env("CANDOR_WORKERS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, url)
+}
+
+fn run(args: &[&str], dir: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+/// A minimal client of the real binary, using the same helpers as the in-process tests.
+struct Remote {
+    url: String,
+    client: reqwest::Client,
+}
+
+impl Remote {
+    async fn signed(
+        &self,
+        key: &candor_protocol::SigningSecretKey,
+        signer: Signer,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> reqwest::Response {
+        let auth = candor_protocol::RequestAuth::sign(
+            key,
+            signer,
+            method,
+            path,
+            body.unwrap_or(b""),
+            SystemClock.now(),
+            &mut rand::rng(),
+        );
+        let mut req = self.client.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{path}", self.url),
+        );
+        for (name, value) in candor_protocol::request::HEADERS
+            .iter()
+            .zip(auth.header_values())
+        {
+            req = req.header(*name, value);
+        }
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_vec());
+        }
+        req.send().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn invite_works_while_the_relay_runs_and_acknowledged_writes_survive_a_crash() {
+    // Arrange: a running relay binary.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start(dir.path());
+    let remote = Remote {
+        url: url.clone(),
+        client: reqwest::Client::new(),
+    };
+
+    // Act: mint an invite with the relay holding the store's lock, and register with it.
+    let out = run(&["invite", "--valid-days", "2"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let invite = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(invite.split('.').count(), 3);
+    let office = TestOffice::new("ombuds", 90);
+    let res = remote
+        .client
+        .post(format!("{url}/v1/offices"))
+        .header("content-type", "application/json")
+        .body(register_body(&invite, &office.signed))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+
+    // `check` refuses to run against a live relay.
+    let out = run(&["check"], dir.path());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another relay"));
+
+    // Open a case and append concurrently; remember every acknowledged write.
+    let case = TestCase::new(&office);
+    let app_like = OpenHelper { remote: &remote };
+    app_like.open(&office, &case).await;
+    let mut tasks = Vec::new();
+    let case = std::sync::Arc::new(case);
+    let office = std::sync::Arc::new(office);
+    let remote = std::sync::Arc::new(remote);
+    for i in 0..24 {
+        let (case, office, remote) = (case.clone(), office.clone(), remote.clone());
+        tasks.push(tokio::spawn(async move {
+            let envelope = case.envelope(&office, &format!("crash test {i}"));
+            let path = format!("/v1/mailboxes/{}/envelopes", case.mailbox());
+            let res = remote
+                .signed(
+                    &case.keys.signing,
+                    Signer::Case,
+                    "POST",
+                    &path,
+                    Some(&envelope.to_json()),
+                )
+                .await;
+            assert_eq!(res.status(), 201);
+            (
+                res.json::<Appended>().await.unwrap().seq,
+                envelope.to_json(),
+            )
+        }));
+    }
+    let mut acknowledged = BTreeMap::new();
+    for t in tasks {
+        let (seq, json) = t.await.unwrap();
+        acknowledged.insert(seq, json);
+    }
+
+    // Crash: SIGKILL, no graceful flush.
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Assert: restarted, the relay has every acknowledged write, byte for byte.
+    let (child, url) = start(dir.path());
+    let remote = Remote {
+        url,
+        client: reqwest::Client::new(),
+    };
+    let path = format!("/v1/mailboxes/{}/envelopes?limit=500", case.mailbox());
+    let res = remote
+        .signed(&case.keys.signing, Signer::Case, "GET", &path, None)
+        .await;
+    assert_eq!(res.status(), 200);
+    let page: EnvelopePage = res.json().await.unwrap();
+    let found: BTreeMap<u64, Vec<u8>> = page
+        .envelopes
+        .into_iter()
+        .map(|e| (e.seq, e.envelope.to_json()))
+        .collect();
+    assert_eq!(
+        found.keys().collect::<Vec<_>>(),
+        acknowledged.keys().collect::<Vec<_>>()
+    );
+    assert!(found == acknowledged, "an acknowledged envelope changed");
+
+    // SIGTERM drains and exits cleanly; then `check` finds every invariant holding.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut child = child;
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    let out = run(&["check"], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("1 offices, 1 mailboxes, 24 envelopes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok: every invariant holds"));
+}
+
+struct OpenHelper<'a> {
+    remote: &'a Remote,
+}
+
+impl OpenHelper<'_> {
+    async fn open(&self, office: &TestOffice, case: &TestCase) {
+        let res = self
+            .remote
+            .client
+            .get(format!("{}/v1/pow", self.remote.url))
+            .send()
+            .await
+            .unwrap();
+        let challenge =
+            candor_protocol::pow::Challenge::from_json(&res.bytes().await.unwrap()).unwrap();
+        let body = candor_protocol::api::OpenMailbox {
+            v: 1,
+            office: office.id(),
+            mailbox: case.keys.mailbox,
+            signing_key: case.keys.signing.public_key().to_bytes(),
+            kem_key: case.keys.kem.public_key().to_bytes(),
+            pow: challenge.solve(case.keys.mailbox.as_bytes()),
+        };
+        let body = serde_json::to_vec(&body).unwrap();
+        let res = self
+            .remote
+            .signed(
+                &case.keys.signing,
+                Signer::Case,
+                "POST",
+                "/v1/mailboxes",
+                Some(&body),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+}
+
+#[tokio::test]
+async fn check_reports_a_broken_store() {
+    // Arrange: a store with one real case, stopped, then an orphan envelope written behind
+    // the relay's back.
+    let app = crate::helpers::spawn_app_in(
+        tempfile::tempdir().unwrap(),
+        ManualClock::new(SystemClock.now()),
+        |_| {},
+    )
+    .await;
+    let office = app.register("ombuds", 90).await;
+    let case = app.open_case(&office).await;
+    let (dir, _) = app.stop().await;
+    let out = run(&["check"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    {
+        let db = sled::open(dir.path().join("store")).unwrap();
+        let envelopes = db.open_tree("envelopes").unwrap();
+        let mut key = [7u8; 24];
+        key[16..].copy_from_slice(&1u64.to_be_bytes());
+        envelopes.insert(key, b"not an envelope".to_vec()).unwrap();
+        db.flush().unwrap();
+    }
+
+    // Act
+    let out = run(&["check"], dir.path());
+
+    // Assert
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("problem:"), "{stdout}");
+    assert!(
+        !stdout.contains(&case.mailbox()),
+        "full mailbox IDs are not printed"
+    );
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("CANDOR_SWEEP_BATCH", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sweep_batch"));
+    let out = Command::new(BIN)
+        .args(["--data-dir"])
+        .arg(dir.path())
+        .env("CANDOR_LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
+    let out = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("CANDOR_TLS_CERT", dir.path().join("missing-cert.pem"))
+        .env("CANDOR_TLS_KEY", dir.path().join("missing-key.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tls_cert"));
+}

@@ -1,0 +1,14 @@
+//! The relay's API tests: one binary made of modules, each test against a fresh relay from
+//! `helpers::spawn_app()` (port 0, a temporary sled directory, the real HTTP client).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod binary;
+mod durability;
+mod helpers;
+mod input;
+mod mailboxes;
+mod offices;
+mod privacy;
+mod retention;
+mod service;

@@ -1,0 +1,240 @@
+//! Registering, fetching and updating office cards, invites, and the office inbox.
+
+use candor_protocol::api::OfficeSaved;
+use candor_protocol::{SignedCard, Signer};
+
+use crate::helpers::{TestOffice, assert_problem, office_card, register_body, spawn_app};
+
+#[tokio::test]
+async fn a_registered_card_is_served_as_signed() {
+    let app = spawn_app().await;
+    let office = TestOffice::new("ombuds", 90);
+
+    let res = app
+        .post_json("/v1/offices", register_body(&app.invite(), &office.signed))
+        .await;
+
+    assert_eq!(res.status(), 201);
+    let saved: OfficeSaved = res.json().await.unwrap();
+    assert_eq!(saved.office, office.id());
+    let res = app.get("/v1/offices/ombuds").await;
+    assert_eq!(res.status(), 200);
+    let served = SignedCard::from_json(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(served, office.signed);
+    assert_eq!(
+        served
+            .verify_office_at(&office.card.address().unwrap())
+            .unwrap(),
+        office.card
+    );
+}
+
+#[tokio::test]
+async fn an_invite_is_single_use() {
+    let app = spawn_app().await;
+    let invite = app.invite();
+    let first = TestOffice::new("first", 90);
+    let second = TestOffice::new("second", 90);
+    let res = app
+        .post_json("/v1/offices", register_body(&invite, &first.signed))
+        .await;
+    assert_eq!(res.status(), 201);
+
+    let res = app
+        .post_json("/v1/offices", register_body(&invite, &second.signed))
+        .await;
+
+    assert_problem(res, 403, "invite-used").await;
+    assert_problem(app.get("/v1/offices/second").await, 404, "not-found").await;
+}
+
+#[tokio::test]
+async fn forged_or_expired_invites_are_refused() {
+    let app = spawn_app().await;
+    let office = TestOffice::new("ombuds", 90);
+    let expired = app.state.invite_key.mint(app.now() - 1);
+    let genuine = app.invite();
+    let mut forged = genuine.clone();
+    forged.replace_range(0..1, if genuine.starts_with('A') { "B" } else { "A" });
+    for invite in [expired, forged, "not-a-token".to_owned()] {
+        let res = app
+            .post_json("/v1/offices", register_body(&invite, &office.signed))
+            .await;
+        assert_problem(res, 403, "invite-invalid").await;
+    }
+}
+
+#[tokio::test]
+async fn a_taken_office_id_is_a_conflict_and_keeps_the_invite() {
+    let app = spawn_app().await;
+    app.register("ombuds", 90).await;
+    let squatter = TestOffice::new("ombuds", 90);
+    let invite = app.invite();
+
+    let res = app
+        .post_json("/v1/offices", register_body(&invite, &squatter.signed))
+        .await;
+
+    assert_problem(res, 409, "conflict").await;
+    // The invite was not consumed by the failed registration.
+    let other = TestOffice::new("other", 90);
+    let res = app
+        .post_json("/v1/offices", register_body(&invite, &other.signed))
+        .await;
+    assert_eq!(res.status(), 201);
+}
+
+#[tokio::test]
+async fn a_card_with_a_bad_signature_or_version_is_refused() {
+    let app = spawn_app().await;
+    let office = TestOffice::new("ombuds", 90);
+    let mut tampered = office.signed.clone();
+    tampered.signature[0] ^= 1;
+    let res = app
+        .post_json("/v1/offices", register_body(&app.invite(), &tampered))
+        .await;
+    assert_problem(res, 400, "malformed").await;
+
+    let mut card = office.card.clone();
+    card.v = 2;
+    let v2 = card.sign(&office.identity).unwrap();
+    let res = app
+        .post_json("/v1/offices", register_body(&app.invite(), &v2))
+        .await;
+    assert_problem(res, 400, "unsupported-version").await;
+}
+
+#[tokio::test]
+async fn the_office_updates_its_card_with_a_larger_serial() {
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let mut card = office_card(&office.identity, "ombuds", 30, 2);
+    card.name = "Renamed Office".into();
+    let signed = card.sign(&office.identity).unwrap();
+    let body = signed.to_json();
+
+    let res = app
+        .signed(
+            office.key(),
+            Signer::Office,
+            "PUT",
+            "/v1/offices/ombuds",
+            Some(&body),
+        )
+        .await;
+
+    assert_eq!(res.status(), 200);
+    let served =
+        SignedCard::from_json(&app.get("/v1/offices/ombuds").await.bytes().await.unwrap()).unwrap();
+    assert_eq!(served.verify_office().unwrap().name, "Renamed Office");
+
+    // The same serial again is a conflict.
+    let res = app
+        .signed(
+            office.key(),
+            Signer::Office,
+            "PUT",
+            "/v1/offices/ombuds",
+            Some(&body),
+        )
+        .await;
+    assert_problem(res, 409, "conflict").await;
+}
+
+#[tokio::test]
+async fn only_the_office_key_updates_the_card() {
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let thief = TestOffice::new("ombuds", 90);
+    let card = office_card(&thief.identity, "ombuds", 90, 5);
+    let body = card.sign(&thief.identity).unwrap().to_json();
+
+    let res = app
+        .signed(
+            thief.key(),
+            Signer::Office,
+            "PUT",
+            "/v1/offices/ombuds",
+            Some(&body),
+        )
+        .await;
+    assert_problem(res, 404, "not-found").await;
+
+    // Signed by the office, but the card swaps the identity key: refused.
+    let res = app
+        .signed(
+            office.key(),
+            Signer::Office,
+            "PUT",
+            "/v1/offices/ombuds",
+            Some(&body),
+        )
+        .await;
+    assert_problem(res, 400, "malformed").await;
+    let served =
+        SignedCard::from_json(&app.get("/v1/offices/ombuds").await.bytes().await.unwrap()).unwrap();
+    assert_eq!(served, office.signed);
+}
+
+#[tokio::test]
+async fn the_inbox_lists_mailboxes_by_activity() {
+    // Arrange: two cases; the first writes last.
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let first = app.open_case(&office).await;
+    let second = app.open_case(&office).await;
+    let res = app
+        .append(
+            &first.keys.signing,
+            Signer::Case,
+            &first.mailbox(),
+            &first.envelope(&office, "hello"),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+
+    // Act
+    let page = app.inbox(&office, "").await;
+
+    // Assert
+    let order: Vec<String> = page
+        .mailboxes
+        .iter()
+        .map(|m| m.mailbox.to_string())
+        .collect();
+    assert_eq!(order, [second.mailbox(), first.mailbox()]);
+    assert_eq!(page.mailboxes[1].envelopes, 1);
+    assert_eq!(page.mailboxes[1].last_seq, 1);
+    assert_eq!(
+        page.mailboxes[1].kem_key,
+        first.keys.kem.public_key().to_bytes()
+    );
+    assert_eq!(page.next, page.mailboxes[1].activity);
+    // After the cursor there is nothing new; with limit=1 the first page holds one.
+    let later = app.inbox(&office, &format!("?after={}", page.next)).await;
+    assert!(later.mailboxes.is_empty());
+    assert_eq!(later.next, page.next);
+    let one = app.inbox(&office, "?limit=1").await;
+    assert_eq!(one.mailboxes.len(), 1);
+    assert_eq!(one.mailboxes[0].mailbox.to_string(), second.mailbox());
+}
+
+#[tokio::test]
+async fn the_inbox_needs_the_office_key() {
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let other = TestOffice::new("ombuds", 90);
+    let res = app
+        .signed(
+            other.key(),
+            Signer::Office,
+            "GET",
+            "/v1/offices/ombuds/inbox",
+            None,
+        )
+        .await;
+    assert_problem(res, 404, "not-found").await;
+    let res = app.get("/v1/offices/ombuds/inbox").await;
+    assert_problem(res, 401, "signature-required").await;
+    drop(office);
+}

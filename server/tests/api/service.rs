@@ -1,0 +1,185 @@
+//! Health, OpenAPI, metrics, unknown routes, and the headers every response carries.
+
+use candor_protocol::Signer;
+use candor_protocol::api::Health;
+
+use crate::helpers::{TestCase, assert_problem, spawn_app};
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let app = spawn_app().await;
+    let res = app.get("/v1/health").await;
+    assert_eq!(res.status(), 200);
+    let health: Health = res.json().await.unwrap();
+    assert_eq!(health.status, "ok");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems() {
+    let app = spawn_app().await;
+    assert_problem(app.get("/v2/nothing").await, 404, "not-found").await;
+    let res = app.post_json("/v1/health", b"{}".to_vec()).await;
+    assert_problem(res, 405, "method-not-allowed").await;
+}
+
+#[tokio::test]
+async fn every_response_forbids_caching_and_referrers() {
+    // Arrange: one of each kind of answer, success and failure.
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let case = app.open_case(&office).await;
+    let mut responses = vec![
+        app.get("/v1/health").await,
+        app.get("/v1/openapi.json").await,
+        app.get("/metrics").await,
+        app.get("/v1/pow").await,
+        app.get("/v1/offices/ombuds").await,
+        app.get("/v1/offices/nobody").await,
+        app.get("/v1/nowhere").await,
+        app.post_json("/v1/mailboxes", b"not json".to_vec()).await,
+        app.list(&case.keys.signing, Signer::Case, &case.mailbox(), "")
+            .await,
+    ];
+    responses.push(
+        app.client
+            .post(format!("{}/v1/offices", app.url))
+            .header("content-type", "text/plain")
+            .body("x")
+            .send()
+            .await
+            .unwrap(),
+    );
+    // Assert
+    for res in responses {
+        assert_eq!(res.headers()["cache-control"], "no-store", "{}", res.url());
+        assert_eq!(
+            res.headers()["referrer-policy"],
+            "no-referrer",
+            "{}",
+            res.url()
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_pattern_only() {
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let case = app.open_case(&office).await;
+    let res = app
+        .list(&case.keys.signing, Signer::Case, &case.mailbox(), "")
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let text = app.get("/metrics").await.text().await.unwrap();
+
+    assert!(text.contains(
+        "candor_http_requests_total{route=\"/v1/mailboxes/{mailbox}/envelopes\",method=\"GET\",status=\"200\"} 1"
+    ));
+    assert!(text.contains(
+        "candor_http_requests_total{route=\"/v1/offices\",method=\"POST\",status=\"201\"} 1"
+    ));
+    assert!(text.contains("candor_http_request_duration_seconds_bucket{route=\"/v1/mailboxes\""));
+    assert!(text.contains("candor_store_size_bytes "));
+    assert!(text.contains("candor_sweeps_total 0"));
+    assert!(
+        !text.contains(&case.mailbox()),
+        "no single mailbox in metrics"
+    );
+}
+
+fn schema<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    &doc["components"]["schemas"][name]
+}
+
+fn property_names(doc: &serde_json::Value, name: &str) -> Vec<String> {
+    let mut keys: Vec<String> = schema(doc, name)["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("schema {name}"))
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn json_keys(value: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn openapi_describes_every_route_and_matches_the_real_bodies() {
+    // Arrange
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let case = TestCase::new(&office);
+    let open: serde_json::Value =
+        serde_json::from_slice(&app.open_body(&office, &case).await).unwrap();
+    let envelope: serde_json::Value =
+        serde_json::from_slice(&case.envelope(&office, "x").to_json()).unwrap();
+
+    // Act
+    let doc: serde_json::Value = app.get("/v1/openapi.json").await.json().await.unwrap();
+
+    // Assert: every route and method.
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/v1/health", "get"),
+        ("/v1/openapi.json", "get"),
+        ("/metrics", "get"),
+        ("/v1/pow", "get"),
+        ("/v1/offices", "post"),
+        ("/v1/offices/{office}", "get"),
+        ("/v1/offices/{office}", "put"),
+        ("/v1/offices/{office}/inbox", "get"),
+        ("/v1/mailboxes", "post"),
+        ("/v1/mailboxes/{mailbox}/envelopes", "post"),
+        ("/v1/mailboxes/{mailbox}/envelopes", "get"),
+        ("/v1/mailboxes/{mailbox}", "delete"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path}");
+    }
+    assert_eq!(paths.len(), 10);
+    // Signed routes list the four headers.
+    let params = paths["/v1/mailboxes/{mailbox}"]["delete"]["parameters"]
+        .as_array()
+        .unwrap();
+    for header in [
+        "Candor-Signer",
+        "Candor-Timestamp",
+        "Candor-Request-Id",
+        "Candor-Signature",
+    ] {
+        assert!(
+            params
+                .iter()
+                .any(|p| p["name"] == header && p["in"] == "header"),
+            "{header}"
+        );
+    }
+    let mailbox_param = params.iter().find(|p| p["name"] == "mailbox").unwrap();
+    let pattern = mailbox_param["schema"]["pattern"].as_str().unwrap();
+    assert_eq!(pattern, "^[A-Za-z0-9_-]{21}[AQgw]$");
+    // Errors are problem+json.
+    let not_found = &paths["/v1/mailboxes/{mailbox}"]["delete"]["responses"]["404"];
+    assert!(not_found["content"]["application/problem+json"].is_object());
+
+    // The schemas name exactly the fields of the real bodies.
+    assert_eq!(property_names(&doc, "OpenMailbox"), json_keys(&open));
+    assert_eq!(property_names(&doc, "Solution"), json_keys(&open["pow"]));
+    assert_eq!(
+        property_names(&doc, "Challenge"),
+        json_keys(&open["pow"]["challenge"])
+    );
+    assert_eq!(property_names(&doc, "Envelope"), json_keys(&envelope));
+    let card: serde_json::Value = serde_json::to_value(&office.signed).unwrap();
+    assert_eq!(property_names(&doc, "SignedCard"), json_keys(&card));
+    assert_eq!(
+        property_names(&doc, "Problem"),
+        ["detail", "status", "title", "type"]
+    );
+    assert_eq!(schema(&doc, "Envelope")["additionalProperties"], false);
+}
