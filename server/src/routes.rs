@@ -127,7 +127,7 @@ pub fn other_version(bytes: &[u8]) -> bool {
     struct V {
         v: serde_json::Value,
     }
-    serde_json::from_slice::<V>(bytes).is_ok_and(|V { v }| v != 1)
+    serde_json::from_slice::<V>(bytes).is_ok_and(|V { v }| v.as_u64().is_some_and(|n| n != 1))
 }
 
 /// Parses the query string; unknown parameters are refused.

@@ -238,3 +238,27 @@ async fn the_inbox_needs_the_office_key() {
     assert_problem(res, 401, "signature-required").await;
     drop(office);
 }
+
+#[tokio::test]
+async fn an_inbox_holds_only_its_own_office_s_mailboxes() {
+    let app = spawn_app().await;
+    let ours = app.register("ours", 90).await;
+    let theirs = app.register("theirs", 90).await;
+    let mine = app.open_case(&ours).await;
+    let other = app.open_case(&theirs).await;
+
+    let page = app.inbox(&ours, "").await;
+
+    let listed: Vec<String> = page
+        .mailboxes
+        .iter()
+        .map(|m| m.mailbox.to_string())
+        .collect();
+    assert_eq!(listed, [mine.mailbox()]);
+    assert!(!listed.contains(&other.mailbox()));
+    // And one office's key cannot read the other's mailbox.
+    let res = app
+        .list(theirs.key(), Signer::Office, &mine.mailbox(), "")
+        .await;
+    assert_problem(res, 404, "not-found").await;
+}
