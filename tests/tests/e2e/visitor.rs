@@ -139,11 +139,10 @@ fn a_wrong_fingerprint_in_the_address_is_refused_with_exit_4() {
 #[test]
 fn destroy_leaves_nothing_on_the_relay() {
     // Arrange
-    let relay = Relay::start();
+    let mut relay = Relay::start();
     let office = Office::register(&relay, "Destroy Ombuds", "destroy");
     let visitor = Party::new();
     let codename = raise(&visitor, &office.address, "please forget this");
-    let mailbox = mailbox_of(&codename, &office.address);
     assert_eq!(office.labels().len(), 1);
 
     // Without --yes and without a terminal, nothing happens.
@@ -161,7 +160,7 @@ fn destroy_leaves_nothing_on_the_relay() {
         .ok();
 
     // Assert: the relay answers "not found" to the case key, the office sees nothing, and the
-    // mailbox ID is nowhere in the store's files.
+    // store, checked offline, holds no mailbox and no envelope.
     let gone = visitor
         .candor(&["check", &office.address])
         .env("CANDOR_CODENAME", &codename)
@@ -169,22 +168,16 @@ fn destroy_leaves_nothing_on_the_relay() {
         .expect_code(2);
     assert!(gone.stderr.contains("404"), "{}", gone.stderr);
     assert!(office.labels().is_empty());
-    let traces = files_containing(relay.data_dir(), mailbox.as_bytes());
-    assert!(
-        traces.is_empty(),
-        "the destroyed mailbox ID is still in {traces:?}"
-    );
-    let traces = files_containing(relay.data_dir(), mailbox.to_string().as_bytes());
-    assert!(
-        traces.is_empty(),
-        "the destroyed mailbox ID is still in {traces:?}"
-    );
+    relay.stop();
+    let report = relay.check_store();
+    assert!(report.contains(" 0 mailboxes, 0 envelopes"), "{report}");
+    assert!(report.contains("every invariant holds"), "{report}");
 }
 
 #[test]
 fn one_codename_gives_separate_cases_at_two_offices() {
     // Arrange
-    let relay = Relay::start();
+    let mut relay = Relay::start();
     let a = Office::register(&relay, "Office A", "office-a");
     let b = Office::register(&relay, "Office B", "office-b");
     let visitor = Party::new();
@@ -215,6 +208,12 @@ fn one_codename_gives_separate_cases_at_two_offices() {
     assert!(!unrelated.starts_with(&labels_b[0]));
     let read_a = a.staff.candor(&["read", &labels_a[0]]).ok().stdout;
     assert!(read_a.contains("for office a only") && !read_a.contains("office b"));
+    relay.stop();
+    let report = relay.check_store();
+    assert!(
+        report.contains("2 offices, 2 mailboxes, 2 envelopes"),
+        "{report}"
+    );
 }
 
 #[test]
