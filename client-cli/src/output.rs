@@ -135,3 +135,79 @@ pub fn warn(text: &str) {
     let style = Style::stderr();
     note(&format!("{} {text}", style.yellow("warning:")));
 }
+
+/// The column to wrap text at on stdout: the terminal's width, at most 100; `None` when stdout
+/// is not a terminal, so that piped text keeps its lines as written.
+pub fn stdout_width() -> Option<usize> {
+    terminal_width(&dialoguer::console::Term::stdout())
+}
+
+/// Like [`stdout_width`], for stderr.
+pub fn stderr_width() -> Option<usize> {
+    terminal_width(&dialoguer::console::Term::stderr())
+}
+
+fn terminal_width(term: &dialoguer::console::Term) -> Option<usize> {
+    if !term.is_term() {
+        return None;
+    }
+    let (_, cols) = term.size();
+    Some(usize::from(cols).clamp(40, 101) - 1)
+}
+
+/// Wraps each line of `text` at `width` columns (counting characters), prefixing every output
+/// line with `indent`. Without a width, only the indent is added.
+pub fn wrap(text: &str, width: Option<usize>, indent: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            out.push('\n');
+            continue;
+        }
+        let Some(width) = width else {
+            out.push_str(indent);
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let room = width.saturating_sub(indent.chars().count()).max(20);
+        let mut current = 0usize;
+        out.push_str(indent);
+        for word in line.split(' ') {
+            let len = word.chars().count();
+            if current > 0 && current + 1 + len > room {
+                out.push('\n');
+                out.push_str(indent);
+                current = 0;
+            } else if current > 0 {
+                out.push(' ');
+                current += 1;
+            }
+            out.push_str(word);
+            current += len;
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_words_and_keeps_lines_without_a_width() {
+        let text = "one two three four five six seven eight nine ten\n\nlast";
+        let wrapped = wrap(text, Some(24), "  ");
+        assert!(
+            wrapped.lines().all(|l| l.chars().count() <= 24),
+            "{wrapped}"
+        );
+        assert_eq!(wrapped.split_whitespace().count(), 11);
+        assert!(wrapped.contains("\n\n"));
+        assert_eq!(
+            wrap(text, None, "> "),
+            "> one two three four five six seven eight nine ten\n\n> last\n"
+        );
+    }
+}

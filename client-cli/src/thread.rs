@@ -152,13 +152,14 @@ impl Thread {
     }
 
     /// The thread as text. `office_name` names the office's entries; `categories` turn category
-    /// IDs into labels.
+    /// IDs into labels; message text is wrapped at `width`, if given.
     pub fn render(
         &self,
         viewer: Viewer,
         office_name: &str,
         categories: &[Category],
         style: &Style,
+        width: Option<usize>,
     ) -> String {
         let mut out = String::new();
         for e in &self.entries {
@@ -203,9 +204,7 @@ impl Thread {
                         meta.push(style.red("URGENT"));
                     }
                     out.push_str(&format!("{head}  {}\n", style.dim(&meta.join(" · "))));
-                    for line in m.text.lines() {
-                        out.push_str(&format!("    {line}\n"));
-                    }
+                    out.push_str(&crate::output::wrap(&m.text, width, "    "));
                     for r in &m.resources {
                         out.push_str(&render_resource(r, style));
                     }
@@ -345,7 +344,7 @@ mod tests {
         let style = Style::plain();
 
         let at_office = Thread::for_office(&stored, &office, &case.kem.public_key());
-        let text = at_office.render(Viewer::Office, "Ombuds", &[], &style);
+        let text = at_office.render(Viewer::Office, "Ombuds", &[], &style, None);
         assert!(
             text.contains("question") && !text.contains("answer"),
             "{text}"
@@ -354,7 +353,7 @@ mod tests {
 
         let signing = office.signing().public_key();
         let at_visitor = Thread::for_visitor(&stored, &case, &office_kem, &signing);
-        let text = at_visitor.render(Viewer::Visitor, "Ombuds", &[], &style);
+        let text = at_visitor.render(Viewer::Visitor, "Ombuds", &[], &style, None);
         assert!(
             text.contains("answer") && text.contains("verified"),
             "{text}"

@@ -15,9 +15,9 @@ use super::{Context, today};
 use crate::cli::{CaseArgs, CloseArgs, Outcome, ReplyArgs};
 use crate::compose::compose;
 use crate::error::Unverified;
-use crate::input;
 use crate::relay::{Auth, Relay, RelayError};
 use crate::thread::{Author, Thread, Viewer, category_label};
+use crate::{input, output};
 
 /// One case as the inbox lists it.
 #[derive(Serialize)]
@@ -206,7 +206,13 @@ pub fn read(ctx: &Context, args: CaseArgs) -> Result<()> {
             format!(
                 "{} {label}\n\n{}",
                 s.bold("Case"),
-                thread.render(Viewer::Office, &keys.card.name, &keys.card.categories, s)
+                thread.render(
+                    Viewer::Office,
+                    &keys.card.name,
+                    &keys.card.categories,
+                    s,
+                    output::stdout_width()
+                )
             )
         },
     )?;

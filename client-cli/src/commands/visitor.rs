@@ -110,18 +110,21 @@ fn remember_if_asked(
 
 fn show_policy(card: &OfficeCard, style: &Style) {
     let p = &card.policy;
-    output::note(&format!(
-        "\n{}\n\n{}\n{}\n\n{}\n{}\n\n{}\n{}\n\n{}\n{}\n",
-        style.bold(&card.name),
-        style.bold("Confidentiality"),
-        p.confidentiality,
-        style.bold("The exception"),
-        p.exception,
-        style.bold("Not formal notice"),
-        p.not_notice,
-        style.bold("What is kept, and for how long"),
-        p.retention,
-    ));
+    let width = output::stderr_width();
+    let mut text = format!("\n{}\n", style.bold(&card.name));
+    for (title, body) in [
+        ("Confidentiality", &p.confidentiality),
+        ("The exception", &p.exception),
+        ("Not formal notice", &p.not_notice),
+        ("What is kept, and for how long", &p.retention),
+    ] {
+        text.push_str(&format!(
+            "\n{}\n{}",
+            style.bold(title),
+            output::wrap(body, width, "")
+        ));
+    }
+    output::note(&text);
 }
 
 #[derive(Serialize)]
@@ -205,7 +208,12 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
         Ok(seq) => seq,
         Err(e) => {
             // The case exists: the codename is the only way to retry, so show it anyway.
-            output::note(&codename_advice(&codename, &office.address, &style));
+            output::note(&codename_advice(
+                &codename,
+                &office.address,
+                &style,
+                output::stderr_width(),
+            ));
             return Err(anyhow::Error::new(e).context(
                 "your case is open but the message was not delivered: send it again with \
                  `candor send` and the codename above",
@@ -227,7 +235,7 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
             "{} to {}.\n{}",
             s.green("Your concern was sent"),
             card.name,
-            codename_advice(&codename, &office.address, s)
+            codename_advice(&codename, &office.address, s, output::stdout_width())
         );
         if let Some(path) = &remembered {
             text.push_str(&format!(
@@ -282,19 +290,31 @@ fn open_mailbox(office: &Office, case: &CaseKeys) -> Result<()> {
     }
 }
 
-fn codename_advice(codename: &Codename, address: &OfficeAddress, s: &Style) -> String {
+fn codename_advice(
+    codename: &Codename,
+    address: &OfficeAddress,
+    s: &Style,
+    width: Option<usize>,
+) -> String {
     let words = codename.words();
     let list: Vec<&str> = words.split(' ').collect();
     let mut text = format!("\n{}\n\n", s.bold("Your codename:"));
     for row in list.chunks(4) {
         text.push_str(&format!("    {}\n", s.bold(&row.join(" "))));
     }
-    text.push_str(&format!(
-        "\nWrite it down now and keep it somewhere safe. It is the only way back to your case: \
-         with it, and nothing else, you can read the office's replies from any computer:\n\n    \
-         candor check {address}\n\n\
-         Nobody can recover it for you: not the office, not the relay, not us. And anyone who has \
-         it can read the replies, so keep it to yourself.\n"
+    text.push('\n');
+    text.push_str(&output::wrap(
+        "Write it down now and keep it somewhere safe. It is the only way back to your case: \
+         with it, and nothing else, you can read the office's replies from any computer:",
+        width,
+        "",
+    ));
+    text.push_str(&format!("\n    candor check {address}\n\n"));
+    text.push_str(&output::wrap(
+        "Nobody can recover it for you: not the office, not the relay, not us. And anyone who \
+         has it can read the replies, so keep it to yourself.",
+        width,
+        "",
     ));
     text
 }
@@ -387,7 +407,8 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
                     Viewer::Visitor,
                     &office.card.name,
                     &office.card.categories,
-                    s
+                    s,
+                    output::stdout_width(),
                 )
             )
         },
