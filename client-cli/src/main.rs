@@ -85,3 +85,33 @@ fn report(err: &anyhow::Error) {
         let _ = writeln!(stderr, "  {} {cause}", style.dim("because:"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_has_its_exit_code() {
+        let refused = RelayError::Refused {
+            url: "http://r".into(),
+            status: 409,
+            problem: None,
+        };
+        let unreachable = RelayError::Unreachable {
+            url: "http://r".into(),
+            via: String::new(),
+            reason: "refused".into(),
+        };
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let cases = [
+            (anyhow::Error::new(refused).context("publishing"), 2),
+            (anyhow::Error::new(unreachable).context("raising"), 3),
+            (anyhow::Error::new(Unverified("forged".into())), 4),
+            (anyhow::Error::new(pipe).context("printing"), 0),
+            (anyhow::anyhow!("the codename has a typo"), 1),
+        ];
+        for (err, code) in cases {
+            assert_eq!(exit_code(&err), code, "{err:#}");
+        }
+    }
+}

@@ -103,9 +103,11 @@ impl Out {
 
     /// Prints a JSON document on stdout.
     pub fn json<T: Serialize>(&self, value: &T) -> Result<()> {
+        // Serialize first, so that a closed pipe surfaces as an `io::Error` (exit code 0).
+        let mut bytes = serde_json::to_vec_pretty(value)?;
+        bytes.push(b'\n');
         let mut out = io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, value)?;
-        out.write_all(b"\n")?;
+        out.write_all(&bytes)?;
         out.flush()?;
         Ok(())
     }
