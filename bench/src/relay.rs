@@ -65,7 +65,7 @@ impl Bench {
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
             .env("CANDOR_POW_DIFFICULTY", "8")
-            .env("CANDOR_MAX_ENVELOPES_PER_MAILBOX", "1000000")
+            .env("CANDOR_MAX_ENVELOPES_PER_MAILBOX", "100000")
             .env("CANDOR_MAX_BYTES_PER_MAILBOX", "100000000000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -327,6 +327,7 @@ async fn listening_url(child: &mut Child) -> Result<String> {
             }
         });
     }
+    drop(tx);
     let found = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = rx.recv().await {
             if let Some(pos) = line.find("http://")
