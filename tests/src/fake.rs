@@ -1,5 +1,5 @@
-//! A fake relay that answers every request with the same canned body: enough to serve a
-//! tampered office card to `candor raise`.
+//! A fake relay that answers GET requests with canned bodies by path prefix: enough to serve a
+//! tampered office card, or a forged reply, to the visitor's client.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+const NOT_FOUND: &[u8] = br#"{"type":"urn:candor:problem:not-found","title":"Not found","status":404,"detail":"nothing here"}"#;
 
 /// A running fake relay; stopped on drop.
 pub struct FakeRelay {
@@ -19,6 +21,12 @@ pub struct FakeRelay {
 impl FakeRelay {
     /// Serves `body` with status 200 and `Content-Type: application/json` to every request.
     pub fn serving(body: Vec<u8>) -> Self {
+        Self::routes(vec![("/".to_owned(), body)])
+    }
+
+    /// Serves the body of the first route whose prefix the request path starts with, and a 404
+    /// problem document otherwise.
+    pub fn routes(routes: Vec<(String, Vec<u8>)>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake relay");
         listener
             .set_nonblocking(true)
@@ -43,13 +51,19 @@ impl FakeRelay {
                         Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
                 }
+                let head = String::from_utf8_lossy(&head);
+                let path = head.split(' ').nth(1).unwrap_or("");
+                let (status, body) = routes
+                    .iter()
+                    .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+                    .map_or((404, NOT_FOUND), |(_, body)| (200, body.as_slice()));
                 let _ = write!(
                     conn,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-                     connection: close\r\n\r\n",
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n",
                     body.len()
                 );
-                let _ = conn.write_all(&body);
+                let _ = conn.write_all(body);
             }
         });
         Self {

@@ -2,8 +2,12 @@
 //! nothing, one codename gives separate cases at separate offices, and nothing is written to
 //! disk unless asked.
 
+use candor_protocol::api::{EnvelopePage, StoredEnvelope};
 use candor_protocol::card::CARD_VERSION;
-use candor_protocol::{Codename, CodenameTypo, Error, Identity, OfficeCard, Policy, SignedCard};
+use candor_protocol::{
+    Codename, CodenameTypo, Day, Direction, Error, Identity, Message, OfficeCard, Policy,
+    SignedCard,
+};
 use candor_tests::fake::FakeRelay;
 use candor_tests::{Party, Relay, files_containing};
 
@@ -106,6 +110,77 @@ fn a_tampered_or_substituted_card_is_refused_with_exit_4() {
         assert!(!run.stdout.contains("codename"), "{}", run.stdout);
         assert!(files_in(&visitor).is_empty());
     }
+}
+
+#[test]
+fn a_forged_office_reply_is_refused_with_exit_4() {
+    // Arrange: a relay (or a codename thief) slips a "reply" into the case, sealed with the case's
+    // own KEM key and signed by some other key: it cannot be signed by the office.
+    let rng = &mut candor_protocol::rand::rng();
+    let office = Identity::generate(rng);
+    let codename = Codename::generate(rng);
+    let case = codename.derive(&office.fingerprint());
+    let genuine = Message::text("GENUINE reply", Day(20_000))
+        .seal(
+            office.kem(),
+            &case.kem.public_key(),
+            case.mailbox,
+            Direction::ToVisitor,
+            Some(office.signing()),
+            rng,
+        )
+        .unwrap();
+    let thief = Identity::generate(rng);
+    let forged = Message::text("FORGED: send us your name", Day(20_000))
+        .seal(
+            &case.kem,
+            &case.kem.public_key(),
+            case.mailbox,
+            Direction::ToVisitor,
+            Some(thief.signing()),
+            rng,
+        )
+        .unwrap();
+    let page = EnvelopePage {
+        envelopes: vec![
+            StoredEnvelope {
+                seq: 1,
+                envelope: genuine,
+            },
+            StoredEnvelope {
+                seq: 2,
+                envelope: forged,
+            },
+        ],
+        next: 2,
+    };
+    let signed = card(&office, "http://127.0.0.1:1").sign(&office).unwrap();
+    let fake = FakeRelay::routes(vec![
+        ("/v1/offices/pinned".to_owned(), signed.to_json()),
+        (
+            format!("/v1/mailboxes/{}/envelopes", case.mailbox),
+            serde_json::to_vec(&page).unwrap(),
+        ),
+    ]);
+    let address = card(&office, &fake.url).address().unwrap().to_string();
+
+    // Act
+    let run = Party::new()
+        .candor(&["check", &address])
+        .env("CANDOR_CODENAME", codename.words().as_str())
+        .run()
+        .expect_code(4);
+
+    // Assert: the genuine reply is shown verified, the forged one is not shown, and the error
+    // names it.
+    assert!(run.stdout.contains("GENUINE reply"), "{}", run.stdout);
+    assert!(!run.stdout.contains("FORGED"), "{}", run.stdout);
+    assert!(run.stdout.contains("DOES NOT VERIFY"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("#2") && run.stderr.contains("forged"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
