@@ -290,9 +290,6 @@ impl Relay {
             .http
             .request(method.clone(), url.clone())
             .header("accept", "application/json, application/problem+json");
-        if !body.is_empty() {
-            request = request.header("content-type", "application/json");
-        }
         if let Some(auth) = auth {
             let signed_path = match url.query() {
                 Some(q) => format!("{}?{q}", url.path()),
@@ -311,10 +308,13 @@ impl Relay {
                 request = request.header(*name, value);
             }
         }
-        let response = request
-            .body(body)
-            .send()
-            .map_err(|e| self.unreachable(&e))?;
+        // Signed GET and DELETE requests carry no body (and no content type).
+        if !body.is_empty() {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request.send().map_err(|e| self.unreachable(&e))?;
         let status = response.status();
         let bytes = response.bytes().map_err(|e| self.unreachable(&e))?.to_vec();
         if status.is_success() {
