@@ -152,7 +152,9 @@ pub struct ImportArgs {
 
 #[derive(Args)]
 pub struct CaseArgs {
-    /// The case: its label from `candor inbox`, or any unique prefix of it.
+    /// The case: its label from `candor inbox`, or any unique prefix of it. Labels may start
+    /// with '-'.
+    #[arg(allow_hyphen_values = true)]
     pub case: String,
 }
 
@@ -317,6 +319,31 @@ mod tests {
             "socks5h://:1",
         ] {
             assert!(bad.parse::<ProxyUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_case_label_may_start_with_a_hyphen() {
+        // Labels are base64url, so 1 in 64 starts with '-'.
+        for args in [
+            &["candor", "read", "-Uabc", "--json"][..],
+            &[
+                "candor",
+                "--json",
+                "close",
+                "-Uabc",
+                "--outcome",
+                "resolved",
+            ],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let case = match cli.command {
+                Command::Read(c) => c.case,
+                Command::Close(c) => c.case.case,
+                _ => unreachable!(),
+            };
+            assert_eq!(case, "-Uabc");
+            assert!(cli.global.json);
         }
     }
 
