@@ -137,7 +137,17 @@ pub fn parse_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError
         .map_err(|_| ApiError::Malformed("the query string is not valid for this endpoint"))
 }
 
-/// Runs a store call on a blocking thread.
+/// Runs a store read inline. Reads are served from sled's cache or the OS page cache and
+/// take no lock that a writer holds for long, so a thread hop would cost more than it saves.
+pub fn read<T>(
+    state: &AppState,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
+) -> Result<T, ApiError> {
+    f(state.store.as_ref()).map_err(store_error)
+}
+
+/// Runs a store write on a blocking thread: a transaction may wait for an office's lock or
+/// for sled to write out a full log buffer, and must not stall the HTTP worker meanwhile.
 pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,

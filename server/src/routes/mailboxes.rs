@@ -8,7 +8,7 @@ use candor_protocol::api::{Appended, EnvelopePage, MailboxOpened, OpenMailbox};
 use candor_protocol::{Direction, Envelope, MailboxId, Signer, SigningPublicKey};
 
 use super::{
-    Page, blocking, durable, expiry, json, other_version, parse_json, parse_query, quotas,
+    Page, blocking, durable, expiry, json, other_version, parse_json, parse_query, quotas, read,
     read_body,
 };
 use crate::auth;
@@ -38,14 +38,13 @@ async fn authorize(
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    let (mailbox, office) = blocking(state, move |s| {
+    let (mailbox, office) = read(state, |s| {
         let Some(mailbox) = s.mailbox(&id)? else {
             return Ok((None, None));
         };
         let office = s.office(&mailbox.office)?;
         Ok((Some(mailbox), office))
-    })
-    .await?;
+    })?;
     let key = match (&mailbox, auth.signer) {
         (Some(m), Signer::Case) => m.signing_public_key(),
         (Some(_), Signer::Office) => office.as_ref().and_then(OfficeRecord::signing_public_key),
@@ -130,9 +129,7 @@ pub async fn open(
     )?;
 
     let office_id = open.office.clone();
-    let office = blocking(&state, move |s| s.office(&office_id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let office = read(&state, |s| s.office(&office_id))?.ok_or(ApiError::NotFound)?;
     let new = NewMailbox {
         id: open.mailbox,
         office: open.office.clone(),
@@ -229,7 +226,7 @@ pub async fn list(
     let id = mailbox_id(&path)?;
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
     authorize(&state, &req, id, b"").await?;
-    let envelopes = blocking(&state, move |s| s.envelopes(&id, after, limit)).await?;
+    let envelopes = read(&state, |s| s.envelopes(&id, after, limit))?;
     let next = envelopes.last().map_or(after, |e| e.seq);
     Ok(json(StatusCode::OK, &EnvelopePage { envelopes, next }))
 }

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use candor_protocol::api::{InboxPage, OfficeSaved, RegisterOffice};
 use candor_protocol::{OfficeId, SignedCard, Signer};
 
-use super::{Page, blocking, durable, json, parse_json, parse_query, read_body};
+use super::{Page, blocking, durable, json, parse_json, parse_query, read, read_body};
 use crate::auth;
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -30,7 +30,7 @@ async fn authorize(
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    let office = blocking(state, move |s| s.office(&id)).await?;
+    let office = read(state, |s| s.office(&id))?;
     let key = match auth.signer {
         Signer::Office => office.as_ref().and_then(OfficeRecord::signing_public_key),
         Signer::Case => None,
@@ -98,9 +98,7 @@ pub async fn fetch(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = office_id(&path)?;
-    let office = blocking(&state, move |s| s.office(&id))
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let office = read(&state, |s| s.office(&id))?.ok_or(ApiError::NotFound)?;
     Ok(json(StatusCode::OK, &office.card))
 }
 
@@ -176,7 +174,7 @@ pub async fn inbox(
     let id = office_id(&path)?;
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
     authorize(&state, &req, id.clone(), b"").await?;
-    let mailboxes = blocking(&state, move |s| s.inbox(&id, after, limit)).await?;
+    let mailboxes = read(&state, |s| s.inbox(&id, after, limit))?;
     let next = mailboxes.last().map_or(after, |m| m.activity);
     Ok(json(StatusCode::OK, &InboxPage { mailboxes, next }))
 }

@@ -16,7 +16,9 @@
 //! envelopes, its expiry entry and its inbox entry change together in one multi-tree
 //! transaction.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use candor_protocol::api::{InboxEntry, StoredEnvelope};
 use candor_protocol::{Envelope, MailboxId, OfficeId, SignedCard};
@@ -43,7 +45,13 @@ pub struct SledStore {
     expiry: Tree,
     inbox: Tree,
     used: Tree,
+    /// Writes that touch an office's counters take its stripe first, so that they commit one
+    /// at a time in activity order instead of conflicting and retrying (sled transactions are
+    /// optimistic), and so that an inbox reader never sees activity numbers out of order.
+    office_locks: Vec<Mutex<()>>,
 }
+
+const OFFICE_LOCK_STRIPES: usize = 64;
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
@@ -81,13 +89,33 @@ impl SledStore {
             expiry: tree("expiry")?,
             inbox: tree("inbox")?,
             used: tree("used")?,
+            office_locks: (0..OFFICE_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             db,
         })
+    }
+
+    fn lock_office(&self, office: &OfficeId) -> MutexGuard<'_, ()> {
+        let mut h = DefaultHasher::new();
+        office.hash(&mut h);
+        let stripe = (h.finish() % OFFICE_LOCK_STRIPES as u64) as usize;
+        // The guarded value is `()`: a panic elsewhere cannot leave it inconsistent.
+        self.office_locks[stripe]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The office of a mailbox, read outside any transaction (it never changes).
+    fn office_of(&self, id: &MailboxId) -> Result<Option<OfficeId>, StoreError> {
+        Ok(self.mailbox(id)?.map(|m| m.office))
     }
 
     /// Deletes a mailbox inside a transaction. With `expired_at`, only if the mailbox's expiry
     /// is still that one (it may have been written to since the sweeper looked).
     fn delete_tx(&self, id: &MailboxId, expired_at: Option<u64>) -> Result<bool, StoreError> {
+        let Some(office) = self.office_of(id)? else {
+            return Ok(false);
+        };
+        let _serial = self.lock_office(&office);
         finish(
             (
                 &self.mailboxes,
@@ -172,6 +200,7 @@ impl Store for SledStore {
         quotas: &Quotas,
     ) -> Result<(), StoreError> {
         let used_key = used_key(pow);
+        let _serial = self.lock_office(&mailbox.office);
         finish(
             (
                 &self.offices,
@@ -237,6 +266,10 @@ impl Store for SledStore {
     ) -> Result<u64, StoreError> {
         let json = envelope.to_json();
         let len = json.len() as u64;
+        let Some(office) = self.office_of(id)? else {
+            return Err(StoreError::NotFound);
+        };
+        let _serial = self.lock_office(&office);
         finish(
             (
                 &self.mailboxes,
