@@ -70,11 +70,27 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `candor-server invite | head -c0`: nobody is listening, which is not a failure.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("candor-server: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Prints lines on stdout, reporting a closed pipe as an error instead of panicking.
+fn print_lines<I: IntoIterator<Item = String>>(lines: I) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()
 }
 
 fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
@@ -102,7 +118,7 @@ fn invite(settings: &Settings, valid_days: u64) -> anyhow::Result<ExitCode> {
         )
     })?;
     let expires = SystemClock.now() + valid_days * 86_400;
-    println!("{}", secret.invite_key().mint(expires));
+    print_lines([secret.invite_key().mint(expires)])?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -113,18 +129,20 @@ fn check(settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     let store = open_store(&dir, settings.cache_bytes)?;
     let report = store.check()?;
-    println!(
+    let mut lines = vec![format!(
         "{} offices, {} mailboxes, {} envelopes, {} used tokens",
         report.offices, report.mailboxes, report.envelopes, report.used_tokens
-    );
+    )];
+    lines.extend(report.problems.iter().map(|p| format!("problem: {p}")));
     if report.problems.is_empty() {
-        println!("ok: every invariant holds");
-        Ok(ExitCode::SUCCESS)
+        lines.push("ok: every invariant holds".into());
     } else {
-        for p in &report.problems {
-            println!("problem: {p}");
-        }
-        println!("{} problems found", report.problems.len());
-        Ok(ExitCode::FAILURE)
+        lines.push(format!("{} problems found", report.problems.len()));
     }
+    print_lines(lines)?;
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

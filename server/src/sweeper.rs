@@ -52,10 +52,12 @@ pub async fn sweep_once(state: &AppState) -> Result<Swept, StoreError> {
         state.durability.wait().await?;
     }
     state.metrics.record_sweep(total.mailboxes, total.tokens);
-    tracing::info!(
-        mailboxes = total.mailboxes,
-        tokens = total.tokens,
-        "sweep done"
-    );
+    if total.mailboxes > 0 || total.tokens > 0 {
+        tracing::info!(
+            mailboxes = total.mailboxes,
+            tokens = total.tokens,
+            "sweep done"
+        );
+    }
     Ok(total)
 }
