@@ -146,7 +146,11 @@ pub struct Health {
 #[allow(dead_code)]
 pub struct SignedCard {
     /// base64url of the exact card JSON bytes (at most 64 KiB).
-    #[schema(pattern = "^[A-Za-z0-9_-]+$", min_length = 2, max_length = 87382)]
+    #[schema(
+        pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$",
+        min_length = 2,
+        max_length = 87382
+    )]
     card: String,
     /// Ed25519 signature by the card's signing key over `OFFICE_CARD || card bytes`.
     #[schema(
@@ -319,7 +323,10 @@ pub struct Envelope {
     )]
     enc: String,
     /// HPKE ciphertext; its length minus 16 must be a Padmé bucket of at least 512 bytes.
-    #[schema(pattern = "^[A-Za-z0-9_-]+$", min_length = 704)]
+    #[schema(
+        pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$",
+        min_length = 704
+    )]
     ct: String,
 }
 

@@ -7,7 +7,7 @@ pub mod pow;
 pub mod service;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use rand::RngExt;
 use serde::de::DeserializeOwned;
 
@@ -53,31 +53,37 @@ pub mod pattern {
     }
 }
 
-/// Registers every route. A known path with an unsupported method gets 405 problem+json.
+/// Registers every route. A known path with an unsupported method gets 405 problem+json with
+/// an `Allow` header.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let resource = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
-    cfg.service(resource(pattern::HEALTH).route(web::get().to(service::health)))
-        .service(resource(pattern::OPENAPI).route(web::get().to(service::openapi)))
-        .service(resource(pattern::METRICS).route(web::get().to(service::metrics)))
-        .service(resource(pattern::POW).route(web::get().to(pow::challenge)))
-        .service(resource(pattern::OFFICES).route(web::post().to(offices::register)))
-        .service(resource(pattern::INBOX).route(web::get().to(offices::inbox)))
+    let resource = |path: &str, allow: &'static str| {
+        web::resource(path).default_service(web::to(move || method_not_allowed(allow)))
+    };
+    cfg.service(resource(pattern::HEALTH, "GET").route(web::get().to(service::health)))
+        .service(resource(pattern::OPENAPI, "GET").route(web::get().to(service::openapi)))
+        .service(resource(pattern::METRICS, "GET").route(web::get().to(service::metrics)))
+        .service(resource(pattern::POW, "GET").route(web::get().to(pow::challenge)))
+        .service(resource(pattern::OFFICES, "POST").route(web::post().to(offices::register)))
+        .service(resource(pattern::INBOX, "GET").route(web::get().to(offices::inbox)))
         .service(
-            resource(pattern::OFFICE)
+            resource(pattern::OFFICE, "GET, PUT")
                 .route(web::get().to(offices::fetch))
                 .route(web::put().to(offices::update)),
         )
-        .service(resource(pattern::MAILBOXES).route(web::post().to(mailboxes::open)))
+        .service(resource(pattern::MAILBOXES, "POST").route(web::post().to(mailboxes::open)))
         .service(
-            resource(pattern::ENVELOPES)
+            resource(pattern::ENVELOPES, "GET, POST")
                 .route(web::get().to(mailboxes::list))
                 .route(web::post().to(mailboxes::append)),
         )
-        .service(resource(pattern::MAILBOX).route(web::delete().to(mailboxes::delete)));
+        .service(resource(pattern::MAILBOX, "DELETE").route(web::delete().to(mailboxes::delete)));
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut res = ApiError::MethodNotAllowed.error_response();
+    res.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    res
 }
 
 /// The default service: unknown routes.

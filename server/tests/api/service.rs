@@ -19,6 +19,15 @@ async fn unknown_routes_and_methods_are_problems() {
     let app = spawn_app().await;
     assert_problem(app.get("/v2/nothing").await, 404, "not-found").await;
     let res = app.post_json("/v1/health", b"{}".to_vec()).await;
+    assert_eq!(res.headers()["allow"], "GET");
+    assert_problem(res, 405, "method-not-allowed").await;
+    let res = app
+        .client
+        .patch(format!("{}/v1/offices/ombuds", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["allow"], "GET, PUT");
     assert_problem(res, 405, "method-not-allowed").await;
 }
 
