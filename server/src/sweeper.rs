@@ -23,7 +23,7 @@ pub fn spawn(state: web::Data<AppState>, mut stop: watch::Receiver<bool>) -> Joi
             if *stop.borrow() {
                 break;
             }
-            if let Err(e) = sweep_once(&state).await {
+            if let Err(e) = sweep(&state, Some(&stop)).await {
                 tracing::error!(error = %e, "sweeping failed");
             }
         }
@@ -32,6 +32,14 @@ pub fn spawn(state: web::Data<AppState>, mut stop: watch::Receiver<bool>) -> Joi
 
 /// One full pass: batches until nothing more has expired, then a flush.
 pub async fn sweep_once(state: &AppState) -> Result<Swept, StoreError> {
+    sweep(state, None).await
+}
+
+/// A pass that also ends early, between batches, when `stop` turns true (shutdown).
+async fn sweep(
+    state: &AppState,
+    stop: Option<&watch::Receiver<bool>>,
+) -> Result<Swept, StoreError> {
     let now = state.clock.now();
     let batch = state.settings.sweep_batch;
     let mut total = Swept::default();
@@ -42,7 +50,7 @@ pub async fn sweep_once(state: &AppState) -> Result<Swept, StoreError> {
             .map_err(|e| StoreError::Backend(e.to_string()))??;
         total.mailboxes += swept.mailboxes;
         total.tokens += swept.tokens;
-        if !swept.more {
+        if !swept.more || stop.is_some_and(|s| *s.borrow()) {
             break;
         }
         // Let other traffic through between batches.

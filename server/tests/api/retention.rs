@@ -124,3 +124,28 @@ async fn writing_postpones_expiry() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_sweep_works_through_many_batches() {
+    let app = spawn_app_with(|s| {
+        s.retention_jitter_hours = 0;
+        s.sweep_batch = 2;
+    })
+    .await;
+    let office = app.register("ombuds", 1).await;
+    let mut cases = Vec::new();
+    for _ in 0..5 {
+        cases.push(app.open_case(&office).await);
+    }
+    app.clock.advance(3 * 86_400);
+
+    let swept = sweeper::sweep_once(&app.state).await.unwrap();
+
+    assert_eq!(swept.mailboxes, 5);
+    for case in &cases {
+        assert_eq!(app.state.store.mailbox(&case.keys.mailbox).unwrap(), None);
+    }
+    let report = app.state.store.check().unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.mailboxes, 0);
+}
