@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use candor_protocol::api::{InboxEntry, StoredEnvelope};
-use candor_protocol::{Envelope, MailboxId, OfficeId, SignedCard};
+use candor_protocol::{Envelope, MailboxId, OfficeId};
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
 };
@@ -32,8 +32,13 @@ use super::{
     TokenKind, UsedToken,
 };
 
-const RECORD_VERSION: u8 = 1;
-const EXPIRY_MAILBOX: u8 = 1;
+mod codec;
+mod inspect;
+
+use codec::{
+    EXPIRY_MAILBOX, decode_mailbox, decode_office, encode_mailbox, encode_office, envelope_key,
+    expiry_key, inbox_key, mailbox_id, read_u64, token_code, used_key,
+};
 
 /// The sled store.
 pub struct SledStore {
@@ -55,7 +60,7 @@ const OFFICE_LOCK_STRIPES: usize = 64;
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
@@ -438,135 +443,6 @@ impl Store for SledStore {
     }
 }
 
-/// Read access for the checker.
-impl SledStore {
-    pub(super) fn all_offices(
-        &self,
-    ) -> impl Iterator<Item = Result<(OfficeId, Result<OfficeRecord, StoreError>), StoreError>> + '_
-    {
-        self.offices.iter().map(|item| {
-            let (k, v) = item.map_err(backend)?;
-            let id: OfficeId = std::str::from_utf8(&k)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or(StoreError::Corrupt("office key"))?;
-            let rec = decode_office(&id, &v);
-            Ok((id, rec))
-        })
-    }
-
-    pub(super) fn office_counters(&self, office: &OfficeId) -> Result<(u64, u64), StoreError> {
-        match self.counters.get(office.as_str()).map_err(backend)? {
-            Some(v) => decode_counters(&v).ok_or(StoreError::Corrupt("counters")),
-            None => Ok((0, 0)),
-        }
-    }
-
-    pub(super) fn all_mailboxes(
-        &self,
-    ) -> impl Iterator<
-        Item = Result<(Option<MailboxId>, Result<MailboxRecord, StoreError>), StoreError>,
-    > + '_ {
-        self.mailboxes.iter().map(|item| {
-            let (k, v) = item.map_err(backend)?;
-            Ok((mailbox_id(&k), decode_mailbox(&v)))
-        })
-    }
-
-    /// Every envelope key and value of one mailbox, as (seq, parsed envelope, JSON length).
-    pub(super) fn mailbox_envelopes(
-        &self,
-        id: &MailboxId,
-    ) -> impl Iterator<Item = Result<(Option<u64>, Option<Envelope>, u64), StoreError>> + '_ {
-        self.envelopes.scan_prefix(id.as_bytes()).map(|item| {
-            let (k, v) = item.map_err(backend)?;
-            let seq = if k.len() == 24 {
-                read_u64(&k[16..])
-            } else {
-                None
-            };
-            Ok((seq, Envelope::from_json(&v).ok(), v.len() as u64))
-        })
-    }
-
-    /// Every envelope key's mailbox part.
-    pub(super) fn envelope_owners(
-        &self,
-    ) -> impl Iterator<Item = Result<Option<MailboxId>, StoreError>> + '_ {
-        self.envelopes.iter().keys().map(|k| {
-            let k = k.map_err(backend)?;
-            Ok(if k.len() == 24 {
-                mailbox_id(&k[..16])
-            } else {
-                None
-            })
-        })
-    }
-
-    pub(super) fn has_expiry_entry(&self, at: u64, id: &MailboxId) -> Result<bool, StoreError> {
-        self.expiry
-            .contains_key(expiry_key(at, id).as_slice())
-            .map_err(backend)
-    }
-
-    pub(super) fn inbox_entry(
-        &self,
-        office: &OfficeId,
-        activity: u64,
-    ) -> Result<Option<MailboxId>, StoreError> {
-        Ok(self
-            .inbox
-            .get(inbox_key(office, activity).as_slice())
-            .map_err(backend)?
-            .and_then(|v| mailbox_id(&v)))
-    }
-
-    /// Every expiry entry as (expiry, kind, id).
-    pub(super) fn expiry_entries(
-        &self,
-    ) -> impl Iterator<Item = Result<Option<(u64, u8, MailboxId)>, StoreError>> + '_ {
-        self.expiry.iter().keys().map(|k| {
-            let k = k.map_err(backend)?;
-            Ok(if k.len() == 25 {
-                read_u64(&k[..8])
-                    .zip(mailbox_id(&k[9..]))
-                    .map(|(at, id)| (at, k[8], id))
-            } else {
-                None
-            })
-        })
-    }
-
-    /// Every inbox entry as (office, activity, mailbox).
-    pub(super) fn inbox_entries(
-        &self,
-    ) -> impl Iterator<Item = Result<Option<(OfficeId, u64, MailboxId)>, StoreError>> + '_ {
-        self.inbox.iter().map(|item| {
-            let (k, v) = item.map_err(backend)?;
-            let parsed = (k.len() > 9 && k[k.len() - 9] == 0)
-                .then(|| {
-                    let office = std::str::from_utf8(&k[..k.len() - 9]).ok()?.parse().ok()?;
-                    Some((office, read_u64(&k[k.len() - 8..])?, mailbox_id(&v)?))
-                })
-                .flatten();
-            Ok(parsed)
-        })
-    }
-
-    /// How many used-token entries there are, and whether every key is well formed.
-    pub(super) fn used_entries(&self) -> Result<(u64, u64), StoreError> {
-        let (mut total, mut bad) = (0, 0);
-        for k in self.used.iter().keys() {
-            let k = k.map_err(backend)?;
-            total += 1;
-            if k.len() != 25 || !matches!(k[0], 1 | 2) {
-                bad += 1;
-            }
-        }
-        Ok((total, bad))
-    }
-}
-
 fn read_counters(
     counters: &TransactionalTree,
     office: &OfficeId,
@@ -593,191 +469,9 @@ fn write_counters(
     Ok(())
 }
 
-fn decode_counters(v: &[u8]) -> Option<(u64, u64)> {
+pub(super) fn decode_counters(v: &[u8]) -> Option<(u64, u64)> {
     if v.len() != 16 {
         return None;
     }
     Some((read_u64(&v[..8])?, read_u64(&v[8..])?))
-}
-
-fn token_code(kind: TokenKind) -> u8 {
-    match kind {
-        TokenKind::Pow => 1,
-        TokenKind::Invite => 2,
-    }
-}
-
-fn used_key(t: &UsedToken) -> Vec<u8> {
-    let mut k = Vec::with_capacity(25);
-    k.push(token_code(t.kind));
-    k.extend_from_slice(&t.expires.to_be_bytes());
-    k.extend_from_slice(&t.random);
-    k
-}
-
-fn envelope_key(id: &MailboxId, seq: u64) -> [u8; 24] {
-    let mut k = [0u8; 24];
-    k[..16].copy_from_slice(id.as_bytes());
-    k[16..].copy_from_slice(&seq.to_be_bytes());
-    k
-}
-
-fn expiry_key(at: u64, id: &MailboxId) -> [u8; 25] {
-    let mut k = [0u8; 25];
-    k[..8].copy_from_slice(&at.to_be_bytes());
-    k[8] = EXPIRY_MAILBOX;
-    k[9..].copy_from_slice(id.as_bytes());
-    k
-}
-
-fn inbox_key(office: &OfficeId, activity: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(office.as_str().len() + 9);
-    k.extend_from_slice(office.as_str().as_bytes());
-    k.push(0);
-    k.extend_from_slice(&activity.to_be_bytes());
-    k
-}
-
-fn read_u64(b: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(b.try_into().ok()?))
-}
-
-fn mailbox_id(b: &[u8]) -> Option<MailboxId> {
-    Some(MailboxId::from_bytes(b.try_into().ok()?))
-}
-
-/// A cursor over a stored record.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Some(head)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        read_u64(self.take(8)?)
-    }
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
-    }
-}
-
-// Office record: version, signing key (32), serial, retention days (u32), signature (64),
-// card bytes (the rest).
-fn encode_office(o: &OfficeRecord) -> Vec<u8> {
-    let mut v = Vec::with_capacity(1 + 32 + 8 + 4 + 64 + o.card.card.len());
-    v.push(RECORD_VERSION);
-    v.extend_from_slice(&o.signing_key);
-    v.extend_from_slice(&o.serial.to_be_bytes());
-    v.extend_from_slice(&o.retention_days.to_be_bytes());
-    v.extend_from_slice(&o.card.signature);
-    v.extend_from_slice(&o.card.card);
-    v
-}
-
-fn decode_office(id: &OfficeId, raw: &[u8]) -> Result<OfficeRecord, StoreError> {
-    let mut r = Reader(raw);
-    let parsed = (|| {
-        if r.u8()? != RECORD_VERSION {
-            return None;
-        }
-        let signing_key = r.array::<32>()?;
-        let serial = r.u64()?;
-        let retention_days = r.u32()?;
-        let signature = r.array::<64>()?;
-        Some(OfficeRecord {
-            id: id.clone(),
-            card: SignedCard {
-                card: r.0.to_vec(),
-                signature,
-            },
-            signing_key,
-            serial,
-            retention_days,
-        })
-    })();
-    parsed.ok_or(StoreError::Corrupt("office record"))
-}
-
-// Mailbox record: version, office ID length (u8) and bytes, signing key, KEM key, last_seq,
-// count, bytes, expiry, activity.
-fn encode_mailbox(m: &MailboxRecord) -> Vec<u8> {
-    let office = m.office.as_str().as_bytes();
-    let mut v = Vec::with_capacity(2 + office.len() + 64 + 40);
-    v.push(RECORD_VERSION);
-    // Office IDs are at most 32 bytes.
-    v.push(office.len() as u8);
-    v.extend_from_slice(office);
-    v.extend_from_slice(&m.signing_key);
-    v.extend_from_slice(&m.kem_key);
-    for n in [m.last_seq, m.count, m.bytes, m.expiry, m.activity] {
-        v.extend_from_slice(&n.to_be_bytes());
-    }
-    v
-}
-
-fn decode_mailbox(raw: &[u8]) -> Result<MailboxRecord, StoreError> {
-    let mut r = Reader(raw);
-    let parsed = (|| {
-        if r.u8()? != RECORD_VERSION {
-            return None;
-        }
-        let len = usize::from(r.u8()?);
-        let office: OfficeId = std::str::from_utf8(r.take(len)?).ok()?.parse().ok()?;
-        let rec = MailboxRecord {
-            office,
-            signing_key: r.array()?,
-            kem_key: r.array()?,
-            last_seq: r.u64()?,
-            count: r.u64()?,
-            bytes: r.u64()?,
-            expiry: r.u64()?,
-            activity: r.u64()?,
-        };
-        r.0.is_empty().then_some(rec)
-    })();
-    parsed.ok_or(StoreError::Corrupt("mailbox record"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mailbox_records_round_trip_and_refuse_trailing_bytes() {
-        let rec = MailboxRecord {
-            office: "ombuds".parse().unwrap(),
-            signing_key: [1; 32],
-            kem_key: [2; 32],
-            last_seq: 3,
-            count: 3,
-            bytes: 4000,
-            expiry: 1_800_000_000,
-            activity: 9,
-        };
-        let mut raw = encode_mailbox(&rec);
-        assert_eq!(decode_mailbox(&raw).unwrap(), rec);
-        raw.push(0);
-        assert!(decode_mailbox(&raw).is_err());
-    }
-
-    #[test]
-    fn index_keys_sort_numerically() {
-        let id = MailboxId::from_bytes([0xff; 16]);
-        let other = MailboxId::from_bytes([0; 16]);
-        assert!(expiry_key(255, &id) < expiry_key(256, &other));
-        let office: OfficeId = "ombuds".parse().unwrap();
-        assert!(inbox_key(&office, 255) < inbox_key(&office, 256));
-        assert!(envelope_key(&id, 255) < envelope_key(&id, 256));
-    }
 }

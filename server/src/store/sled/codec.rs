@@ -1,0 +1,194 @@
+//! The byte layout of the sled store: keys (big-endian integers, so byte order is numeric
+//! order) and records (a version byte, then fixed fields). Decoders refuse anything short,
+//! long or of another version.
+
+use candor_protocol::{MailboxId, OfficeId, SignedCard};
+
+use crate::store::{MailboxRecord, OfficeRecord, StoreError, TokenKind, UsedToken};
+
+/// The version byte of every record.
+const RECORD_VERSION: u8 = 1;
+/// The kind byte of a mailbox's expiry entry (2 is reserved for handoff packages).
+pub(super) const EXPIRY_MAILBOX: u8 = 1;
+
+pub(super) fn token_code(kind: TokenKind) -> u8 {
+    match kind {
+        TokenKind::Pow => 1,
+        TokenKind::Invite => 2,
+    }
+}
+
+pub(super) fn used_key(t: &UsedToken) -> Vec<u8> {
+    let mut k = Vec::with_capacity(25);
+    k.push(token_code(t.kind));
+    k.extend_from_slice(&t.expires.to_be_bytes());
+    k.extend_from_slice(&t.random);
+    k
+}
+
+pub(super) fn envelope_key(id: &MailboxId, seq: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..16].copy_from_slice(id.as_bytes());
+    k[16..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub(super) fn expiry_key(at: u64, id: &MailboxId) -> [u8; 25] {
+    let mut k = [0u8; 25];
+    k[..8].copy_from_slice(&at.to_be_bytes());
+    k[8] = EXPIRY_MAILBOX;
+    k[9..].copy_from_slice(id.as_bytes());
+    k
+}
+
+pub(super) fn inbox_key(office: &OfficeId, activity: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(office.as_str().len() + 9);
+    k.extend_from_slice(office.as_str().as_bytes());
+    k.push(0);
+    k.extend_from_slice(&activity.to_be_bytes());
+    k
+}
+
+pub(super) fn read_u64(b: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(b.try_into().ok()?))
+}
+
+pub(super) fn mailbox_id(b: &[u8]) -> Option<MailboxId> {
+    Some(MailboxId::from_bytes(b.try_into().ok()?))
+}
+
+/// A cursor over a stored record.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        read_u64(self.take(8)?)
+    }
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+}
+
+// Office record: version, signing key (32), serial, retention days (u32), signature (64),
+// card bytes (the rest).
+pub(super) fn encode_office(o: &OfficeRecord) -> Vec<u8> {
+    let mut v = Vec::with_capacity(1 + 32 + 8 + 4 + 64 + o.card.card.len());
+    v.push(RECORD_VERSION);
+    v.extend_from_slice(&o.signing_key);
+    v.extend_from_slice(&o.serial.to_be_bytes());
+    v.extend_from_slice(&o.retention_days.to_be_bytes());
+    v.extend_from_slice(&o.card.signature);
+    v.extend_from_slice(&o.card.card);
+    v
+}
+
+pub(super) fn decode_office(id: &OfficeId, raw: &[u8]) -> Result<OfficeRecord, StoreError> {
+    let mut r = Reader(raw);
+    let parsed = (|| {
+        if r.u8()? != RECORD_VERSION {
+            return None;
+        }
+        let signing_key = r.array::<32>()?;
+        let serial = r.u64()?;
+        let retention_days = r.u32()?;
+        let signature = r.array::<64>()?;
+        Some(OfficeRecord {
+            id: id.clone(),
+            card: SignedCard {
+                card: r.0.to_vec(),
+                signature,
+            },
+            signing_key,
+            serial,
+            retention_days,
+        })
+    })();
+    parsed.ok_or(StoreError::Corrupt("office record"))
+}
+
+// Mailbox record: version, office ID length (u8) and bytes, signing key, KEM key, last_seq,
+// count, bytes, expiry, activity.
+pub(super) fn encode_mailbox(m: &MailboxRecord) -> Vec<u8> {
+    let office = m.office.as_str().as_bytes();
+    let mut v = Vec::with_capacity(2 + office.len() + 64 + 40);
+    v.push(RECORD_VERSION);
+    // Office IDs are at most 32 bytes.
+    v.push(office.len() as u8);
+    v.extend_from_slice(office);
+    v.extend_from_slice(&m.signing_key);
+    v.extend_from_slice(&m.kem_key);
+    for n in [m.last_seq, m.count, m.bytes, m.expiry, m.activity] {
+        v.extend_from_slice(&n.to_be_bytes());
+    }
+    v
+}
+
+pub(super) fn decode_mailbox(raw: &[u8]) -> Result<MailboxRecord, StoreError> {
+    let mut r = Reader(raw);
+    let parsed = (|| {
+        if r.u8()? != RECORD_VERSION {
+            return None;
+        }
+        let len = usize::from(r.u8()?);
+        let office: OfficeId = std::str::from_utf8(r.take(len)?).ok()?.parse().ok()?;
+        let rec = MailboxRecord {
+            office,
+            signing_key: r.array()?,
+            kem_key: r.array()?,
+            last_seq: r.u64()?,
+            count: r.u64()?,
+            bytes: r.u64()?,
+            expiry: r.u64()?,
+            activity: r.u64()?,
+        };
+        r.0.is_empty().then_some(rec)
+    })();
+    parsed.ok_or(StoreError::Corrupt("mailbox record"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailbox_records_round_trip_and_refuse_trailing_bytes() {
+        let rec = MailboxRecord {
+            office: "ombuds".parse().unwrap(),
+            signing_key: [1; 32],
+            kem_key: [2; 32],
+            last_seq: 3,
+            count: 3,
+            bytes: 4000,
+            expiry: 1_800_000_000,
+            activity: 9,
+        };
+        let mut raw = encode_mailbox(&rec);
+        assert_eq!(decode_mailbox(&raw).unwrap(), rec);
+        raw.push(0);
+        assert!(decode_mailbox(&raw).is_err());
+    }
+
+    #[test]
+    fn index_keys_sort_numerically() {
+        let id = MailboxId::from_bytes([0xff; 16]);
+        let other = MailboxId::from_bytes([0; 16]);
+        assert!(expiry_key(255, &id) < expiry_key(256, &other));
+        let office: OfficeId = "ombuds".parse().unwrap();
+        assert!(inbox_key(&office, 255) < inbox_key(&office, 256));
+        assert!(envelope_key(&id, 255) < envelope_key(&id, 256));
+    }
+}
