@@ -14,8 +14,18 @@ use crate::helpers::{TestCase, TestOffice, register_body};
 
 const BIN: &str = env!("CARGO_BIN_EXE_candor-server");
 
+/// A relay process that is killed if the test fails before stopping it.
+struct Relay(Child);
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts the relay binary on port 0 and reads its URL from the first line of stdout.
-fn start(dir: &Path) -> (Child, String) {
+fn start(dir: &Path) -> (Relay, String) {
     let mut child = Command::new(BIN)
         .args([
             "--listen",
@@ -40,7 +50,7 @@ fn start(dir: &Path) -> (Child, String) {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
-    (child, url)
+    (Relay(child), url)
 }
 
 fn run(args: &[&str], dir: &Path) -> std::process::Output {
@@ -166,8 +176,8 @@ async fn invite_works_while_the_relay_runs_and_acknowledged_writes_survive_a_cra
     }
 
     // Crash: SIGKILL, no graceful flush.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
 
     // Assert: restarted, the relay has every acknowledged write, byte for byte.
     let (child, url) = start(dir.path());
@@ -194,12 +204,12 @@ async fn invite_works_while_the_relay_runs_and_acknowledged_writes_survive_a_cra
 
     // SIGTERM drains and exits cleanly; then `check` finds every invariant holding.
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let mut child = child;
-    let exit = child.wait().unwrap();
+    let exit = child.0.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
     let out = run(&["check"], dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
