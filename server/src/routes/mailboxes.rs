@@ -28,7 +28,7 @@ struct Authorized {
 }
 
 /// Checks a mailbox request's signature: headers, freshness, key lookup, verification, replay.
-async fn authorize(
+fn authorize(
     state: &AppState,
     req: &HttpRequest,
     id: MailboxId,
@@ -180,7 +180,7 @@ pub async fn append(
 ) -> Result<HttpResponse, ApiError> {
     let id = mailbox_id(&path)?;
     let body = read_body(&req, payload, state.settings.max_envelope_bytes).await?;
-    let authorized = authorize(&state, &req, id, &body).await?;
+    let authorized = authorize(&state, &req, id, &body)?;
     let envelope = Envelope::from_json(&body)?;
     if envelope.mailbox != id {
         return Err(ApiError::Malformed(
@@ -225,7 +225,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let id = mailbox_id(&path)?;
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
-    authorize(&state, &req, id, b"").await?;
+    authorize(&state, &req, id, b"")?;
     let envelopes = read(&state, |s| s.envelopes(&id, after, limit))?;
     let next = envelopes.last().map_or(after, |e| e.seq);
     Ok(json(StatusCode::OK, &EnvelopePage { envelopes, next }))
@@ -251,7 +251,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = mailbox_id(&path)?;
-    authorize(&state, &req, id, b"").await?;
+    authorize(&state, &req, id, b"")?;
     let existed = blocking(&state, move |s| s.delete_mailbox(&id)).await?;
     if !existed {
         // Deleted concurrently by the other party or the sweeper: the same answer as unknown.

@@ -20,7 +20,7 @@ fn office_id(raw: &str) -> Result<OfficeId, ApiError> {
 
 /// Checks an office request's signature: headers, freshness, key lookup, verification, replay.
 /// Only the office key can sign; an unknown office answers like a wrong key.
-async fn authorize(
+fn authorize(
     state: &AppState,
     req: &HttpRequest,
     id: OfficeId,
@@ -128,7 +128,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = office_id(&path)?;
     let body = read_body(&req, payload, state.settings.max_body_bytes).await?;
-    let current = authorize(&state, &req, id.clone(), &body).await?;
+    let current = authorize(&state, &req, id.clone(), &body)?;
     let signed: SignedCard = parse_json(&body)?;
     let card = signed.verify_office()?;
     if card.id != id {
@@ -173,7 +173,7 @@ pub async fn inbox(
 ) -> Result<HttpResponse, ApiError> {
     let id = office_id(&path)?;
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
-    authorize(&state, &req, id.clone(), b"").await?;
+    authorize(&state, &req, id.clone(), b"")?;
     let mailboxes = read(&state, |s| s.inbox(&id, after, limit))?;
     let next = mailboxes.last().map_or(after, |m| m.activity);
     Ok(json(StatusCode::OK, &InboxPage { mailboxes, next }))
