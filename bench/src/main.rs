@@ -11,6 +11,7 @@
 //! Envelopes are sealed before the clock starts (sealing is the client's cost, not the relay's);
 //! every request is signed as it is sent. Results go to stdout as a table, or as JSON.
 
+mod probe;
 mod relay;
 
 use std::path::PathBuf;
@@ -41,6 +42,10 @@ struct Args {
     /// Mailboxes to open and spread the appends over.
     #[arg(long, default_value_t = 64)]
     mailboxes: usize,
+    /// Instead of the load phases, compare the timing of "unknown mailbox" and "wrong key"
+    /// answers over this many interleaved pairs.
+    #[arg(long)]
+    timing_probe: Option<usize>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -66,6 +71,26 @@ async fn run(args: Args) -> Result<()> {
         )
         .await?,
     );
+    if let Some(rounds) = args.timing_probe {
+        let samples = probe::unknown_vs_unauthorized(&bench, rounds).await?;
+        println!("{rounds} interleaved pairs on one connection; microseconds");
+        println!(
+            "{:<16} {:>8} {:>8} {:>8} {:>8}",
+            "answer", "mean", "p50", "p90", "p99"
+        );
+        for s in &samples {
+            println!(
+                "{:<16} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+                s.name,
+                s.mean(),
+                s.percentile(0.5),
+                s.percentile(0.9),
+                s.percentile(0.99)
+            );
+        }
+        bench.stop().await;
+        return Ok(());
+    }
     let duration = Duration::from_secs(args.seconds);
     let mut results = Vec::new();
     for phase in [Phase::Health, Phase::Append, Phase::Fetch] {

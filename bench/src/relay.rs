@@ -33,18 +33,18 @@ impl Phase {
     }
 }
 
-struct Case {
-    keys: CaseKeys,
+pub(crate) struct Case {
+    pub(crate) keys: CaseKeys,
     /// A sealed envelope for this mailbox, JSON-encoded once.
     envelope: Vec<u8>,
 }
 
 /// A running relay with an office and open mailboxes.
 pub struct Bench {
-    base: String,
+    pub(crate) base: String,
     child: tokio::sync::Mutex<Child>,
     _dir: tempfile::TempDir,
-    cases: Vec<Case>,
+    pub(crate) cases: Vec<Case>,
 }
 
 fn now() -> u64 {
@@ -280,7 +280,7 @@ impl Bench {
     }
 }
 
-async fn signed_request(
+pub(crate) async fn signed_request(
     client: &reqwest::Client,
     base: &str,
     keys: &CaseKeys,
