@@ -7,6 +7,7 @@
 // Test support: failing loudly, with the command's output, is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod api;
 pub mod fake;
 pub mod relay;
 pub mod socks;

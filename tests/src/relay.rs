@@ -27,74 +27,66 @@ pub struct Relay {
     /// The port it listens on.
     pub port: u16,
     log: Arc<Mutex<String>>,
+    env: Vec<(String, String)>,
 }
 
 impl Relay {
     /// Starts a relay with an empty store and waits until it listens.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a relay with an empty store and extra environment variables (such as
+    /// `CANDOR_SWEEP_INTERVAL_SECS` or `RUST_LOG`), and waits until it listens.
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().expect("a temporary data directory");
-        let mut child = Command::new(&binaries().server)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(data.path())
-            .arg("--pow-difficulty")
-            .arg(TEST_POW_DIFFICULTY)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start candor-server");
+        Self::start_in(data, env)
+    }
 
-        // Read both streams: the "listening on" line may come on either.
+    /// Starts a relay on an existing data directory (a store another relay left), and waits
+    /// until it listens.
+    pub fn start_in(data: TempDir, env: &[(&str, &str)]) -> Self {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel::<String>();
-        let out = child.stdout.take().expect("piped stdout");
-        let err = child.stderr.take().expect("piped stderr");
-        for stream in [
-            Box::new(out) as Box<dyn std::io::Read + Send>,
-            Box::new(err),
-        ] {
-            let tx = tx.clone();
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    log.lock().expect("log lock").push_str(&format!("{line}\n"));
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        drop(tx);
-
-        let deadline = Instant::now() + START_TIMEOUT;
-        let port = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(port) = listening_port(&line) {
-                        break port;
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "candor-server did not report `listening on http://127.0.0.1:PORT` \
-                         within {START_TIMEOUT:?}; its output:\n{}",
-                        log.lock().expect("log lock")
-                    );
-                }
-            }
-        };
+        let (child, port) = launch(data.path(), &env, &log);
         Self {
             child,
             data,
             url: format!("http://127.0.0.1:{port}"),
             port,
             log,
+            env,
         }
+    }
+
+    /// Starts the stopped (or killed) relay again on the same data directory, with the same
+    /// environment. It listens on a new port; `url` and `port` follow.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (child, port) = launch(self.data.path(), &self.env, &self.log);
+        self.child = child;
+        self.port = port;
+        self.url = format!("http://127.0.0.1:{port}");
+    }
+
+    /// Like [`Relay::restart`], with one environment variable set or replaced.
+    pub fn restart_with(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+        self.restart();
+    }
+
+    /// The relay process's ID (for `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the relay process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// The relay's data directory.
@@ -127,8 +119,9 @@ impl Relay {
             .to_owned()
     }
 
-    /// Stops the relay, keeping its data directory for inspection. Every acknowledged write is
-    /// on disk (the relay fsyncs before answering 2xx), so a kill loses nothing.
+    /// Stops the relay with SIGKILL (no graceful shutdown, no final flush), keeping its data
+    /// directory for inspection. Every acknowledged write is on disk (the relay fsyncs before
+    /// answering 2xx), so a kill loses nothing.
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -158,6 +151,66 @@ impl Relay {
     /// What the relay printed so far.
     pub fn log(&self) -> String {
         self.log.lock().expect("log lock").clone()
+    }
+}
+
+/// Spawns `candor-server` on `data` and waits until it says which port it listens on. Its
+/// output is appended to `log`.
+fn launch(data: &Path, env: &[(String, String)], log: &Arc<Mutex<String>>) -> (Child, u16) {
+    let mut child = Command::new(&binaries().server)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--pow-difficulty")
+        .arg(TEST_POW_DIFFICULTY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start candor-server");
+
+    // Read both streams: the "listening on" line may come on either.
+    let (tx, rx) = mpsc::channel::<String>();
+    let out = child.stdout.take().expect("piped stdout");
+    let err = child.stderr.take().expect("piped stderr");
+    for stream in [
+        Box::new(out) as Box<dyn std::io::Read + Send>,
+        Box::new(err),
+    ] {
+        let tx = tx.clone();
+        let log = Arc::clone(log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                log.lock().expect("log lock").push_str(&format!("{line}\n"));
+                let _ = tx.send(line);
+            }
+        });
+    }
+    drop(tx);
+
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(port) = listening_port(&line) {
+                    return (child, port);
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "candor-server did not report `listening on http://127.0.0.1:PORT` \
+                     within {START_TIMEOUT:?}; its output:\n{}",
+                    log.lock().expect("log lock")
+                );
+            }
+        }
     }
 }
 
