@@ -384,7 +384,8 @@ impl Api {
             for (stored, raw) in page.envelopes.iter().zip(raw_envelopes) {
                 out.push((stored.seq, raw["envelope"].clone()));
             }
-            if page.envelopes.is_empty() || page.next == 0 || page.next <= after {
+            // A short page is the last: no second request, which could race a deletion.
+            if page.envelopes.len() < 500 || page.next <= after {
                 return Some(out);
             }
             after = page.next;
@@ -420,7 +421,7 @@ impl Api {
             let page: InboxPage = answer.json();
             let n = page.mailboxes.len();
             out.extend(page.mailboxes.iter().map(|m| m.mailbox.to_string()));
-            if n == 0 || page.next == 0 || page.next <= after {
+            if n < 500 || page.next <= after {
                 return out;
             }
             after = page.next;

@@ -20,7 +20,7 @@ use crate::{Ledger, State, open_cases, random_pause, verify};
 /// Kills per run.
 const KILLS: usize = 5;
 /// Mailboxes that expired two days ago.
-const EXPIRED: usize = 160;
+const EXPIRED: usize = 100;
 /// Mailboxes that expire tomorrow.
 const FRESH: usize = 12;
 /// Envelopes in each mailbox.
@@ -40,13 +40,28 @@ async fn a_kill_during_a_retention_sweep_leaves_each_mailbox_whole_or_gone() {
     ];
     let mut relay = tokio::task::block_in_place(|| Relay::start_in(data, &sweeping));
 
+    let mut swept = vec![false; expired.len()];
     for round in 0..KILLS {
-        // Act: the first sweep starts a second after start-up; kill around it.
-        random_pause(950..1400).await;
+        // Act: the sweeper deletes in expiry-index order (expiry, then mailbox ID bytes). Watch
+        // the first mailbox it will take, and kill the relay the moment it is gone, so that the
+        // kill lands inside the sweep rather than before or after it.
+        let api = Api::new(&relay.url);
+        let next = (0..expired.len())
+            .filter(|i| !swept[*i])
+            .min_by_key(|i| *expired[*i].keys.mailbox.as_bytes());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        match next {
+            Some(i) => {
+                while api.envelopes(&expired[i]).await.is_some() && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
+            None => random_pause(500..1500).await,
+        }
         let report = tokio::task::block_in_place(|| {
             relay.stop();
             let report = relay.check_store();
-            // Verify with the sweeper idle, so that nothing moves while we look.
+            // Look with the sweeper idle, so that nothing moves while we look.
             relay.restart_with("CANDOR_SWEEP_INTERVAL_SECS", "3600");
             report
         });
@@ -57,12 +72,12 @@ async fn a_kill_during_a_retention_sweep_leaves_each_mailbox_whole_or_gone() {
         let inbox = api.inbox(&office).await;
         // A snapshot: nothing appends while we look.
         let ledger = ledger.lock().unwrap().clone();
-        let mut gone = 0;
-        for case in &expired {
-            if verify(&api, case, &ledger, &inbox, true).await == State::Gone {
-                gone += 1;
-            }
+        for (i, case) in expired.iter().enumerate() {
+            let gone = verify(&api, case, &ledger, &inbox, true).await == State::Gone;
+            assert!(gone || !swept[i], "a swept mailbox came back");
+            swept[i] = gone;
         }
+        let gone = swept.iter().filter(|g| **g).count();
         for case in &fresh {
             assert_eq!(
                 verify(&api, case, &ledger, &inbox, false).await,
