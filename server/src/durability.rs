@@ -1,7 +1,8 @@
 //! Durable acknowledgement by group commit: a write's 2xx means it is on disk.
 //!
-//! One flusher thread waits until at least one writer is waiting, takes every waiting writer,
-//! calls the store's blocking `flush` (an fsync) once, and wakes them all. A writer registers
+//! One flusher thread waits until at least one writer is waiting, calls the store's blocking
+//! flush (an fsync) once, taking every waiting writer at the point the store names
+//! (`Store::flush_covering`), and wakes them all. A writer registers
 //! only after its transaction committed, so the flush that answers it covers its write. Under
 //! load, one fsync serves every writer that committed while the previous one ran.
 //!
@@ -107,7 +108,7 @@ impl Drop for Durability {
 
 fn run(shared: &Shared, store: &dyn Store) {
     loop {
-        let batch = {
+        {
             let mut state = shared.lock();
             while state.waiters.is_empty() && !state.stopping {
                 state = shared
@@ -118,9 +119,13 @@ fn run(shared: &Shared, store: &dyn Store) {
             if state.waiters.is_empty() {
                 break;
             }
-            std::mem::take(&mut state.waiters)
-        };
-        let result = store.flush();
+        }
+        // The waiters are taken when the store says which writes the flush covers, not
+        // before: writers that committed while it let queued writes through are answered by
+        // this flush too.
+        let mut batch = Vec::new();
+        let result =
+            store.flush_covering(&mut || batch = std::mem::take(&mut shared.lock().waiters));
         if let Err(e) = &result {
             tracing::error!(error = %e, "flushing the store failed");
         }

@@ -9,7 +9,7 @@
 mod check;
 pub mod sled;
 
-use candor_protocol::api::{InboxEntry, StoredEnvelope};
+use candor_protocol::api::InboxEntry;
 use candor_protocol::{Envelope, MailboxId, OfficeCard, OfficeId, SignedCard, SigningPublicKey};
 
 /// An office as stored: its signed card and what the relay needs from it without reparsing.
@@ -86,6 +86,17 @@ pub struct NewMailbox {
     pub kem_key: [u8; 32],
     /// Its first expiry.
     pub expiry: u64,
+}
+
+/// A stored envelope as the relay serves it: its sequence number and its canonical wire JSON
+/// (`Envelope::to_json`), validated when it was appended, so that a fetch need not parse and
+/// re-serialize it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawEnvelope {
+    /// Sequence number.
+    pub seq: u64,
+    /// The envelope's JSON.
+    pub json: Vec<u8>,
 }
 
 /// Which kind of single-use token.
@@ -210,7 +221,7 @@ pub trait Store: Send + Sync + 'static {
         id: &MailboxId,
         after: u64,
         limit: usize,
-    ) -> Result<Vec<StoredEnvelope>, StoreError>;
+    ) -> Result<Vec<RawEnvelope>, StoreError>;
     /// Deletes a mailbox from every tree. Returns whether it existed.
     fn delete_mailbox(&self, id: &MailboxId) -> Result<bool, StoreError>;
     /// Up to `limit` of an office's mailboxes with activity above `after`, oldest first.
@@ -223,7 +234,14 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes up to `batch` mailboxes and used tokens that expired at or before `now`.
     fn sweep(&self, now: u64, batch: usize) -> Result<Swept, StoreError>;
     /// Makes every committed write durable (fsync). Blocking.
-    fn flush(&self) -> Result<(), StoreError>;
+    fn flush(&self) -> Result<(), StoreError> {
+        self.flush_covering(&mut || {})
+    }
+    /// As [`Store::flush`], calling `covered` once the writes the flush covers are fixed:
+    /// every write committed before `covered` is called is durable when this returns. The
+    /// group-commit flusher collects its waiters there, so that a backend that lets queued
+    /// writes commit before it flushes also acknowledges them in this flush.
+    fn flush_covering(&self, covered: &mut dyn FnMut()) -> Result<(), StoreError>;
     /// Bytes the store takes on disk.
     fn size_on_disk(&self) -> Result<u64, StoreError>;
     /// Verifies every invariant of the stored data.

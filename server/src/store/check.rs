@@ -4,8 +4,12 @@
 //! - every mailbox record decodes, belongs to an existing office, has exactly one expiry entry
 //!   and one inbox entry, and its envelopes are exactly seq 1..=last_seq, each a valid envelope
 //!   of this mailbox, adding up to its count and bytes;
-//! - every envelope, expiry entry and inbox entry belongs to an existing mailbox (no orphans);
-//! - every used-token key is well formed.
+//! - every envelope is stored in its canonical JSON form (fetches serve the stored bytes as
+//!   they are);
+//! - every envelope, expiry entry and inbox entry belongs to an existing mailbox, and every
+//!   counters entry to an existing office (no orphans);
+//! - every used-token key is well formed;
+//! - there is nothing else: no tree but the relay's, no key under an unknown prefix.
 //!
 //! Problems name mailboxes by their short label only.
 
@@ -66,7 +70,7 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
         }
         let (mut count, mut bytes, mut expected_seq) = (0u64, 0u64, 1u64);
         for env in store.mailbox_envelopes(&id) {
-            let (seq, envelope, len) = env?;
+            let (seq, envelope, canonical, len) = env?;
             count += 1;
             bytes += len;
             if seq != Some(expected_seq) || seq.is_some_and(|s| s > rec.last_seq) {
@@ -77,7 +81,10 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
             }
             expected_seq = seq.unwrap_or(expected_seq).saturating_add(1);
             match envelope {
-                Some(e) if e.mailbox == id => {}
+                Some(e) if e.mailbox == id && canonical => {}
+                Some(e) if e.mailbox == id => problems.push(format!(
+                    "mailbox {label}: an envelope is not stored in canonical form"
+                )),
                 Some(_) => problems.push(format!(
                     "mailbox {label}: an envelope names another mailbox"
                 )),
@@ -99,6 +106,16 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
             problems.push(format!(
                 "office {office}: counter says {open} open mailboxes, found {counted}"
             ));
+        }
+    }
+
+    for owner in store.counter_owners() {
+        match owner? {
+            Some(office) if open_per_office.contains_key(&office) => {}
+            Some(office) => problems.push(format!(
+                "office {office}: counters for an office that does not exist"
+            )),
+            None => problems.push("a counters key is malformed".into()),
         }
     }
 
@@ -152,6 +169,16 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
     report.used_tokens = used;
     if bad > 0 {
         problems.push(format!("{bad} used-token keys are malformed"));
+    }
+
+    let (trees, unknown) = store.unknown_entries()?;
+    for tree in trees {
+        problems.push(format!(
+            "a tree this version does not use: {tree} (a store of another layout?)"
+        ));
+    }
+    if unknown > 0 {
+        problems.push(format!("{unknown} keys under no known prefix"));
     }
 
     report.problems = problems;

@@ -1,78 +1,110 @@
 //! The embedded sled backend: one directory, nothing to install.
 //!
-//! Trees and keys (all integers big-endian, so that byte order is numeric order):
+//! Everything lives in one tree, `relay`, each kind of entry under a one-byte key prefix
+//! (`codec::prefix`; all integers big-endian, so that byte order is numeric order):
 //!
-//! | tree | key | value |
+//! | prefix | key | value |
 //! |---|---|---|
-//! | `offices` | office ID | [`OfficeRecord`] |
-//! | `counters` | office ID | activity `u64`, open mailboxes `u64` |
-//! | `mailboxes` | mailbox (16) | [`MailboxRecord`] |
-//! | `envelopes` | mailbox (16) ‖ seq `u64` | envelope JSON |
-//! | `expiry` | expiry `u64` ‖ kind `u8` ‖ id (16) | empty |
-//! | `inbox` | office ID ‖ `0x00` ‖ activity `u64` | mailbox (16) |
-//! | `used` | kind `u8` ‖ expires `u64` ‖ random (16) | empty |
+//! | `o` | office ID | [`OfficeRecord`] |
+//! | `c` | office ID | activity `u64`, open mailboxes `u64` |
+//! | `m` | mailbox (16) | [`MailboxRecord`] |
+//! | `e` | mailbox (16) ‖ seq `u64` | envelope JSON |
+//! | `x` | expiry `u64` ‖ kind `u8` ‖ id (16) | empty |
+//! | `i` | office ID ‖ `0x00` ‖ activity `u64` | mailbox (16) |
+//! | `u` | kind `u8` ‖ expires `u64` ‖ random (16) | empty |
 //!
-//! Kind 1 in `expiry` is a mailbox; kind 2 is reserved for handoff packages. A mailbox, its
-//! envelopes, its expiry entry and its inbox entry change together in one multi-tree
-//! transaction.
+//! Kind 1 in `x` is a mailbox; kind 2 is reserved for handoff packages.
+//!
+//! **Atomicity.** Every write is one [`sled::Batch`] applied with `Tree::apply_batch`. sled
+//! 0.34.7 documents a batch as "a batch of updates that will be applied atomically to the Tree"
+//! (`batch.rs`), also across a crash: `apply_batch_inner` pins the log with
+//! `PageCache::pin_log`, whose recovery guard records the batch's last LSN so that "during
+//! recovery, when we hit this early atomic LSN marker, if the specified LSN is beyond the
+//! contiguous tip of the log, we immediately halt recovery, preventing the recovery of partial
+//! transactions or write batches" (`pagecache/mod.rs`), and it holds sled's concurrency-control
+//! write lock, so no reader sees half a batch. A mailbox, its envelopes, its expiry entry and
+//! its inbox entry therefore change together, and a mailbox is whole or wholly gone, also after
+//! `kill -9`.
+//!
+//! **Isolation.** A batch has no reads, so every read-modify-write runs under a lock of ours:
+//! - an office's stripe of `office_locks` covers its record, its counters, its inbox entries,
+//!   and the records, envelopes and expiry entries of its mailboxes;
+//! - `registry` is taken first, for the rare writes that create things or spend a single-use
+//!   token (registering an office, opening a mailbox, sweeping used tokens), so that the same
+//!   mailbox ID cannot be opened at two offices at once and a token is spent once.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
-use candor_protocol::api::{InboxEntry, StoredEnvelope};
+use candor_protocol::api::InboxEntry;
 use candor_protocol::{Envelope, MailboxId, OfficeId};
-use sled::transaction::{
-    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
-};
-use sled::{IVec, Tree};
+use sled::{Batch, IVec, Tree};
 
 use super::{
-    CheckReport, MailboxRecord, NewMailbox, OfficeRecord, Quotas, Store, StoreError, Swept,
-    TokenKind, UsedToken,
+    CheckReport, MailboxRecord, NewMailbox, OfficeRecord, Quotas, RawEnvelope, Store, StoreError,
+    Swept, TokenKind, UsedToken,
 };
 
 mod codec;
 mod inspect;
 
 use codec::{
-    EXPIRY_MAILBOX, decode_mailbox, decode_office, encode_mailbox, encode_office, envelope_key,
-    expiry_key, inbox_key, mailbox_id, read_u64, token_code, used_key,
+    EXPIRY_MAILBOX, counters_key, decode_mailbox, decode_office, encode_mailbox, encode_office,
+    envelope_key, envelopes_prefix, expiry_key, inbox_key, mailbox_id, mailbox_key, office_key,
+    prefix, read_u64, token_code, used_key,
 };
+
+/// The one tree the relay keeps its data in.
+pub(super) const TREE: &str = "relay";
 
 /// The sled store.
 pub struct SledStore {
     db: sled::Db,
-    offices: Tree,
-    counters: Tree,
-    mailboxes: Tree,
-    envelopes: Tree,
-    expiry: Tree,
-    inbox: Tree,
-    used: Tree,
-    /// Writes that touch an office's counters take its stripe first, so that they commit one
-    /// at a time in activity order instead of conflicting and retrying (sled transactions are
-    /// optimistic), and so that an inbox reader never sees activity numbers out of order.
+    tree: Tree,
+    /// Writes that touch an office's counters, inbox or mailboxes take its stripe, so that
+    /// their read-modify-write is isolated and they commit in activity order (an inbox reader
+    /// never sees activity numbers out of order).
     office_locks: Vec<Mutex<()>>,
+    /// Taken before an office stripe by writes that create offices or mailboxes or touch used
+    /// tokens (see the module docs).
+    registry: Mutex<()>,
+    /// Batches hold it shared, the flush exclusively. sled's `flush` holds sled's
+    /// concurrency-control lock shared for the whole write-out and fsync, and `apply_batch`
+    /// needs it exclusively; that lock is fair, so a batch queued behind a flush would make
+    /// every read (`get`, `range`: each takes it shared) queue behind the batch, and stall the
+    /// HTTP workers, which read inline, for the length of an fsync. With the gate, a batch
+    /// waits here instead, off sled's lock, and reads run during the flush.
+    gate: RwLock<()>,
+    /// Batches waiting for or holding the gate.
+    pending: AtomicUsize,
 }
 
 const OFFICE_LOCK_STRIPES: usize = 64;
 
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+/// A write inside the gate (`SledStore::gate`).
+struct Entered<'a> {
+    pending: &'a AtomicUsize,
+    _gate: RwLockReadGuard<'a, ()>,
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// At most how long a flush waits for queued batches to commit before it starts.
+const FLUSH_LINGER_MICROS: u64 = 1000;
 
 pub(super) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn abort<T>(e: StoreError) -> TxResult<T> {
-    Err(ConflictableTransactionError::Abort(e))
-}
-
-fn finish<T>(r: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
-    r.map_err(|e| match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => backend(e),
-    })
+fn lock(m: &Mutex<()>) -> MutexGuard<'_, ()> {
+    // The guarded value is `()`: a panic elsewhere cannot leave it inconsistent.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl SledStore {
@@ -85,16 +117,12 @@ impl SledStore {
             .flush_every_ms(None)
             .open()
             .map_err(backend)?;
-        let tree = |name: &str| db.open_tree(name).map_err(backend);
         Ok(Self {
-            offices: tree("offices")?,
-            counters: tree("counters")?,
-            mailboxes: tree("mailboxes")?,
-            envelopes: tree("envelopes")?,
-            expiry: tree("expiry")?,
-            inbox: tree("inbox")?,
-            used: tree("used")?,
+            tree: db.open_tree(TREE).map_err(backend)?,
             office_locks: (0..OFFICE_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            registry: Mutex::new(()),
+            gate: RwLock::new(()),
+            pending: AtomicUsize::new(0),
             db,
         })
     }
@@ -103,99 +131,127 @@ impl SledStore {
         let mut h = DefaultHasher::new();
         office.hash(&mut h);
         let stripe = (h.finish() % OFFICE_LOCK_STRIPES as u64) as usize;
-        // The guarded value is `()`: a panic elsewhere cannot leave it inconsistent.
-        self.office_locks[stripe]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.office_locks[stripe])
     }
 
-    /// The office of a mailbox, read outside any transaction (it never changes).
-    fn office_of(&self, id: &MailboxId) -> Result<Option<OfficeId>, StoreError> {
-        Ok(self.mailbox(id)?.map(|m| m.office))
+    fn get(&self, key: &[u8]) -> Result<Option<IVec>, StoreError> {
+        self.tree.get(key).map_err(backend)
     }
 
-    /// Deletes a mailbox inside a transaction. With `expired_at`, only if the mailbox's expiry
-    /// is still that one (it may have been written to since the sweeper looked).
-    fn delete_tx(&self, id: &MailboxId, expired_at: Option<u64>) -> Result<bool, StoreError> {
-        let Some(office) = self.office_of(id)? else {
+    /// Enters the gate for one write; held until the write's batch is applied. Taken before
+    /// any other lock of ours, so that no office lock is held while a flush runs.
+    fn enter(&self) -> Entered<'_> {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        Entered {
+            pending: &self.pending,
+            _gate: self.gate.read().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    /// Applies a batch; the caller has entered the gate.
+    fn apply(&self, _entered: &Entered<'_>, batch: Batch) -> Result<(), StoreError> {
+        self.tree.apply_batch(batch).map_err(backend)
+    }
+
+    fn counters(&self, office: &OfficeId) -> Result<(u64, u64), StoreError> {
+        match self.get(&counters_key(office))? {
+            Some(v) => decode_counters(&v).ok_or(StoreError::Corrupt("counters")),
+            None => Ok((0, 0)),
+        }
+    }
+
+    /// Locks the office of mailbox `id` and reads its record under that lock. The office of a
+    /// mailbox never changes, but the mailbox may be deleted (and the ID reopened at another
+    /// office) between the unlocked read and the lock, so the record is read again and
+    /// compared.
+    fn lock_mailbox(
+        &self,
+        id: &MailboxId,
+    ) -> Result<Option<(MailboxRecord, MutexGuard<'_, ()>)>, StoreError> {
+        loop {
+            let Some(seen) = self.mailbox(id)? else {
+                return Ok(None);
+            };
+            let guard = self.lock_office(&seen.office);
+            match self.mailbox(id)? {
+                Some(rec) if rec.office == seen.office => return Ok(Some((rec, guard))),
+                Some(_) => continue,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Deletes a mailbox in one batch. With `expired_at`, only if the mailbox's expiry is
+    /// still that one (it may have been written to since the sweeper looked).
+    fn delete_batch(&self, id: &MailboxId, expired_at: Option<u64>) -> Result<bool, StoreError> {
+        let entered = self.enter();
+        let Some((rec, _office)) = self.lock_mailbox(id)? else {
             return Ok(false);
         };
-        let _serial = self.lock_office(&office);
-        finish(
-            (
-                &self.mailboxes,
-                &self.envelopes,
-                &self.expiry,
-                &self.inbox,
-                &self.counters,
-            )
-                .transaction(|(mailboxes, envelopes, expiry, inbox, counters)| {
-                    let Some(raw) = mailboxes.get(id.as_bytes())? else {
-                        return Ok(false);
-                    };
-                    let rec = match decode_mailbox(&raw) {
-                        Ok(r) => r,
-                        Err(e) => return abort(e),
-                    };
-                    if expired_at.is_some_and(|at| at != rec.expiry) {
-                        return Ok(false);
-                    }
-                    mailboxes.remove(id.as_bytes())?;
-                    for seq in 1..=rec.last_seq {
-                        envelopes.remove(envelope_key(id, seq).as_slice())?;
-                    }
-                    expiry.remove(expiry_key(rec.expiry, id).as_slice())?;
-                    inbox.remove(inbox_key(&rec.office, rec.activity).as_slice())?;
-                    let (activity, open) = read_counters(counters, &rec.office)?;
-                    write_counters(counters, &rec.office, activity, open.saturating_sub(1))?;
-                    Ok(true)
-                }),
-        )
+        if expired_at.is_some_and(|at| at != rec.expiry) {
+            return Ok(false);
+        }
+        let mut batch = Batch::default();
+        batch.remove(&mailbox_key(id));
+        // Every key under the mailbox's envelope prefix, not just 1..=last_seq, so that
+        // nothing of it can outlive it.
+        for key in self.tree.scan_prefix(envelopes_prefix(id)).keys() {
+            batch.remove(key.map_err(backend)?);
+        }
+        batch.remove(&expiry_key(rec.expiry, id));
+        batch.remove(inbox_key(&rec.office, rec.activity));
+        let (activity, open) = self.counters(&rec.office)?;
+        batch.insert(
+            counters_key(&rec.office),
+            &encode_counters(activity, open.saturating_sub(1)),
+        );
+        self.apply(&entered, batch)?;
+        Ok(true)
     }
 }
 
 impl Store for SledStore {
     fn office(&self, id: &OfficeId) -> Result<Option<OfficeRecord>, StoreError> {
-        match self.offices.get(id.as_str()).map_err(backend)? {
+        match self.get(&office_key(id))? {
             Some(raw) => decode_office(id, &raw).map(Some),
             None => Ok(None),
         }
     }
 
     fn register_office(&self, office: &OfficeRecord, invite: &UsedToken) -> Result<(), StoreError> {
-        let value = encode_office(office);
-        let used_key = used_key(invite);
-        finish((&self.offices, &self.used).transaction(|(offices, used)| {
-            if used.get(used_key.as_slice())?.is_some() {
-                return abort(StoreError::InviteUsed);
-            }
-            if offices.get(office.id.as_str())?.is_some() {
-                return abort(StoreError::Conflict("this office ID is already registered"));
-            }
-            offices.insert(office.id.as_str(), value.as_slice())?;
-            used.insert(used_key.as_slice(), &[])?;
-            Ok(())
-        }))
+        let used = used_key(invite);
+        let key = office_key(&office.id);
+        let entered = self.enter();
+        let _registry = lock(&self.registry);
+        let _office = self.lock_office(&office.id);
+        if self.get(&used)?.is_some() {
+            return Err(StoreError::InviteUsed);
+        }
+        if self.get(&key)?.is_some() {
+            return Err(StoreError::Conflict("this office ID is already registered"));
+        }
+        let mut batch = Batch::default();
+        batch.insert(key, encode_office(office));
+        batch.insert(&used, &[]);
+        self.apply(&entered, batch)
     }
 
     fn update_office(&self, office: &OfficeRecord) -> Result<(), StoreError> {
-        let value = encode_office(office);
-        finish(self.offices.transaction(|offices| {
-            let Some(raw) = offices.get(office.id.as_str())? else {
-                return abort(StoreError::NotFound);
-            };
-            let current = match decode_office(&office.id, &raw) {
-                Ok(c) => c,
-                Err(e) => return abort(e),
-            };
-            if office.serial <= current.serial {
-                return abort(StoreError::Conflict(
-                    "the card's serial must be larger than the stored card's",
-                ));
-            }
-            offices.insert(office.id.as_str(), value.as_slice())?;
-            Ok(())
-        }))
+        let key = office_key(&office.id);
+        let _office = self.lock_office(&office.id);
+        let Some(raw) = self.get(&key)? else {
+            return Err(StoreError::NotFound);
+        };
+        let current = decode_office(&office.id, &raw)?;
+        if office.serial <= current.serial {
+            return Err(StoreError::Conflict(
+                "the card's serial must be larger than the stored card's",
+            ));
+        }
+        self.tree
+            .insert(key, encode_office(office))
+            .map_err(backend)?;
+        Ok(())
     }
 
     fn open_mailbox(
@@ -204,59 +260,50 @@ impl Store for SledStore {
         pow: &UsedToken,
         quotas: &Quotas,
     ) -> Result<(), StoreError> {
-        let used_key = used_key(pow);
-        let _serial = self.lock_office(&mailbox.office);
-        finish(
-            (
-                &self.offices,
-                &self.mailboxes,
-                &self.expiry,
-                &self.inbox,
-                &self.counters,
-                &self.used,
-            )
-                .transaction(|(offices, mailboxes, expiry, inbox, counters, used)| {
-                    if offices.get(mailbox.office.as_str())?.is_none() {
-                        return abort(StoreError::NotFound);
-                    }
-                    if mailboxes.get(mailbox.id.as_bytes())?.is_some() {
-                        return abort(StoreError::Conflict("this mailbox already exists"));
-                    }
-                    if used.get(used_key.as_slice())?.is_some() {
-                        return abort(StoreError::PowUsed);
-                    }
-                    let (activity, open) = read_counters(counters, &mailbox.office)?;
-                    if open >= quotas.mailboxes_per_office {
-                        return abort(StoreError::Quota(
-                            "this office has as many open mailboxes as the relay allows",
-                        ));
-                    }
-                    let activity = activity + 1;
-                    let rec = MailboxRecord {
-                        office: mailbox.office.clone(),
-                        signing_key: mailbox.signing_key,
-                        kem_key: mailbox.kem_key,
-                        last_seq: 0,
-                        count: 0,
-                        bytes: 0,
-                        expiry: mailbox.expiry,
-                        activity,
-                    };
-                    mailboxes.insert(mailbox.id.as_bytes(), encode_mailbox(&rec))?;
-                    expiry.insert(expiry_key(rec.expiry, &mailbox.id).as_slice(), &[])?;
-                    inbox.insert(
-                        inbox_key(&rec.office, activity).as_slice(),
-                        mailbox.id.as_bytes(),
-                    )?;
-                    write_counters(counters, &rec.office, activity, open + 1)?;
-                    used.insert(used_key.as_slice(), &[])?;
-                    Ok(())
-                }),
-        )
+        let used = used_key(pow);
+        let entered = self.enter();
+        let _registry = lock(&self.registry);
+        let _office = self.lock_office(&mailbox.office);
+        if self.get(&office_key(&mailbox.office))?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        if self.get(&mailbox_key(&mailbox.id))?.is_some() {
+            return Err(StoreError::Conflict("this mailbox already exists"));
+        }
+        if self.get(&used)?.is_some() {
+            return Err(StoreError::PowUsed);
+        }
+        let (activity, open) = self.counters(&mailbox.office)?;
+        if open >= quotas.mailboxes_per_office {
+            return Err(StoreError::Quota(
+                "this office has as many open mailboxes as the relay allows",
+            ));
+        }
+        let activity = activity + 1;
+        let rec = MailboxRecord {
+            office: mailbox.office.clone(),
+            signing_key: mailbox.signing_key,
+            kem_key: mailbox.kem_key,
+            last_seq: 0,
+            count: 0,
+            bytes: 0,
+            expiry: mailbox.expiry,
+            activity,
+        };
+        let mut batch = Batch::default();
+        batch.insert(&mailbox_key(&mailbox.id), encode_mailbox(&rec));
+        batch.insert(&expiry_key(rec.expiry, &mailbox.id), &[]);
+        batch.insert(inbox_key(&rec.office, activity), mailbox.id.as_bytes());
+        batch.insert(
+            counters_key(&rec.office),
+            &encode_counters(activity, open + 1),
+        );
+        batch.insert(&used, &[]);
+        self.apply(&entered, batch)
     }
 
     fn mailbox(&self, id: &MailboxId) -> Result<Option<MailboxRecord>, StoreError> {
-        match self.mailboxes.get(id.as_bytes()).map_err(backend)? {
+        match self.get(&mailbox_key(id))? {
             Some(raw) => decode_mailbox(&raw).map(Some),
             None => Ok(None),
         }
@@ -271,53 +318,39 @@ impl Store for SledStore {
     ) -> Result<u64, StoreError> {
         let json = envelope.to_json();
         let len = json.len() as u64;
-        let Some(office) = self.office_of(id)? else {
+        let entered = self.enter();
+        let Some((mut rec, _office)) = self.lock_mailbox(id)? else {
             return Err(StoreError::NotFound);
         };
-        let _serial = self.lock_office(&office);
-        finish(
-            (
-                &self.mailboxes,
-                &self.envelopes,
-                &self.expiry,
-                &self.inbox,
-                &self.counters,
-            )
-                .transaction(|(mailboxes, envelopes, expiry, inbox, counters)| {
-                    let Some(raw) = mailboxes.get(id.as_bytes())? else {
-                        return abort(StoreError::NotFound);
-                    };
-                    let mut rec = match decode_mailbox(&raw) {
-                        Ok(r) => r,
-                        Err(e) => return abort(e),
-                    };
-                    if rec.count >= quotas.envelopes_per_mailbox {
-                        return abort(StoreError::Quota(
-                            "this mailbox holds as many envelopes as the relay allows",
-                        ));
-                    }
-                    if rec.bytes.saturating_add(len) > quotas.bytes_per_mailbox {
-                        return abort(StoreError::Quota(
-                            "this mailbox holds as many bytes as the relay allows",
-                        ));
-                    }
-                    let (activity, open) = read_counters(counters, &rec.office)?;
-                    let activity = activity + 1;
-                    expiry.remove(expiry_key(rec.expiry, id).as_slice())?;
-                    inbox.remove(inbox_key(&rec.office, rec.activity).as_slice())?;
-                    rec.last_seq += 1;
-                    rec.count += 1;
-                    rec.bytes += len;
-                    rec.expiry = new_expiry;
-                    rec.activity = activity;
-                    envelopes.insert(envelope_key(id, rec.last_seq).as_slice(), json.as_slice())?;
-                    mailboxes.insert(id.as_bytes(), encode_mailbox(&rec))?;
-                    expiry.insert(expiry_key(rec.expiry, id).as_slice(), &[])?;
-                    inbox.insert(inbox_key(&rec.office, activity).as_slice(), id.as_bytes())?;
-                    write_counters(counters, &rec.office, activity, open)?;
-                    Ok(rec.last_seq)
-                }),
-        )
+        if rec.count >= quotas.envelopes_per_mailbox {
+            return Err(StoreError::Quota(
+                "this mailbox holds as many envelopes as the relay allows",
+            ));
+        }
+        if rec.bytes.saturating_add(len) > quotas.bytes_per_mailbox {
+            return Err(StoreError::Quota(
+                "this mailbox holds as many bytes as the relay allows",
+            ));
+        }
+        let (activity, open) = self.counters(&rec.office)?;
+        let activity = activity + 1;
+        let mut batch = Batch::default();
+        if rec.expiry != new_expiry {
+            batch.remove(&expiry_key(rec.expiry, id));
+            batch.insert(&expiry_key(new_expiry, id), &[]);
+        }
+        batch.remove(inbox_key(&rec.office, rec.activity));
+        rec.last_seq += 1;
+        rec.count += 1;
+        rec.bytes += len;
+        rec.expiry = new_expiry;
+        rec.activity = activity;
+        batch.insert(&envelope_key(id, rec.last_seq), json);
+        batch.insert(&mailbox_key(id), encode_mailbox(&rec));
+        batch.insert(inbox_key(&rec.office, activity), id.as_bytes());
+        batch.insert(counters_key(&rec.office), &encode_counters(activity, open));
+        self.apply(&entered, batch)?;
+        Ok(rec.last_seq)
     }
 
     fn envelopes(
@@ -325,24 +358,25 @@ impl Store for SledStore {
         id: &MailboxId,
         after: u64,
         limit: usize,
-    ) -> Result<Vec<StoredEnvelope>, StoreError> {
+    ) -> Result<Vec<RawEnvelope>, StoreError> {
         let Some(first) = after.checked_add(1) else {
             return Ok(Vec::new());
         };
         let range = envelope_key(id, first)..=envelope_key(id, u64::MAX);
         let mut out = Vec::new();
-        for item in self.envelopes.range(range).take(limit) {
+        for item in self.tree.range(range).take(limit) {
             let (key, value) = item.map_err(backend)?;
-            let seq = read_u64(&key[16..]).ok_or(StoreError::Corrupt("envelope key"))?;
-            let envelope =
-                Envelope::from_json(&value).map_err(|_| StoreError::Corrupt("envelope"))?;
-            out.push(StoredEnvelope { seq, envelope });
+            let seq = read_u64(&key[17..]).ok_or(StoreError::Corrupt("envelope key"))?;
+            out.push(RawEnvelope {
+                seq,
+                json: value.to_vec(),
+            });
         }
         Ok(out)
     }
 
     fn delete_mailbox(&self, id: &MailboxId) -> Result<bool, StoreError> {
-        self.delete_tx(id, None)
+        self.delete_batch(id, None)
     }
 
     fn inbox(
@@ -356,7 +390,7 @@ impl Store for SledStore {
         };
         let range = inbox_key(office, first)..=inbox_key(office, u64::MAX);
         let mut out = Vec::new();
-        for item in self.inbox.range(range) {
+        for item in self.tree.range(range) {
             if out.len() >= limit {
                 break;
             }
@@ -384,10 +418,11 @@ impl Store for SledStore {
     fn sweep(&self, now: u64, batch: usize) -> Result<Swept, StoreError> {
         let mut swept = Swept::default();
         // Only what expired is read: the index is ordered by expiry.
-        let upper = now.saturating_add(1).to_be_bytes();
+        let mut upper = vec![prefix::EXPIRY];
+        upper.extend_from_slice(&now.saturating_add(1).to_be_bytes());
         let expired: Vec<IVec> = self
-            .expiry
-            .range(..upper.as_slice())
+            .tree
+            .range([prefix::EXPIRY].as_slice()..upper.as_slice())
             .keys()
             .take(batch)
             .collect::<Result<_, _>>()
@@ -395,42 +430,56 @@ impl Store for SledStore {
         swept.more = expired.len() == batch;
         for key in expired {
             let (Some(at), Some(&kind), Some(id)) = (
-                read_u64(&key[..8.min(key.len())]),
-                key.get(8),
-                key.get(9..).and_then(mailbox_id),
+                key.get(1..9).and_then(read_u64),
+                key.get(9),
+                key.get(10..).and_then(mailbox_id),
             ) else {
                 return Err(StoreError::Corrupt("expiry key"));
             };
-            if kind == EXPIRY_MAILBOX && self.delete_tx(&id, Some(at))? {
+            if kind == EXPIRY_MAILBOX && self.delete_batch(&id, Some(at))? {
                 swept.mailboxes += 1;
             } else {
                 // The entry is stale (the mailbox moved on or is gone) or of a kind this
                 // version does not sweep; no live entry can have an expiry in the past, so
                 // removing it is safe and keeps the sweeper moving.
-                self.expiry.remove(&key).map_err(backend)?;
+                self.tree.remove(&key).map_err(backend)?;
             }
         }
         for kind in TokenKind::ALL {
-            let start = [token_code(kind)];
-            let mut end = vec![token_code(kind)];
+            let start = [prefix::USED, token_code(kind)];
+            let mut end = start.to_vec();
             end.extend_from_slice(&now.to_be_bytes());
             let stale: Vec<IVec> = self
-                .used
+                .tree
                 .range(start.as_slice()..end.as_slice())
                 .keys()
                 .take(batch)
                 .collect::<Result<_, _>>()
                 .map_err(backend)?;
             swept.more |= stale.len() == batch;
+            let _registry = lock(&self.registry);
             for key in stale {
-                self.used.remove(key).map_err(backend)?;
+                self.tree.remove(key).map_err(backend)?;
                 swept.tokens += 1;
             }
         }
         Ok(swept)
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
+    fn flush_covering(&self, covered: &mut dyn FnMut()) -> Result<(), StoreError> {
+        // Let the batches queued behind the last flush commit first, so that this flush covers
+        // them (group commit), within a bound so that a stream of batches cannot starve it.
+        let start = std::time::Instant::now();
+        while self.pending.load(Ordering::Acquire) > 0
+            && start.elapsed() < std::time::Duration::from_micros(FLUSH_LINGER_MICROS)
+        {
+            std::thread::yield_now();
+        }
+        // No batch is in flight while the gate is held, so every write committed so far is
+        // in sled's log and `Db::flush` (which flushes up to the highest reserved LSN) covers
+        // it.
+        let _gate = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+        covered();
         self.db.flush().map(|_| ()).map_err(backend)
     }
 
@@ -443,30 +492,11 @@ impl Store for SledStore {
     }
 }
 
-fn read_counters(
-    counters: &TransactionalTree,
-    office: &OfficeId,
-) -> Result<(u64, u64), ConflictableTransactionError<StoreError>> {
-    match counters.get(office.as_str())? {
-        Some(v) => match decode_counters(&v) {
-            Some(c) => Ok(c),
-            None => abort(StoreError::Corrupt("counters")),
-        },
-        None => Ok((0, 0)),
-    }
-}
-
-fn write_counters(
-    counters: &TransactionalTree,
-    office: &OfficeId,
-    activity: u64,
-    open: u64,
-) -> Result<(), ConflictableTransactionError<StoreError>> {
+fn encode_counters(activity: u64, open: u64) -> [u8; 16] {
     let mut v = [0u8; 16];
     v[..8].copy_from_slice(&activity.to_be_bytes());
     v[8..].copy_from_slice(&open.to_be_bytes());
-    counters.insert(office.as_str(), &v)?;
-    Ok(())
+    v
 }
 
 pub(super) fn decode_counters(v: &[u8]) -> Option<(u64, u64)> {

@@ -280,10 +280,12 @@ async fn check_reports_a_broken_store() {
     );
     {
         let db = sled::open(dir.path().join("store")).unwrap();
-        let envelopes = db.open_tree("envelopes").unwrap();
-        let mut key = [7u8; 24];
-        key[16..].copy_from_slice(&1u64.to_be_bytes());
-        envelopes.insert(key, b"not an envelope".to_vec()).unwrap();
+        // An envelope of a mailbox that does not exist (layout: `server/src/store/sled.rs`).
+        let tree = db.open_tree("relay").unwrap();
+        let mut key = [7u8; 25];
+        key[0] = b'e';
+        key[17..].copy_from_slice(&1u64.to_be_bytes());
+        tree.insert(key, b"not an envelope".to_vec()).unwrap();
         db.flush().unwrap();
     }
 

@@ -1,5 +1,6 @@
-//! The byte layout of the sled store: keys (big-endian integers, so byte order is numeric
-//! order) and records (a version byte, then fixed fields). Decoders refuse anything short,
+//! The byte layout of the sled store: one tree, each kind of entry under its own one-byte key
+//! prefix ([`prefix`]), keys with big-endian integers (so byte order is numeric order), and
+//! records (a version byte, then fixed fields). Decoders refuse anything short,
 //! long or of another version.
 
 use candor_protocol::{MailboxId, OfficeId, SignedCard};
@@ -18,31 +19,84 @@ pub(super) fn token_code(kind: TokenKind) -> u8 {
     }
 }
 
-pub(super) fn used_key(t: &UsedToken) -> Vec<u8> {
-    let mut k = Vec::with_capacity(25);
-    k.push(token_code(t.kind));
-    k.extend_from_slice(&t.expires.to_be_bytes());
-    k.extend_from_slice(&t.random);
+/// The key prefix of each kind of entry in the one tree.
+pub(super) mod prefix {
+    /// Office ID → office record.
+    pub const OFFICE: u8 = b'o';
+    /// Office ID → activity `u64`, open mailboxes `u64`.
+    pub const COUNTERS: u8 = b'c';
+    /// Mailbox (16) → mailbox record.
+    pub const MAILBOX: u8 = b'm';
+    /// Mailbox (16) ‖ seq `u64` → envelope JSON.
+    pub const ENVELOPE: u8 = b'e';
+    /// Expiry `u64` ‖ kind `u8` ‖ id (16) → empty.
+    pub const EXPIRY: u8 = b'x';
+    /// Office ID ‖ `0x00` ‖ activity `u64` → mailbox (16).
+    pub const INBOX: u8 = b'i';
+    /// Kind `u8` ‖ expires `u64` ‖ random (16) → empty.
+    pub const USED: u8 = b'u';
+    /// Every prefix in use.
+    pub const ALL: [u8; 7] = [OFFICE, COUNTERS, MAILBOX, ENVELOPE, EXPIRY, INBOX, USED];
+}
+
+pub(super) fn used_key(t: &UsedToken) -> [u8; 26] {
+    let mut k = [0u8; 26];
+    k[0] = prefix::USED;
+    k[1] = token_code(t.kind);
+    k[2..10].copy_from_slice(&t.expires.to_be_bytes());
+    k[10..].copy_from_slice(&t.random);
     k
 }
 
-pub(super) fn envelope_key(id: &MailboxId, seq: u64) -> [u8; 24] {
-    let mut k = [0u8; 24];
-    k[..16].copy_from_slice(id.as_bytes());
-    k[16..].copy_from_slice(&seq.to_be_bytes());
+pub(super) fn office_key(office: &OfficeId) -> Vec<u8> {
+    prefixed(prefix::OFFICE, office.as_str().as_bytes())
+}
+
+pub(super) fn counters_key(office: &OfficeId) -> Vec<u8> {
+    prefixed(prefix::COUNTERS, office.as_str().as_bytes())
+}
+
+fn prefixed(p: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + rest.len());
+    k.push(p);
+    k.extend_from_slice(rest);
     k
 }
 
-pub(super) fn expiry_key(at: u64, id: &MailboxId) -> [u8; 25] {
+pub(super) fn mailbox_key(id: &MailboxId) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = prefix::MAILBOX;
+    k[1..].copy_from_slice(id.as_bytes());
+    k
+}
+
+/// The prefix of every envelope key of a mailbox.
+pub(super) fn envelopes_prefix(id: &MailboxId) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = prefix::ENVELOPE;
+    k[1..].copy_from_slice(id.as_bytes());
+    k
+}
+
+pub(super) fn envelope_key(id: &MailboxId, seq: u64) -> [u8; 25] {
     let mut k = [0u8; 25];
-    k[..8].copy_from_slice(&at.to_be_bytes());
-    k[8] = EXPIRY_MAILBOX;
-    k[9..].copy_from_slice(id.as_bytes());
+    k[..17].copy_from_slice(&envelopes_prefix(id));
+    k[17..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub(super) fn expiry_key(at: u64, id: &MailboxId) -> [u8; 26] {
+    let mut k = [0u8; 26];
+    k[0] = prefix::EXPIRY;
+    k[1..9].copy_from_slice(&at.to_be_bytes());
+    k[9] = EXPIRY_MAILBOX;
+    k[10..].copy_from_slice(id.as_bytes());
     k
 }
 
 pub(super) fn inbox_key(office: &OfficeId, activity: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(office.as_str().len() + 9);
+    let mut k = Vec::with_capacity(office.as_str().len() + 10);
+    k.push(prefix::INBOX);
     k.extend_from_slice(office.as_str().as_bytes());
     k.push(0);
     k.extend_from_slice(&activity.to_be_bytes());

@@ -1,18 +1,52 @@
-//! Read access to every tree, for `candor-server check` (`crate::store::check`).
+//! Read access to every kind of entry, for `candor-server check` (`crate::store::check`).
 
 use candor_protocol::{Envelope, MailboxId, OfficeId};
 
-use super::codec::{decode_mailbox, decode_office, expiry_key, inbox_key, mailbox_id, read_u64};
-use super::{SledStore, backend, decode_counters};
+use super::codec::{
+    counters_key, decode_mailbox, decode_office, envelopes_prefix, expiry_key, inbox_key,
+    mailbox_id, prefix, read_u64,
+};
+use super::{SledStore, TREE, backend, decode_counters};
 use crate::store::{MailboxRecord, OfficeRecord, StoreError};
 
 impl SledStore {
+    /// Entries under one prefix, the prefix cut off the key.
+    fn entries(
+        &self,
+        p: u8,
+    ) -> impl Iterator<Item = Result<(Vec<u8>, sled::IVec), StoreError>> + '_ {
+        self.tree.scan_prefix([p]).map(|item| {
+            let (k, v) = item.map_err(backend)?;
+            Ok((k[1..].to_vec(), v))
+        })
+    }
+
+    /// Trees other than the relay's, and keys under no known prefix: a store of another
+    /// layout, or damage.
+    pub(in crate::store) fn unknown_entries(&self) -> Result<(Vec<String>, u64), StoreError> {
+        let trees = self
+            .db
+            .tree_names()
+            .into_iter()
+            .filter(|n| n.as_ref() != TREE.as_bytes() && n.as_ref() != b"__sled__default")
+            .map(|n| String::from_utf8_lossy(&n).into_owned())
+            .collect();
+        let mut keys = 0;
+        for k in self.tree.iter().keys() {
+            let k = k.map_err(backend)?;
+            if !k.first().is_some_and(|p| prefix::ALL.contains(p)) {
+                keys += 1;
+            }
+        }
+        Ok((trees, keys))
+    }
+
     pub(in crate::store) fn all_offices(
         &self,
     ) -> impl Iterator<Item = Result<(OfficeId, Result<OfficeRecord, StoreError>), StoreError>> + '_
     {
-        self.offices.iter().map(|item| {
-            let (k, v) = item.map_err(backend)?;
+        self.entries(prefix::OFFICE).map(|item| {
+            let (k, v) = item?;
             let id: OfficeId = std::str::from_utf8(&k)
                 .ok()
                 .and_then(|s| s.parse().ok())
@@ -26,10 +60,20 @@ impl SledStore {
         &self,
         office: &OfficeId,
     ) -> Result<(u64, u64), StoreError> {
-        match self.counters.get(office.as_str()).map_err(backend)? {
+        match self.tree.get(counters_key(office)).map_err(backend)? {
             Some(v) => decode_counters(&v).ok_or(StoreError::Corrupt("counters")),
             None => Ok((0, 0)),
         }
+    }
+
+    /// Every counters entry's office, if its key is a well-formed office ID.
+    pub(in crate::store) fn counter_owners(
+        &self,
+    ) -> impl Iterator<Item = Result<Option<OfficeId>, StoreError>> + '_ {
+        self.entries(prefix::COUNTERS).map(|item| {
+            let (k, _) = item?;
+            Ok(std::str::from_utf8(&k).ok().and_then(|s| s.parse().ok()))
+        })
     }
 
     pub(in crate::store) fn all_mailboxes(
@@ -37,25 +81,29 @@ impl SledStore {
     ) -> impl Iterator<
         Item = Result<(Option<MailboxId>, Result<MailboxRecord, StoreError>), StoreError>,
     > + '_ {
-        self.mailboxes.iter().map(|item| {
-            let (k, v) = item.map_err(backend)?;
+        self.entries(prefix::MAILBOX).map(|item| {
+            let (k, v) = item?;
             Ok((mailbox_id(&k), decode_mailbox(&v)))
         })
     }
 
-    /// Every envelope key and value of one mailbox, as (seq, parsed envelope, JSON length).
+    /// Every envelope key and value of one mailbox, as (seq, parsed envelope, whether the
+    /// stored JSON is the envelope's canonical form, JSON length).
     pub(in crate::store) fn mailbox_envelopes(
         &self,
         id: &MailboxId,
-    ) -> impl Iterator<Item = Result<(Option<u64>, Option<Envelope>, u64), StoreError>> + '_ {
-        self.envelopes.scan_prefix(id.as_bytes()).map(|item| {
+    ) -> impl Iterator<Item = Result<(Option<u64>, Option<Envelope>, bool, u64), StoreError>> + '_
+    {
+        self.tree.scan_prefix(envelopes_prefix(id)).map(|item| {
             let (k, v) = item.map_err(backend)?;
-            let seq = if k.len() == 24 {
-                read_u64(&k[16..])
+            let seq = if k.len() == 25 {
+                read_u64(&k[17..])
             } else {
                 None
             };
-            Ok((seq, Envelope::from_json(&v).ok(), v.len() as u64))
+            let envelope = Envelope::from_json(&v).ok();
+            let canonical = envelope.as_ref().is_some_and(|e| e.to_json() == *v);
+            Ok((seq, envelope, canonical, v.len() as u64))
         })
     }
 
@@ -63,10 +111,10 @@ impl SledStore {
     pub(in crate::store) fn envelope_owners(
         &self,
     ) -> impl Iterator<Item = Result<Option<MailboxId>, StoreError>> + '_ {
-        self.envelopes.iter().keys().map(|k| {
+        self.tree.scan_prefix([prefix::ENVELOPE]).keys().map(|k| {
             let k = k.map_err(backend)?;
-            Ok(if k.len() == 24 {
-                mailbox_id(&k[..16])
+            Ok(if k.len() == 25 {
+                mailbox_id(&k[1..17])
             } else {
                 None
             })
@@ -78,9 +126,7 @@ impl SledStore {
         at: u64,
         id: &MailboxId,
     ) -> Result<bool, StoreError> {
-        self.expiry
-            .contains_key(expiry_key(at, id).as_slice())
-            .map_err(backend)
+        self.tree.contains_key(expiry_key(at, id)).map_err(backend)
     }
 
     pub(in crate::store) fn inbox_entry(
@@ -89,8 +135,8 @@ impl SledStore {
         activity: u64,
     ) -> Result<Option<MailboxId>, StoreError> {
         Ok(self
-            .inbox
-            .get(inbox_key(office, activity).as_slice())
+            .tree
+            .get(inbox_key(office, activity))
             .map_err(backend)?
             .and_then(|v| mailbox_id(&v)))
     }
@@ -99,8 +145,8 @@ impl SledStore {
     pub(in crate::store) fn expiry_entries(
         &self,
     ) -> impl Iterator<Item = Result<Option<(u64, u8, MailboxId)>, StoreError>> + '_ {
-        self.expiry.iter().keys().map(|k| {
-            let k = k.map_err(backend)?;
+        self.entries(prefix::EXPIRY).map(|item| {
+            let (k, _) = item?;
             Ok(if k.len() == 25 {
                 read_u64(&k[..8])
                     .zip(mailbox_id(&k[9..]))
@@ -115,8 +161,8 @@ impl SledStore {
     pub(in crate::store) fn inbox_entries(
         &self,
     ) -> impl Iterator<Item = Result<Option<(OfficeId, u64, MailboxId)>, StoreError>> + '_ {
-        self.inbox.iter().map(|item| {
-            let (k, v) = item.map_err(backend)?;
+        self.entries(prefix::INBOX).map(|item| {
+            let (k, v) = item?;
             let parsed = (k.len() > 9 && k[k.len() - 9] == 0)
                 .then(|| {
                     let office = std::str::from_utf8(&k[..k.len() - 9]).ok()?.parse().ok()?;
@@ -127,13 +173,13 @@ impl SledStore {
         })
     }
 
-    /// How many used-token entries there are, and whether every key is well formed.
+    /// How many used-token entries there are, and how many keys are malformed.
     pub(in crate::store) fn used_entries(&self) -> Result<(u64, u64), StoreError> {
         let (mut total, mut bad) = (0, 0);
-        for k in self.used.iter().keys() {
-            let k = k.map_err(backend)?;
+        for item in self.entries(prefix::USED) {
+            let (k, v) = item?;
             total += 1;
-            if k.len() != 25 || !matches!(k[0], 1 | 2) {
+            if k.len() != 25 || !matches!(k[0], 1 | 2) || !v.is_empty() {
                 bad += 1;
             }
         }
