@@ -21,6 +21,39 @@ static DUMMY_KEY: LazyLock<SigningPublicKey> =
 
 const SHARDS: usize = 16;
 
+/// Decompressed signing keys per cache shard; a full shard is emptied.
+const KEYS_PER_SHARD: usize = 1024;
+
+type KeyShard = HashMap<[u8; 32], SigningPublicKey>;
+
+/// Signing keys by their bytes, decompressed and checked. Parsing a key (point decompression
+/// and the small-order check) costs about a quarter of an Ed25519 verification, and every
+/// signed request needs its key. Entries are addressed by the key bytes themselves, so the
+/// cache holds nothing a request could not compute, and is bounded.
+static KEYS: LazyLock<Vec<Mutex<KeyShard>>> =
+    LazyLock::new(|| (0..SHARDS).map(|_| Mutex::default()).collect());
+
+/// A stored signing key, parsed (`SigningPublicKey::from_bytes`), through the cache. `None`
+/// for bytes that are not a valid key.
+pub fn signing_key(bytes: &[u8; 32]) -> Option<SigningPublicKey> {
+    let shard = &KEYS[usize::from(bytes[0]) % SHARDS];
+    // The map only caches pure results; a panic cannot leave it inconsistent.
+    if let Some(key) = shard
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(bytes)
+    {
+        return Some(*key);
+    }
+    let key = SigningPublicKey::from_bytes(bytes).ok()?;
+    let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+    if shard.len() >= KEYS_PER_SHARD {
+        shard.clear();
+    }
+    shard.insert(*bytes, key);
+    Some(key)
+}
+
 /// Parses the four signature headers.
 pub fn parse(req: &HttpRequest) -> Result<RequestAuth, ApiError> {
     RequestAuth::from_headers(|name| req.headers().get(name).and_then(|v| v.to_str().ok()))
@@ -142,6 +175,18 @@ mod tests {
     fn auth_at(ts: u64) -> RequestAuth {
         let key = SigningSecretKey::generate(&mut rand::rng());
         RequestAuth::sign(&key, Signer::Case, "GET", "/", b"", ts, &mut rand::rng())
+    }
+
+    #[test]
+    fn cached_keys_are_the_parsed_keys() {
+        let key = SigningSecretKey::generate(&mut rand::rng()).public_key();
+        let bytes = key.to_bytes();
+        assert!(signing_key(&bytes) == Some(key));
+        assert!(signing_key(&bytes) == Some(key));
+        let mut bad = [0u8; 32];
+        bad[0] = 1; // the identity point: small order, refused
+        assert!(signing_key(&bad).is_none());
+        assert!(SigningPublicKey::from_bytes(&bad).is_err());
     }
 
     #[test]

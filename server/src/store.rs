@@ -41,7 +41,7 @@ impl OfficeRecord {
 
     /// The office's request-signing key.
     pub fn signing_public_key(&self) -> Option<SigningPublicKey> {
-        SigningPublicKey::from_bytes(&self.signing_key).ok()
+        crate::auth::signing_key(&self.signing_key)
     }
 }
 
@@ -69,7 +69,7 @@ pub struct MailboxRecord {
 impl MailboxRecord {
     /// The case's request-signing key.
     pub fn signing_public_key(&self) -> Option<SigningPublicKey> {
-        SigningPublicKey::from_bytes(&self.signing_key).ok()
+        crate::auth::signing_key(&self.signing_key)
     }
 }
 
