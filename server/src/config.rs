@@ -100,7 +100,8 @@ impl Default for Settings {
             retention_default_days: 90,
             retention_jitter_hours: 24,
             // About 0.7 s single-threaded on the reference 2-core machine (11.9 M SHA-256/s).
-            pow_difficulty: 23,
+            // 2^24 hashes: about 0.7 s on two cores and 1.4 s on one here (docs/benchmarks.md).
+            pow_difficulty: 24,
             pow_ttl_secs: 600,
             request_window_secs: candor_protocol::request::DEFAULT_WINDOW_SECS,
             max_body_bytes: 1024 * 1024,

@@ -27,7 +27,8 @@ pub const USER_AGENT: &str = "candor-test-agent/7.7 (ua-marker-q9z)";
 pub static LOGS: LazyLock<Arc<Mutex<Vec<u8>>>> = LazyLock::new(|| {
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let writer = SharedWriter(buffer.clone());
-    let subscriber = candor_server::telemetry::subscriber(LogFormat::Json, move || writer.clone());
+    let subscriber =
+        candor_server::telemetry::subscriber(LogFormat::Json, move || writer.clone(), false);
     tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
     buffer
 });
