@@ -31,13 +31,13 @@ msg="$work/message.txt"
 head -c 600 /dev/zero | tr '\0' 'x' >"$msg"
 
 easy=$(office easy "$(start_relay easy 0)")
-hard=$(office hard "$(start_relay hard 23)")
+hard=$(office hard "$(start_relay hard 24)")
 
 echo "== candor raise, PoW difficulty 0 (everything but the proof of work)"
 hyperfine -N --warmup 2 --runs 20 "$bin/candor raise $easy --yes --message-file $msg --json"
 /usr/bin/time -f 'peak RSS %M KiB' "$bin/candor" raise "$easy" --yes --message-file "$msg" --json >/dev/null
 
-echo "== candor raise, PoW at the default difficulty (23)"
+echo "== candor raise, PoW at the default difficulty (24)"
 hyperfine -N --warmup 1 --runs 20 "$bin/candor raise $hard --yes --message-file $msg --json"
 /usr/bin/time -f 'peak RSS %M KiB' "$bin/candor" raise "$hard" --yes --message-file "$msg" --json >/dev/null
 
