@@ -108,7 +108,7 @@ pub struct InboxEntry {
     pub envelopes: u64,
     /// The highest sequence number so far.
     pub last_seq: u64,
-    /// The office-wide activity counter at the mailbox's last append.
+    /// The office-wide activity counter at the mailbox's last write (its opening or an append).
     pub activity: u64,
 }
 
