@@ -8,11 +8,15 @@
 //! 2. durable append of sealed envelopes (signed `POST /v1/mailboxes/{id}/envelopes`);
 //! 3. fetch of the newest envelope (signed `GET …/envelopes?after=N&limit=1`).
 //!
+//! With `--scale N --expired E` it instead measures the relay with N stored mailboxes and a sweep
+//! of E expired ones (see `scale.rs`).
+//!
 //! Envelopes are sealed before the clock starts (sealing is the client's cost, not the relay's);
 //! every request is signed as it is sent. Results go to stdout as a table, or as JSON.
 
 mod probe;
 mod relay;
+mod scale;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,6 +50,14 @@ struct Args {
     /// answers over this many interleaved pairs.
     #[arg(long)]
     timing_probe: Option<usize>,
+    /// Instead of the load phases: fill a store with this many mailboxes through the relay's
+    /// own storage code, then measure the relay's memory and the latency of a mixed
+    /// append/fetch load with and without a sweep of `--expired` of them.
+    #[arg(long)]
+    scale: Option<usize>,
+    /// With `--scale`: how many of the mailboxes have expired.
+    #[arg(long, default_value_t = 0)]
+    expired: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -62,6 +74,18 @@ fn main() -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<()> {
+    if let Some(total) = args.scale {
+        return scale::run(
+            &args.server_bin,
+            total,
+            args.expired,
+            args.connections,
+            args.mailboxes,
+            args.body_bytes,
+            args.seconds,
+        )
+        .await;
+    }
     let bench = Arc::new(
         Bench::start(
             &args.server_bin,

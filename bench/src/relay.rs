@@ -43,7 +43,7 @@ pub(crate) struct Case {
 pub struct Bench {
     pub(crate) base: String,
     child: tokio::sync::Mutex<Child>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub(crate) cases: Vec<Case>,
 }
 
@@ -61,25 +61,19 @@ impl Bench {
         body_bytes: usize,
     ) -> Result<Self> {
         let dir = tempfile::tempdir().context("creating a temporary data directory")?;
-        let mut child = Command::new(server_bin)
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .env("CANDOR_POW_DIFFICULTY", "8")
-            .env("CANDOR_MAX_ENVELOPES_PER_MAILBOX", "100000")
-            .env("CANDOR_MAX_BYTES_PER_MAILBOX", "100000000000")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| {
-                format!(
-                    "starting {} (build it with `cargo build --release -p candor-server`)",
-                    server_bin.display()
-                )
-            })?;
-        let base = listening_url(&mut child).await?;
+        Self::start_in(server_bin, dir, &[], connections, mailboxes, body_bytes).await
+    }
 
+    /// As [`Bench::start`], on an existing data directory and with extra environment.
+    pub async fn start_in(
+        server_bin: &Path,
+        dir: tempfile::TempDir,
+        env: &[(&str, &str)],
+        connections: usize,
+        mailboxes: usize,
+        body_bytes: usize,
+    ) -> Result<Self> {
+        let (child, base) = spawn_server(server_bin, dir.path(), env).await?;
         let out = Command::new(server_bin)
             .args(["invite", "--data-dir"])
             .arg(dir.path())
@@ -189,7 +183,7 @@ impl Bench {
         let bench = Self {
             base,
             child: tokio::sync::Mutex::new(child),
-            _dir: dir,
+            dir,
             cases,
         };
         for i in 0..bench.cases.len() {
@@ -278,6 +272,65 @@ impl Bench {
     pub async fn stop(&self) {
         let _ = self.child.lock().await.kill().await;
     }
+
+    /// The relay's process ID.
+    pub async fn pid(&self) -> Option<u32> {
+        self.child.lock().await.id()
+    }
+
+    /// Stops the relay gracefully (SIGINT: it drains and flushes) and starts it again on the
+    /// same data directory with `env`; the office and mailboxes stay.
+    pub async fn restart(self, server_bin: &Path, env: &[(&str, &str)]) -> Result<Self> {
+        let mut child = self.child.into_inner();
+        if let Some(pid) = child.id() {
+            Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status()
+                .await
+                .context("running kill")?;
+        }
+        if tokio::time::timeout(Duration::from_secs(60), child.wait())
+            .await
+            .is_err()
+        {
+            child.kill().await?;
+        }
+        let (child, base) = spawn_server(server_bin, self.dir.path(), env).await?;
+        Ok(Self {
+            base,
+            child: tokio::sync::Mutex::new(child),
+            dir: self.dir,
+            cases: self.cases,
+        })
+    }
+}
+
+/// Starts the relay on `dir` and waits until it listens.
+async fn spawn_server(
+    server_bin: &Path,
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> Result<(Child, String)> {
+    let mut child = Command::new(server_bin)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("CANDOR_POW_DIFFICULTY", "8")
+        .env("CANDOR_MAX_ENVELOPES_PER_MAILBOX", "100000")
+        .env("CANDOR_MAX_BYTES_PER_MAILBOX", "100000000000")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| {
+            format!(
+                "starting {} (build it with `cargo build --release -p candor-server`)",
+                server_bin.display()
+            )
+        })?;
+    let base = listening_url(&mut child).await?;
+    Ok((child, base))
 }
 
 pub(crate) async fn signed_request(
