@@ -2,9 +2,9 @@
 //!
 //! One flusher thread waits until at least one writer is waiting, calls the store's blocking
 //! flush (an fsync) once, taking every waiting writer at the point the store names
-//! (`Store::flush_covering`), and wakes them all. A writer registers
-//! only after its transaction committed, so the flush that answers it covers its write. Under
-//! load, one fsync serves every writer that committed while the previous one ran.
+//! (`Store::flush_covering`), and wakes them all. A writer registers only after its write
+//! returned, so the flush that answers it covers its write. Under load, one fsync serves every
+//! writer that queued while the previous one ran.
 //!
 //! sled's `flush_async` per request is deliberately not used: it stalls under concurrent
 //! callers.
@@ -60,7 +60,7 @@ impl Durability {
         })
     }
 
-    /// Waits until everything committed before this call is on disk.
+    /// Waits until every write that returned before this call is on disk.
     pub async fn wait(&self) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
         {

@@ -4,7 +4,9 @@
 //!
 //! Every method is blocking: callers run them on a blocking thread. Every write is atomic (a
 //! mailbox is whole or wholly gone, and its expiry index entry moves with it) but only durable
-//! after [`Store::flush`], which the group-commit flusher calls (`crate::durability`).
+//! after [`Store::flush`], which the group-commit flusher calls (`crate::durability`). A backend
+//! may also hold a write back from plain reads until then (sled does, to apply a whole group
+//! at once); the relay answers a write only after the flush, so a client never misses its own.
 
 mod check;
 pub mod sled;
@@ -238,7 +240,8 @@ pub trait Store: Send + Sync + 'static {
         self.flush_covering(&mut || {})
     }
     /// As [`Store::flush`], calling `covered` once the writes the flush covers are fixed:
-    /// every write committed before `covered` is called is durable when this returns. The
+    /// every write that returned before `covered` is called is durable, and visible to reads,
+    /// when this returns. The
     /// group-commit flusher collects its waiters there, so that a backend that lets queued
     /// writes commit before it flushes also acknowledges them in this flush.
     fn flush_covering(&self, covered: &mut dyn FnMut()) -> Result<(), StoreError>;
