@@ -33,6 +33,17 @@ impl Phase {
     }
 }
 
+/// A request built and signed ahead of time.
+pub struct Prepared {
+    phase: Phase,
+    method: reqwest::Method,
+    url: String,
+    /// The signature headers' values, in `request::HEADERS` order; empty when unsigned.
+    headers: Vec<String>,
+    /// The case whose sealed envelope is the body, for an append.
+    body: Option<usize>,
+}
+
 pub(crate) struct Case {
     pub(crate) keys: CaseKeys,
     /// A sealed envelope for this mailbox, JSON-encoded once.
@@ -205,7 +216,52 @@ impl Bench {
             .build()?)
     }
 
-    /// Sends one request of `phase`; errors on any non-2xx answer.
+    /// Builds request `i` of `worker` in `phase`, signed now. The load phases call this
+    /// before their clock starts: signing is the client's cost, not the relay's.
+    pub fn prepare(&self, phase: Phase, worker: usize, i: usize) -> Prepared {
+        let index = (worker + i * 7) % self.cases.len();
+        let case = &self.cases[index];
+        let (method, path, body): (_, _, &[u8]) = match phase {
+            Phase::Health => (reqwest::Method::GET, "/v1/health".to_owned(), &[]),
+            Phase::Append => (
+                reqwest::Method::POST,
+                format!("/v1/mailboxes/{}/envelopes", case.keys.mailbox),
+                &case.envelope,
+            ),
+            Phase::Fetch => (
+                reqwest::Method::GET,
+                format!(
+                    "/v1/mailboxes/{}/envelopes?after=0&limit=1",
+                    case.keys.mailbox
+                ),
+                &[],
+            ),
+        };
+        let headers = if phase == Phase::Health {
+            Vec::new()
+        } else {
+            RequestAuth::sign(
+                &case.keys.signing,
+                Signer::Case,
+                method.as_str(),
+                &path,
+                body,
+                now(),
+                &mut rand::rng(),
+            )
+            .header_values()
+            .into()
+        };
+        Prepared {
+            phase,
+            method,
+            url: format!("{}{path}", self.base),
+            headers,
+            body: (phase == Phase::Append).then_some(index),
+        }
+    }
+
+    /// Builds, signs and sends request `i` of `worker` in `phase`.
     pub async fn request(
         &self,
         client: &reqwest::Client,
@@ -213,42 +269,25 @@ impl Bench {
         worker: usize,
         i: usize,
     ) -> Result<()> {
-        let case = &self.cases[(worker + i * 7) % self.cases.len()];
-        let resp = match phase {
-            Phase::Health => {
-                client
-                    .get(format!("{}/v1/health", self.base))
-                    .send()
-                    .await?
-            }
-            Phase::Append => {
-                let path = format!("/v1/mailboxes/{}/envelopes", case.keys.mailbox);
-                signed_request(
-                    client,
-                    &self.base,
-                    &case.keys,
-                    reqwest::Method::POST,
-                    &path,
-                    case.envelope.clone(),
-                )
-                .await?
-            }
-            Phase::Fetch => {
-                let path = format!(
-                    "/v1/mailboxes/{}/envelopes?after=0&limit=1",
-                    case.keys.mailbox
-                );
-                signed_request(
-                    client,
-                    &self.base,
-                    &case.keys,
-                    reqwest::Method::GET,
-                    &path,
-                    Vec::new(),
-                )
-                .await?
-            }
-        };
+        self.send(client, &self.prepare(phase, worker, i)).await
+    }
+
+    /// Sends a prepared request; errors on any non-2xx answer or an unexpected body.
+    pub async fn send(&self, client: &reqwest::Client, prepared: &Prepared) -> Result<()> {
+        let mut req = client.request(prepared.method.clone(), &prepared.url);
+        for (name, value) in candor_protocol::request::HEADERS
+            .iter()
+            .zip(&prepared.headers)
+        {
+            req = req.header(*name, value);
+        }
+        if let Some(case) = prepared.body {
+            req = req
+                .header("content-type", "application/json")
+                .body(self.cases[case].envelope.clone());
+        }
+        let resp = req.send().await?;
+        let phase = prepared.phase;
         let status = resp.status();
         let body = resp.bytes().await?;
         if !status.is_success() {
