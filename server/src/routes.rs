@@ -152,6 +152,16 @@ pub fn read<T>(
     f(state.store.as_ref()).map_err(store_error)
 }
 
+/// Runs a store write that only queues inline: an append takes an office's lock for a few
+/// microseconds, writes its envelope into the page cache and queues its changes (the flusher
+/// does the disk work), so a thread hop would cost more than it saves.
+pub fn queue<T>(
+    state: &AppState,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
+) -> Result<T, ApiError> {
+    f(state.store.as_ref()).map_err(store_error)
+}
+
 /// Runs a store write on a blocking thread: a transaction may wait for an office's lock or
 /// for sled to write out a full log buffer, and must not stall the HTTP worker meanwhile.
 pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>

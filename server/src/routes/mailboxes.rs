@@ -8,8 +8,8 @@ use candor_protocol::api::{Appended, MailboxOpened, OpenMailbox};
 use candor_protocol::{Direction, Envelope, MailboxId, Signer, SigningPublicKey};
 
 use super::{
-    Page, blocking, durable, expiry, json, other_version, parse_json, parse_query, quotas, read,
-    read_body,
+    Page, blocking, durable, expiry, json, other_version, parse_json, parse_query, queue, quotas,
+    read, read_body,
 };
 use crate::auth;
 use crate::error::ApiError;
@@ -198,7 +198,7 @@ pub async fn append(
     let retention = authorized.office.as_ref().map_or(0, |o| o.retention_days);
     let expiry = expiry(&state, retention);
     let quotas = quotas(&state);
-    let seq = blocking(&state, move |s| s.append(&id, &envelope, expiry, &quotas)).await?;
+    let seq = queue(&state, |s| s.append(&id, &envelope, expiry, &quotas))?;
     durable(&state).await?;
     tracing::debug!(mailbox = %id, seq, "envelope appended");
     Ok(json(StatusCode::CREATED, &Appended { seq }))
