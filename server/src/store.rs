@@ -149,6 +149,15 @@ pub struct Swept {
     pub more: bool,
 }
 
+/// What one compaction of the store's files did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compacted {
+    /// Live envelopes copied out of files that held deleted ones.
+    pub envelopes_moved: u64,
+    /// Files removed.
+    pub files_removed: u64,
+}
+
 /// The result of checking a store.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CheckReport {
@@ -235,6 +244,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<InboxEntry>, StoreError>;
     /// Deletes up to `batch` mailboxes and used tokens that expired at or before `now`.
     fn sweep(&self, now: u64, batch: usize) -> Result<Swept, StoreError>;
+    /// Rewrites and removes what the backend keeps of deleted data, so that deleted envelopes
+    /// leave the disk on a schedule (`now`: Unix seconds). The sweeper calls it after each
+    /// pass.
+    fn compact(&self, now: u64) -> Result<Compacted, StoreError>;
     /// Makes every committed write durable (fsync). Blocking.
     fn flush(&self) -> Result<(), StoreError> {
         self.flush_covering(&mut || {})

@@ -1,6 +1,7 @@
 //! The sweeper: every `sweep_interval_secs`, deletes what expired, in bounded batches read from
 //! the expiry index, so that its cost grows with what expired and not with what is stored. Each
-//! pass ends with a flush, so a swept mailbox is gone from the disk too.
+//! pass ends with a flush, then a compaction of the store's files (`Store::compact`), so that
+//! what was deleted also leaves the disk on a schedule.
 
 use std::time::Duration;
 
@@ -58,6 +59,17 @@ async fn sweep(
     }
     if total.mailboxes > 0 || total.tokens > 0 {
         state.durability.wait().await?;
+    }
+    let store = state.store.clone();
+    let compacted = tokio::task::spawn_blocking(move || store.compact(now))
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))??;
+    if compacted.files_removed > 0 || compacted.envelopes_moved > 0 {
+        tracing::info!(
+            moved = compacted.envelopes_moved,
+            removed = compacted.files_removed,
+            "store files compacted"
+        );
     }
     state.metrics.record_sweep(total.mailboxes, total.tokens);
     if total.mailboxes > 0 || total.tokens > 0 {

@@ -55,7 +55,7 @@ async fn acknowledged_writes_survive_a_restart() {
             "?limit=500",
         )
         .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status(), 200, "{}", crate::helpers::logs());
     let page: EnvelopePage = res.json().await.unwrap();
     let found: BTreeMap<u64, Vec<u8>> = page
         .envelopes

@@ -1,9 +1,85 @@
-//! What the relay keeps and logs: no plaintext on disk; no peer address, user agent or mailbox
-//! ID in the access log.
+//! What the relay keeps and logs: no plaintext on disk; a deleted envelope's ciphertext leaves
+//! the disk on schedule; no peer address, user agent or mailbox ID in the access log.
 
-use candor_protocol::Signer;
+use std::path::Path;
+
+use candor_protocol::{Signer, encoding};
+use candor_server::sweeper;
 
 use crate::helpers::{USER_AGENT, files_under, logs, spawn_app};
+
+/// The files under `dir` that contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
+    files_under(dir)
+        .into_iter()
+        .filter(|f| {
+            std::fs::read(f)
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle)
+        })
+        .map(|f| f.display().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_deleted_envelope_leaves_the_disk_and_a_kept_one_stays_readable() {
+    // Arrange: two cases with an envelope each; one case is deleted.
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let gone = app.open_case(&office).await;
+    let kept = app.open_case(&office).await;
+    let gone_envelope = gone.envelope(&office, "delete me");
+    let kept_envelope = kept.envelope(&office, "keep me");
+    for (case, envelope) in [(&gone, &gone_envelope), (&kept, &kept_envelope)] {
+        let res = app
+            .append(&case.keys.signing, Signer::Case, &case.mailbox(), envelope)
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let path = format!("/v1/mailboxes/{}", gone.mailbox());
+    let res = app
+        .signed(&gone.keys.signing, Signer::Case, "DELETE", &path, None)
+        .await;
+    assert_eq!(res.status(), 204);
+    // A stretch of each ciphertext as it is stored (base64 inside the envelope's JSON).
+    let gone_ct = encoding::b64(&gone_envelope.ct)[..64].to_owned();
+    let kept_ct = encoding::b64(&kept_envelope.ct)[..64].to_owned();
+    assert!(
+        !files_containing(app.dir.path(), gone_ct.as_bytes()).is_empty(),
+        "right after deletion the record is still in the log"
+    );
+
+    // Act: a day later, a sweep pass compacts the store's files.
+    app.clock.advance(25 * 3600);
+    sweeper::sweep_once(&app.state).await.unwrap();
+
+    // Assert: the deleted ciphertext is in no file; the kept one was moved and still reads.
+    assert_eq!(
+        files_containing(app.dir.path(), gone_ct.as_bytes()),
+        Vec::<String>::new()
+    );
+    assert!(!files_containing(app.dir.path(), kept_ct.as_bytes()).is_empty());
+    let res = app
+        .list(&kept.keys.signing, Signer::Case, &kept.mailbox(), "")
+        .await;
+    assert_eq!(res.status(), 200);
+    let page: candor_protocol::api::EnvelopePage = res.json().await.unwrap();
+    assert_eq!(page.envelopes.len(), 1);
+    assert_eq!(page.envelopes[0].envelope, kept_envelope);
+    let report = app.state.store.check().unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+    // And after a restart, the moved envelope is still there.
+    let (dir, clock) = app.stop().await;
+    let app = crate::helpers::spawn_app_in(dir, clock, |_| {}).await;
+    let res = app
+        .list(&kept.keys.signing, Signer::Case, &kept.mailbox(), "")
+        .await;
+    let page: candor_protocol::api::EnvelopePage = res.json().await.unwrap();
+    assert_eq!(page.envelopes.len(), 1);
+    assert_eq!(page.envelopes[0].envelope, kept_envelope);
+}
 
 #[tokio::test]
 async fn no_plaintext_reaches_the_disk() {

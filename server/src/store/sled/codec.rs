@@ -23,11 +23,11 @@ pub(super) fn token_code(kind: TokenKind) -> u8 {
 pub(super) mod prefix {
     /// Office ID → office record.
     pub const OFFICE: u8 = b'o';
-    /// Office ID → activity `u64`, open mailboxes `u64`.
+    /// Office ID → activity `u64` (as of the last open or deletion), open mailboxes `u64`.
     pub const COUNTERS: u8 = b'c';
     /// Mailbox (16) → mailbox record.
     pub const MAILBOX: u8 = b'm';
-    /// Mailbox (16) ‖ seq `u64` → envelope JSON.
+    /// Mailbox (16) ‖ seq `u64` → the envelope's `log::Pointer`.
     pub const ENVELOPE: u8 = b'e';
     /// Expiry `u64` ‖ kind `u8` ‖ id (16) → empty.
     pub const EXPIRY: u8 = b'x';
@@ -35,8 +35,12 @@ pub(super) mod prefix {
     pub const INBOX: u8 = b'i';
     /// Kind `u8` ‖ expires `u64` ‖ random (16) → empty.
     pub const USED: u8 = b'u';
+    /// The one key holding the log checkpoint's LSN `u64` (see `log.rs`).
+    pub const LOG: u8 = b'l';
     /// Every prefix in use.
-    pub const ALL: [u8; 7] = [OFFICE, COUNTERS, MAILBOX, ENVELOPE, EXPIRY, INBOX, USED];
+    pub const ALL: [u8; 8] = [
+        OFFICE, COUNTERS, MAILBOX, ENVELOPE, EXPIRY, INBOX, USED, LOG,
+    ];
 }
 
 pub(super) fn used_key(t: &UsedToken) -> [u8; 26] {

@@ -94,17 +94,27 @@ impl SledStore {
         id: &MailboxId,
     ) -> impl Iterator<Item = Result<(Option<u64>, Option<Envelope>, bool, u64), StoreError>> + '_
     {
-        self.tree.scan_prefix(envelopes_prefix(id)).map(|item| {
-            let (k, v) = item.map_err(backend)?;
-            let seq = if k.len() == 25 {
-                read_u64(&k[17..])
-            } else {
-                None
-            };
-            let envelope = Envelope::from_json(&v).ok();
-            let canonical = envelope.as_ref().is_some_and(|e| e.to_json() == *v);
-            Ok((seq, envelope, canonical, v.len() as u64))
-        })
+        let id = *id;
+        self.tree
+            .scan_prefix(envelopes_prefix(&id))
+            .map(move |item| {
+                let (k, v) = item.map_err(backend)?;
+                let seq = if k.len() == 25 {
+                    read_u64(&k[17..])
+                } else {
+                    None
+                };
+                // The JSON is in the log; a pointer that does not lead to this envelope's record
+                // reads as an envelope that does not parse.
+                let json = match seq {
+                    Some(seq) => self.read_envelope(&k, v, &id, seq).ok().flatten(),
+                    None => None,
+                }
+                .unwrap_or_default();
+                let envelope = Envelope::from_json(&json).ok();
+                let canonical = envelope.as_ref().is_some_and(|e| e.to_json() == json);
+                Ok((seq, envelope, canonical, json.len() as u64))
+            })
     }
 
     /// Every envelope key's mailbox part.
