@@ -111,6 +111,10 @@ pub fn populate(dir: &Path, total: usize, expired: usize) -> Result<()> {
             expires: spent,
         };
         store.open_mailbox(&mailbox, &pow, &quotas)?;
+        // Commit in groups, as the relay's flusher does while requests wait.
+        if (i + 1) % 1_000 == 0 {
+            store.flush_covering(&mut || {})?;
+        }
         if (i + 1) % 100_000 == 0 {
             eprintln!(
                 "  {} mailboxes in {:.1} s",
