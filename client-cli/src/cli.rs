@@ -121,7 +121,8 @@ pub struct InitArgs {
 pub struct PublishArgs {
     /// A one-time registration token from the relay's operator (`candor-server invite`).
     /// Needed the first time only.
-    #[arg(long, value_name = "TOKEN")]
+    // The token starts with base64url, so 1 in 64 starts with '-'.
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub invite: Option<String>,
     /// Replace the policy texts with this TOML file before publishing.
     #[arg(long, value_name = "FILE.toml")]
@@ -345,6 +346,25 @@ mod tests {
             assert_eq!(case, "-Uabc");
             assert!(cli.global.json);
         }
+    }
+
+    #[test]
+    fn an_invite_token_may_start_with_a_hyphen() {
+        let cli = Cli::try_parse_from([
+            "candor",
+            "office",
+            "publish",
+            "--invite",
+            "-iYMtytKYTdAfqXqFMCw.1796001838.STGN9Q5Z",
+        ])
+        .unwrap();
+        let Command::Office(OfficeCommand::Publish(publish)) = cli.command else {
+            unreachable!()
+        };
+        assert_eq!(
+            publish.invite.as_deref(),
+            Some("-iYMtytKYTdAfqXqFMCw.1796001838.STGN9Q5Z")
+        );
     }
 
     #[test]
