@@ -104,9 +104,7 @@ pub struct SledStore {
 struct Committed {
     /// The LSN of the last group committed.
     lsn: u64,
-    /// The LSN sled was last flushed at.
-    checkpoint: u64,
-    /// When that was.
+    /// When sled was last flushed (a checkpoint).
     checkpointed: Instant,
 }
 
@@ -115,7 +113,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
 
 /// What one write changes: each key's new value, `None` to remove it, in order.
 #[derive(Default)]
-struct Changes(Vec<(IVec, Option<IVec>)>);
+struct Changes(Vec<log::Change>);
 
 impl Changes {
     fn insert(&mut self, key: impl Into<IVec>, value: impl Into<IVec>) {
@@ -150,7 +148,7 @@ pub(super) fn backend(e: impl std::fmt::Display) -> StoreError {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // `()`, or `Pending`, whose every change is made by code that cannot panic halfway.
+    // `()`, or state whose every change is made by code that cannot panic halfway.
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -179,7 +177,6 @@ impl SledStore {
             log: opened.log,
             committing: Mutex::new(Committed {
                 lsn: opened.last_lsn,
-                checkpoint,
                 checkpointed: Instant::now(),
             }),
             db,
@@ -191,7 +188,7 @@ impl SledStore {
         }
         let replayed = opened.replay.len();
         for (_, changes) in &opened.replay {
-            store.apply_with(changes, false)?;
+            store.apply(changes, false)?;
         }
         if replayed > 0 || opened.cut > 0 {
             tracing::info!(
@@ -329,7 +326,7 @@ impl SledStore {
             .log
             .append_commit(lsn, queue.iter())
             .and_then(|()| self.log.sync())
-            .and_then(|()| self.apply(&queue));
+            .and_then(|()| self.apply(&queue, true));
         if let Err(e) = &result {
             lock(&self.pending).failed = Some(e.to_string());
         }
@@ -345,13 +342,9 @@ impl SledStore {
     }
 
     /// Applies changes to sled, in order, keeping the log's count of live envelope bytes.
-    fn apply(&self, changes: &[log::Change]) -> Result<(), StoreError> {
-        self.apply_with(changes, true)
-    }
-
-    /// As [`SledStore::apply`]; `fresh` says whether the pointers inserted were written by this
-    /// process (not replayed), so that they stop holding their segment once in sled.
-    fn apply_with(&self, changes: &[log::Change], fresh: bool) -> Result<(), StoreError> {
+    /// `fresh` says whether the pointers inserted were written by this process (not replayed),
+    /// so that they stop holding their segment once in sled.
+    fn apply(&self, changes: &[log::Change], fresh: bool) -> Result<(), StoreError> {
         for (key, value) in changes {
             let old = match value {
                 Some(v) => self.tree.insert(key, v.clone()),
@@ -377,9 +370,8 @@ impl SledStore {
             .insert(CHECKPOINT_KEY, &committed.lsn.to_be_bytes())
             .map_err(backend)?;
         self.db.flush().map_err(backend)?;
-        committed.checkpoint = committed.lsn;
         committed.checkpointed = Instant::now();
-        self.log.remove_dead(committed.checkpoint)
+        self.log.remove_dead(committed.lsn)
     }
 
     /// An office's activity counter: the last activity number handed out. The caller holds
@@ -767,7 +759,7 @@ impl Store for SledStore {
                 if self.latest(&key)?.as_deref().and_then(Pointer::decode) != Some(here) {
                     continue;
                 }
-                let moved = self.log.append_envelope(&mailbox, seq, &json)?;
+                let moved = self.log.append_envelope(&mailbox, seq, json)?;
                 let mut change = Changes::default();
                 change.insert(&key, &moved.encode());
                 self.submit(change)?;

@@ -102,9 +102,8 @@ async fn appends_during_a_compaction_all_survive_it_and_a_restart() {
             .await;
         assert_eq!(res.status(), 201);
     }
-    let path = format!("/v1/mailboxes/{}", gone.mailbox());
     let res = app
-        .signed(&gone.keys.signing, Signer::Case, "DELETE", &path, None)
+        .delete(&gone.keys.signing, Signer::Case, &gone.mailbox())
         .await;
     assert_eq!(res.status(), 204);
     app.clock.advance(25 * 3600);

@@ -355,6 +355,17 @@ impl TestApp {
             .await
     }
 
+    /// Deletes a mailbox, signed by `key`.
+    pub async fn delete(
+        &self,
+        key: &SigningSecretKey,
+        signer: Signer,
+        mailbox: &str,
+    ) -> reqwest::Response {
+        let path = format!("/v1/mailboxes/{mailbox}");
+        self.signed(key, signer, "DELETE", &path, None).await
+    }
+
     /// Lists envelopes signed by `key`.
     pub async fn list(
         &self,

@@ -144,9 +144,7 @@ async fn the_case_or_the_office_deletes_the_mailbox_at_once() {
             Signer::Case => &case.keys.signing,
             Signer::Office => office.key(),
         };
-        let path = format!("/v1/mailboxes/{}", case.mailbox());
-
-        let res = app.signed(key, signer, "DELETE", &path, None).await;
+        let res = app.delete(key, signer, &case.mailbox()).await;
 
         assert_eq!(res.status(), 204);
         assert!(res.bytes().await.unwrap().is_empty());
@@ -159,7 +157,7 @@ async fn the_case_or_the_office_deletes_the_mailbox_at_once() {
         let report = app.state.store.check().unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         // And it answers as unknown.
-        let res = app.signed(key, signer, "DELETE", &path, None).await;
+        let res = app.delete(key, signer, &case.mailbox()).await;
         assert_problem(res, 404, "not-found").await;
     }
 }

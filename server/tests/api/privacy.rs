@@ -37,9 +37,8 @@ async fn a_deleted_envelope_leaves_the_disk_and_a_kept_one_stays_readable() {
             .await;
         assert_eq!(res.status(), 201);
     }
-    let path = format!("/v1/mailboxes/{}", gone.mailbox());
     let res = app
-        .signed(&gone.keys.signing, Signer::Case, "DELETE", &path, None)
+        .delete(&gone.keys.signing, Signer::Case, &gone.mailbox())
         .await;
     assert_eq!(res.status(), 204);
     // A stretch of each ciphertext as it is stored (base64 inside the envelope's JSON).
@@ -161,13 +160,7 @@ async fn the_access_log_has_routes_but_no_address_agent_or_mailbox() {
         .await;
     assert_eq!(res.status(), 200);
     let res = app
-        .signed(
-            &case.keys.signing,
-            Signer::Case,
-            "DELETE",
-            &format!("/v1/mailboxes/{}", case.mailbox()),
-            None,
-        )
+        .delete(&case.keys.signing, Signer::Case, &case.mailbox())
         .await;
     assert_eq!(res.status(), 204);
     let _ = app.stop().await;

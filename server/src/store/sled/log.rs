@@ -106,12 +106,13 @@ impl Pointer {
 /// One change to sled: a key and its new value, `None` to remove it.
 pub(super) type Change = (IVec, Option<IVec>);
 
-/// A decoded record.
-pub(super) enum Record {
+/// A decoded record; an envelope's JSON is borrowed from the bytes it was read from, so that
+/// opening the log and compacting it copy no envelope they only pass over.
+pub(super) enum Record<'a> {
     Envelope {
         mailbox: MailboxId,
         seq: u64,
-        json: Vec<u8>,
+        json: &'a [u8],
     },
     Commit {
         lsn: u64,
@@ -280,7 +281,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Decodes a record's payload.
-pub(super) fn decode(payload: &[u8]) -> Option<Record> {
+pub(super) fn decode(payload: &[u8]) -> Option<Record<'_>> {
     let (&kind, rest) = payload.split_first()?;
     let mut r = Reader { b: rest };
     match kind {
@@ -290,7 +291,7 @@ pub(super) fn decode(payload: &[u8]) -> Option<Record> {
             Some(Record::Envelope {
                 mailbox,
                 seq,
-                json: r.b.to_vec(),
+                json: r.b,
             })
         }
         KIND_COMMIT => {
@@ -319,7 +320,7 @@ pub(super) fn decode(payload: &[u8]) -> Option<Record> {
 
 /// The intact records of a segment's bytes with their offsets and lengths, and the offset of
 /// the first torn or corrupt one, if any.
-pub(super) fn records(bytes: &[u8]) -> (Vec<(u64, u32, Record)>, Option<u64>) {
+pub(super) fn records(bytes: &[u8]) -> (Vec<(u64, u32, Record<'_>)>, Option<u64>) {
     let mut out = Vec::new();
     let mut at = 0usize;
     while at < bytes.len() {
@@ -366,12 +367,12 @@ impl Log {
         let mut replay = Vec::new();
         let mut last_lsn = checkpoint;
         let mut cut = 0u64;
-        let mut ended: Option<(u64, u64)> = None;
+        let mut ended: Option<u64> = None;
         for &number in &numbers {
             let path = segment_path(&dir, number);
             let bytes = std::fs::read(&path).map_err(|e| io("reading a segment", e))?;
             let (recs, torn) = records(&bytes);
-            if let Some((at_segment, _)) = ended {
+            if let Some(at_segment) = ended {
                 // Past the end of the log: only unacknowledged writes can be here. A commit is
                 // written only after the previous one was synced, and a sync covers every byte
                 // before it, so a later commit means the bad record was once synced: damage,
@@ -424,7 +425,7 @@ impl Log {
                 file.sync_all().map_err(|e| io("cutting a torn tail", e))?;
                 cut += seg.size - at;
                 seg.size = at;
-                ended = Some((number, at));
+                ended = Some(number);
             }
             let file = File::open(&path).map_err(|e| io("opening a segment", e))?;
             seg.sealed_at = Some(
@@ -465,15 +466,15 @@ impl Log {
         })
     }
 
-    /// Appends `record` to the head, starting a new head first if it is full (or if `seal`).
-    fn append(&self, record: &[u8], seal: bool) -> Result<(u64, u64), StoreError> {
+    /// Appends `record` to the head, starting a new head first if it is full.
+    fn append(&self, record: &[u8]) -> Result<(u64, u64), StoreError> {
         let mut inner = lock(&self.inner);
         if inner.failed {
             return Err(StoreError::Backend(
                 "the store's log: an earlier write failed; restart the relay".into(),
             ));
         }
-        if inner.head.size > 0 && (seal || inner.head.size + record.len() as u64 > SEGMENT_BYTES) {
+        if inner.head.size > 0 && inner.head.size + record.len() as u64 > SEGMENT_BYTES {
             self.rotate(&mut inner)?;
         }
         let offset = inner.head.size;
@@ -523,7 +524,7 @@ impl Log {
         json: &[u8],
     ) -> Result<Pointer, StoreError> {
         let record = envelope_record(mailbox, seq, json);
-        let (segment, offset) = self.append(&record, false)?;
+        let (segment, offset) = self.append(&record)?;
         let pointer = Pointer {
             segment,
             offset,
@@ -542,7 +543,7 @@ impl Log {
         lsn: u64,
         changes: impl ExactSizeIterator<Item = &'a Change>,
     ) -> Result<(), StoreError> {
-        let (segment, _) = self.append(&commit_record(lsn, changes), false)?;
+        let (segment, _) = self.append(&commit_record(lsn, changes))?;
         if let Some(seg) = lock(&self.segments).get_mut(&segment) {
             seg.max_lsn = seg.max_lsn.max(lsn);
         }
@@ -609,7 +610,7 @@ impl Log {
                         seq: s,
                         json,
                     },
-                )) if m == *mailbox && s == seq => Ok(Some(json)),
+                )) if m == *mailbox && s == seq => Ok(Some(json.to_vec())),
                 _ => Err(StoreError::Corrupt(
                     "an envelope pointer names another record",
                 )),
@@ -737,10 +738,7 @@ mod tests {
                 seq,
                 json,
             } => {
-                assert_eq!(
-                    (m, *seq, json.as_slice()),
-                    (&mailbox, 3, b"{\"v\":1}".as_slice())
-                );
+                assert_eq!((m, *seq, *json), (&mailbox, 3, b"{\"v\":1}".as_slice()));
             }
             Record::Commit { .. } => panic!("expected an envelope"),
         }
