@@ -50,6 +50,33 @@ pub(crate) struct Case {
     envelope: Vec<u8>,
 }
 
+/// A version-1 card for `identity` with placeholder policy texts and 30-day retention.
+pub(crate) fn office_card(
+    identity: &Identity,
+    id: &str,
+    name: &str,
+    relay: &str,
+) -> Result<OfficeCard> {
+    Ok(OfficeCard {
+        v: 1,
+        serial: 1,
+        id: id.parse()?,
+        name: name.into(),
+        relay: relay.parse()?,
+        signing_key: identity.signing().public_key().to_bytes(),
+        kem_key: identity.kem().public_key().to_bytes(),
+        policy: Policy {
+            confidentiality: "-".into(),
+            exception: "-".into(),
+            not_notice: "-".into(),
+            retention: "-".into(),
+        },
+        retention_days: 30,
+        categories: vec![],
+        resources: vec![],
+    })
+}
+
 /// A running relay with an office and open mailboxes.
 pub struct Bench {
     pub(crate) base: String,
@@ -108,24 +135,7 @@ impl Bench {
         let client = reqwest::Client::new();
         let rng = &mut rand::rng();
         let office = Identity::generate(rng);
-        let card = OfficeCard {
-            v: 1,
-            serial: 1,
-            id: "bench".parse()?,
-            name: "Bench Office".into(),
-            relay: base.parse()?,
-            signing_key: office.signing().public_key().to_bytes(),
-            kem_key: office.kem().public_key().to_bytes(),
-            policy: Policy {
-                confidentiality: "-".into(),
-                exception: "-".into(),
-                not_notice: "-".into(),
-                retention: "-".into(),
-            },
-            retention_days: 30,
-            categories: vec![],
-            resources: vec![],
-        };
+        let card = office_card(&office, "bench", "Bench Office", &base)?;
         let signed: SignedCard = card.sign(&office)?;
         let resp = client
             .post(format!("{base}/v1/offices"))

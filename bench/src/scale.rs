@@ -26,13 +26,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
-use candor_protocol::card::{OfficeCard, Policy};
 use candor_protocol::{Identity, MailboxId};
 use candor_server::startup::{STORE_DIR, open_store};
 use candor_server::store::{NewMailbox, OfficeRecord, Quotas, Store, TokenKind, UsedToken};
 use rand::RngExt;
 
-use crate::relay::{Bench, Phase};
+use crate::relay::{Bench, Phase, office_card};
 
 /// Mailboxes per office when filling.
 const PER_OFFICE: usize = 10_000;
@@ -62,24 +61,12 @@ pub fn populate(dir: &Path, total: usize, expired: usize) -> Result<()> {
     let mut ids = Vec::with_capacity(offices);
     for i in 0..offices {
         let identity = Identity::generate(rng);
-        let card = OfficeCard {
-            v: 1,
-            serial: 1,
-            id: format!("scale-{i}").parse()?,
-            name: format!("Scale Office {i}"),
-            relay: "http://127.0.0.1:1".parse()?,
-            signing_key: identity.signing().public_key().to_bytes(),
-            kem_key: identity.kem().public_key().to_bytes(),
-            policy: Policy {
-                confidentiality: "-".into(),
-                exception: "-".into(),
-                not_notice: "-".into(),
-                retention: "-".into(),
-            },
-            retention_days: 30,
-            categories: vec![],
-            resources: vec![],
-        };
+        let card = office_card(
+            &identity,
+            &format!("scale-{i}"),
+            &format!("Scale Office {i}"),
+            "http://127.0.0.1:1",
+        )?;
         let signed = card.sign(&identity)?;
         let parsed = signed.verify_office()?;
         let invite = UsedToken {
