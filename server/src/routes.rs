@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, json_error};
 use crate::startup::AppState;
-use crate::store::{Quotas, Store, StoreError};
+use crate::store::{Expiry, Quotas, Store, StoreError};
 
 /// Route patterns, as they appear in the access log and metrics.
 pub mod pattern {
@@ -200,8 +200,8 @@ pub async fn durable(state: &AppState) -> Result<(), ApiError> {
 }
 
 /// The expiry of a mailbox written now: retention plus uniform jitter, rounded up to the hour,
-/// so stored times do not pinpoint events.
-pub fn expiry(state: &AppState, retention_days: u32) -> u64 {
+/// so stored times do not pinpoint events; with the window any such draw falls in.
+pub fn expiry(state: &AppState, retention_days: u32) -> Expiry {
     let days = if retention_days == 0 {
         state.settings.retention_default_days
     } else {
@@ -213,12 +213,13 @@ pub fn expiry(state: &AppState, retention_days: u32) -> u64 {
     } else {
         rand::rng().random_range(0..jitter_range)
     };
-    let at = state
-        .clock
-        .now()
-        .saturating_add(u64::from(days) * 86_400)
-        .saturating_add(jitter);
-    at.div_ceil(3600).saturating_mul(3600)
+    let base = state.clock.now().saturating_add(u64::from(days) * 86_400);
+    let hour = |at: u64| at.div_ceil(3600).saturating_mul(3600);
+    Expiry {
+        drawn: hour(base.saturating_add(jitter)),
+        earliest: hour(base),
+        latest: hour(base.saturating_add(jitter_range)),
+    }
 }
 
 /// The quotas from the settings.

@@ -200,6 +200,33 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// The expiry a write gives a mailbox: a fresh draw of retention plus jitter, and the window
+/// every such draw falls in (both ends rounded up to the hour, as the draw is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expiry {
+    /// `now + retention + jitter`, rounded up to the hour.
+    pub drawn: u64,
+    /// `now + retention`, rounded up to the hour: the earliest a draw can be.
+    pub earliest: u64,
+    /// `now + retention + the jitter's upper bound`, rounded up to the hour: the latest.
+    pub latest: u64,
+}
+
+impl Expiry {
+    /// The expiry after a write to a mailbox that now expires at `current`. A `current` inside
+    /// the window is kept: it is an expiry this write could have drawn, so the mailbox still
+    /// lives at least the retention period past this write and at most retention plus jitter,
+    /// and the store need not move its expiry index entry on every write. Outside the window
+    /// (older, or from a longer retention the office has since shortened) it is redrawn.
+    pub fn after_write(&self, current: u64) -> u64 {
+        if (self.earliest..=self.latest).contains(&current) {
+            current
+        } else {
+            self.drawn
+        }
+    }
+}
+
 /// The relay's storage.
 pub trait Store: Send + Sync + 'static {
     /// An office by ID.
@@ -217,13 +244,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// A mailbox by ID.
     fn mailbox(&self, id: &MailboxId) -> Result<Option<MailboxRecord>, StoreError>;
-    /// Appends an envelope, moves the expiry to `expiry` and the mailbox to the end of its
-    /// office's inbox. Returns the new sequence number.
+    /// Appends an envelope, sets the expiry as `expiry` says ([`Expiry::after_write`]) and
+    /// moves the mailbox to the end of its office's inbox. Returns the new sequence number.
     fn append(
         &self,
         id: &MailboxId,
         envelope: &Envelope,
-        expiry: u64,
+        expiry: &Expiry,
         quotas: &Quotas,
     ) -> Result<u64, StoreError>;
     /// Up to `limit` envelopes with a sequence number above `after`, in order.

@@ -135,7 +135,7 @@ pub async fn open(
         office: open.office.clone(),
         signing_key: open.signing_key,
         kem_key: open.kem_key,
-        expiry: expiry(&state, office.retention_days),
+        expiry: expiry(&state, office.retention_days).drawn,
     };
     let used = UsedToken {
         kind: TokenKind::Pow,
@@ -198,7 +198,7 @@ pub async fn append(
     let retention = authorized.office.as_ref().map_or(0, |o| o.retention_days);
     let expiry = expiry(&state, retention);
     let quotas = quotas(&state);
-    let seq = queue(&state, |s| s.append(&id, &envelope, expiry, &quotas))?;
+    let seq = queue(&state, |s| s.append(&id, &envelope, &expiry, &quotas))?;
     durable(&state).await?;
     tracing::debug!(mailbox = %id, seq, "envelope appended");
     Ok(json(StatusCode::CREATED, &Appended { seq }))

@@ -59,8 +59,8 @@ use candor_protocol::{Envelope, MailboxId, OfficeId};
 use sled::{IVec, Tree};
 
 use super::{
-    CheckReport, Compacted, MailboxRecord, NewMailbox, OfficeRecord, Quotas, RawEnvelope, Store,
-    StoreError, Swept, TokenKind, UsedToken,
+    CheckReport, Compacted, Expiry, MailboxRecord, NewMailbox, OfficeRecord, Quotas, RawEnvelope,
+    Store, StoreError, Swept, TokenKind, UsedToken,
 };
 use log::{CHECKPOINT_KEY, Log, Pointer};
 
@@ -573,7 +573,7 @@ impl Store for SledStore {
         &self,
         id: &MailboxId,
         envelope: &Envelope,
-        new_expiry: u64,
+        expiry: &Expiry,
         quotas: &Quotas,
     ) -> Result<u64, StoreError> {
         let json = envelope.to_json();
@@ -592,6 +592,7 @@ impl Store for SledStore {
             ));
         }
         let activity = self.next_activity(&rec.office)?;
+        let new_expiry = expiry.after_write(rec.expiry);
         let mut batch = Changes::default();
         if rec.expiry != new_expiry {
             batch.remove(&expiry_key(rec.expiry, id));

@@ -4,7 +4,7 @@
 use candor_protocol::Signer;
 use candor_server::sweeper;
 
-use crate::helpers::{assert_problem, spawn_app_with};
+use crate::helpers::{assert_problem, office_card, spawn_app_with};
 
 #[tokio::test]
 async fn expiry_is_retention_plus_jitter_rounded_up_to_the_hour() {
@@ -32,6 +32,67 @@ async fn expiry_is_retention_plus_jitter_rounded_up_to_the_hour() {
     let base = app.now() + 3 * 86_400;
     assert!(rec.expiry >= base, "{} < {base}", rec.expiry);
     assert!(rec.expiry <= base + 24 * 3600 + 3600);
+}
+
+#[tokio::test]
+async fn a_write_keeps_an_expiry_it_could_have_drawn_and_redraws_any_other() {
+    let app = spawn_app_with(|s| s.retention_jitter_hours = 24).await;
+    let office = app.register("ombuds", 30).await;
+    let case = app.open_case(&office).await;
+    let expiry = || {
+        app.state
+            .store
+            .mailbox(&case.keys.mailbox)
+            .unwrap()
+            .unwrap()
+            .expiry
+    };
+    let append = |text: &'static str| {
+        let envelope = case.envelope(&office, text);
+        let case = &case;
+        let app = &app;
+        async move {
+            let res = app
+                .append(&case.keys.signing, Signer::Case, &case.mailbox(), &envelope)
+                .await;
+            assert_eq!(res.status(), 201);
+        }
+    };
+    let in_window = |at: u64, days: u64| {
+        let base = app.now() + days * 86_400;
+        assert!(
+            at >= base && at <= base + 25 * 3600,
+            "{at} is not within retention plus jitter of now ({base})"
+        );
+    };
+
+    // Writes while the expiry is one they could have drawn keep it (the index entry stays).
+    let opened = expiry();
+    for text in ["one", "two", "three", "four", "five"] {
+        append(text).await;
+        assert_eq!(expiry(), opened);
+    }
+
+    // Two days on, it is less than the retention period away: the next write redraws it.
+    app.clock.advance(2 * 86_400);
+    append("six").await;
+    in_window(expiry(), 30);
+
+    // The office shortens its retention: the next write pulls the expiry in.
+    let card = office_card(&office.identity, "ombuds", 3, 2);
+    let body = card.sign(&office.identity).unwrap().to_json();
+    let res = app
+        .signed(
+            office.key(),
+            Signer::Office,
+            "PUT",
+            "/v1/offices/ombuds",
+            Some(&body),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    append("seven").await;
+    in_window(expiry(), 3);
 }
 
 #[tokio::test]
