@@ -40,24 +40,20 @@ pub mod pattern {
     /// Anything else.
     pub const UNMATCHED: &str = "unmatched";
 
-    /// Every pattern we route.
-    pub const ALL: [&str; 10] = [
-        HEALTH, OPENAPI, METRICS, POW, OFFICES, OFFICE, INBOX, MAILBOXES, MAILBOX, ENVELOPES,
-    ];
-
-    /// The static pattern for a matched pattern string.
-    pub fn label(matched: Option<&str>) -> &'static str {
-        matched
-            .and_then(|m| ALL.iter().find(|p| **p == m).copied())
-            .unwrap_or(UNMATCHED)
-    }
+    /// The pattern of the resource that served a request, kept in its app data, so that the
+    /// access log need not match the path against the routes a second time
+    /// (`HttpRequest::match_pattern` does, with a regex per dynamic route).
+    #[derive(Clone, Copy, Debug)]
+    pub struct Matched(pub &'static str);
 }
 
 /// Registers every route. A known path with an unsupported method gets 405 problem+json with
 /// an `Allow` header.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let resource = |path: &str, allow: &'static str| {
-        web::resource(path).default_service(web::to(move || method_not_allowed(allow)))
+    let resource = |path: &'static str, allow: &'static str| {
+        web::resource(path)
+            .app_data(pattern::Matched(path))
+            .default_service(web::to(move || method_not_allowed(allow)))
     };
     cfg.service(resource(pattern::HEALTH, "GET").route(web::get().to(service::health)))
         .service(resource(pattern::OPENAPI, "GET").route(web::get().to(service::openapi)))

@@ -301,7 +301,10 @@ async fn access_log(
     let method = req.method().clone();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).await?;
-    let route = pattern::label(res.request().match_pattern().as_deref());
+    let route = res
+        .request()
+        .app_data::<pattern::Matched>()
+        .map_or(pattern::UNMATCHED, |m| m.0);
     let status = res.status().as_u16();
     let took = start.elapsed();
     if let Some(state) = state {

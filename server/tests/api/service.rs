@@ -79,6 +79,11 @@ async fn metrics_count_requests_by_route_pattern_only() {
         .list(&case.keys.signing, Signer::Case, &case.mailbox(), "")
         .await;
     assert_eq!(res.status(), 200);
+    // A known path with a method it does not serve, and an unknown path.
+    let res = app.post_json("/v1/health", b"{}".to_vec()).await;
+    assert_eq!(res.status(), 405);
+    let res = app.get(&format!("/v1/nowhere/{}", case.mailbox())).await;
+    assert_eq!(res.status(), 404);
 
     let text = app.get("/metrics").await.text().await.unwrap();
 
@@ -87,6 +92,12 @@ async fn metrics_count_requests_by_route_pattern_only() {
     ));
     assert!(text.contains(
         "candor_http_requests_total{route=\"/v1/offices\",method=\"POST\",status=\"201\"} 1"
+    ));
+    assert!(text.contains(
+        "candor_http_requests_total{route=\"/v1/health\",method=\"POST\",status=\"405\"} 1"
+    ));
+    assert!(text.contains(
+        "candor_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1"
     ));
     assert!(text.contains("candor_http_request_duration_seconds_bucket{route=\"/v1/mailboxes\""));
     assert!(text.contains("candor_store_size_bytes "));
