@@ -125,11 +125,11 @@ impl Envelope {
     /// base64url, and ciphertexts whose length is not a Padmé bucket (so a relay can enforce
     /// padding without being able to read anything).
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        let version = peek_version(bytes);
         let wire: Wire = match encoding::from_json("envelope", bytes) {
             Ok(w) => w,
             Err(e) => {
-                return Err(match version {
+                // Only a document that does not parse is read a second time, for its version.
+                return Err(match peek_version(bytes) {
                     Some(v) if v != u64::from(ENVELOPE_VERSION) => Error::UnsupportedVersion {
                         what: "envelope",
                         found: v,
