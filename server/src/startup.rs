@@ -5,7 +5,7 @@
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
@@ -121,7 +121,11 @@ impl Application {
         let secret = RelaySecret::load_or_create(&data_dir).map_err(dir_error)?;
         let store_dir = data_dir.join(STORE_DIR);
         let store: Arc<dyn Store> = Arc::new(open_store(&store_dir, settings.cache_bytes)?);
-        let durability = Durability::start(store.clone()).map_err(StartupError::Thread)?;
+        let durability = Durability::start(
+            store.clone(),
+            Duration::from_micros(settings.commit_delay_us),
+        )
+        .map_err(StartupError::Thread)?;
 
         let listener =
             TcpListener::bind(settings.listen).map_err(|source| StartupError::Listen {
@@ -256,7 +260,7 @@ pub fn open_store(dir: &Path, cache_bytes: u64) -> Result<SledStore, StartupErro
             Ok(s) => return Ok(s),
             Err(e) if tries < 20 && e.to_string().contains("lock") => {
                 tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(50));
             }
             Err(source) => {
                 return Err(StartupError::Store {
