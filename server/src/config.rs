@@ -84,8 +84,8 @@ pub struct Settings {
     /// Expired entries handled per sweep batch. Each batch is one group commit, which the
     /// requests' group commits wait behind, so this bounds the latency a sweep adds.
     pub sweep_batch: usize,
-    /// Bytes of sled's page cache. sled's memory use is a multiple of it; 32 MiB keeps a relay
-    /// with a million mailboxes under 300 MB (`docs/benchmarks.md`).
+    /// Bytes of sled's page cache. sled's memory use is a multiple of it; with 32 MiB a relay
+    /// with a million mailboxes stayed at or under 300 MB (`docs/benchmarks.md`).
     pub cache_bytes: u64,
     /// Microseconds the group-commit flusher waits for more writers before it syncs, when the
     /// last sync served more than one (under load); 0 syncs at once. Fewer, larger groups
