@@ -291,6 +291,12 @@ impl TestApp {
         self.send(method, path, body, &auth).await
     }
 
+    /// `PUT /v1/offices/ombuds` with a signed card `body`, signed by `key` as the office.
+    pub async fn update_card(&self, key: &SigningSecretKey, body: &[u8]) -> reqwest::Response {
+        self.signed(key, Signer::Office, "PUT", "/v1/offices/ombuds", Some(body))
+            .await
+    }
+
     /// Registers an office; asserts 201.
     pub async fn register(&self, id: &str, retention_days: u32) -> TestOffice {
         let office = TestOffice::new(id, retention_days);

@@ -113,15 +113,7 @@ async fn the_office_updates_its_card_with_a_larger_serial() {
     let signed = card.sign(&office.identity).unwrap();
     let body = signed.to_json();
 
-    let res = app
-        .signed(
-            office.key(),
-            Signer::Office,
-            "PUT",
-            "/v1/offices/ombuds",
-            Some(&body),
-        )
-        .await;
+    let res = app.update_card(office.key(), &body).await;
 
     assert_eq!(res.status(), 200);
     let served =
@@ -129,15 +121,7 @@ async fn the_office_updates_its_card_with_a_larger_serial() {
     assert_eq!(served.verify_office().unwrap().name, "Renamed Office");
 
     // The same serial again is a conflict.
-    let res = app
-        .signed(
-            office.key(),
-            Signer::Office,
-            "PUT",
-            "/v1/offices/ombuds",
-            Some(&body),
-        )
-        .await;
+    let res = app.update_card(office.key(), &body).await;
     assert_problem(res, 409, "conflict").await;
 }
 
@@ -149,27 +133,11 @@ async fn only_the_office_key_updates_the_card() {
     let card = office_card(&thief.identity, "ombuds", 90, 5);
     let body = card.sign(&thief.identity).unwrap().to_json();
 
-    let res = app
-        .signed(
-            thief.key(),
-            Signer::Office,
-            "PUT",
-            "/v1/offices/ombuds",
-            Some(&body),
-        )
-        .await;
+    let res = app.update_card(thief.key(), &body).await;
     assert_problem(res, 404, "not-found").await;
 
     // Signed by the office, but the card swaps the identity key: refused.
-    let res = app
-        .signed(
-            office.key(),
-            Signer::Office,
-            "PUT",
-            "/v1/offices/ombuds",
-            Some(&body),
-        )
-        .await;
+    let res = app.update_card(office.key(), &body).await;
     assert_problem(res, 400, "malformed").await;
     let served =
         SignedCard::from_json(&app.get("/v1/offices/ombuds").await.bytes().await.unwrap()).unwrap();

@@ -81,15 +81,7 @@ async fn a_write_keeps_an_expiry_it_could_have_drawn_and_redraws_any_other() {
     // The office shortens its retention: the next write pulls the expiry in.
     let card = office_card(&office.identity, "ombuds", 3, 2);
     let body = card.sign(&office.identity).unwrap().to_json();
-    let res = app
-        .signed(
-            office.key(),
-            Signer::Office,
-            "PUT",
-            "/v1/offices/ombuds",
-            Some(&body),
-        )
-        .await;
+    let res = app.update_card(office.key(), &body).await;
     assert_eq!(res.status(), 200);
     append("seven").await;
     in_window(expiry(), 3);
