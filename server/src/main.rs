@@ -11,8 +11,8 @@ use candor_server::clock::{Clock, SystemClock};
 use candor_server::config::{Overrides, Settings};
 use candor_server::invite::RelaySecret;
 
-/// jemalloc rather than glibc's malloc: with a million mailboxes and sustained writes, glibc's
-/// per-thread arenas kept growing (`docs/benchmarks.md`, relay at scale).
+/// jemalloc rather than glibc's malloc: with a million mailboxes and sustained writes, RSS grew
+/// far less with it (`docs/benchmarks.md`, relay at scale).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use candor_server::startup::{Application, STORE_DIR, open_store};
