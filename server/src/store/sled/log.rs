@@ -219,42 +219,49 @@ fn create(dir: &Path, number: u64) -> Result<Arc<File>, StoreError> {
         .map_err(|e| io("creating a segment", e))
 }
 
-fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER + payload.len());
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    out.extend_from_slice(payload);
+/// A record: `write` appends the payload after room for the header, which is then filled in
+/// (one buffer, no copy of the payload).
+fn frame(capacity: usize, write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + capacity);
+    out.resize(HEADER, 0);
+    write(&mut out);
+    let payload = &out[HEADER..];
+    let header = [
+        (payload.len() as u32).to_le_bytes(),
+        crc32fast::hash(payload).to_le_bytes(),
+    ];
+    out[..HEADER].copy_from_slice(header.as_flattened());
     out
 }
 
 fn envelope_record(mailbox: &MailboxId, seq: u64, json: &[u8]) -> Vec<u8> {
-    let mut payload = Vec::with_capacity(ENVELOPE_PREFIX + json.len());
-    payload.push(KIND_ENVELOPE);
-    payload.extend_from_slice(mailbox.as_bytes());
-    payload.extend_from_slice(&seq.to_le_bytes());
-    payload.extend_from_slice(json);
-    frame(&payload)
+    frame(ENVELOPE_PREFIX + json.len(), |payload| {
+        payload.push(KIND_ENVELOPE);
+        payload.extend_from_slice(mailbox.as_bytes());
+        payload.extend_from_slice(&seq.to_le_bytes());
+        payload.extend_from_slice(json);
+    })
 }
 
 fn commit_record<'a>(lsn: u64, changes: impl ExactSizeIterator<Item = &'a Change>) -> Vec<u8> {
-    let mut payload = Vec::new();
-    payload.push(KIND_COMMIT);
-    payload.extend_from_slice(&lsn.to_le_bytes());
-    payload.extend_from_slice(&(changes.len() as u32).to_le_bytes());
-    for (key, value) in changes {
-        payload.push(if value.is_some() {
-            TAG_INSERT
-        } else {
-            TAG_REMOVE
-        });
-        payload.extend_from_slice(&(key.len() as u32).to_le_bytes());
-        payload.extend_from_slice(key);
-        if let Some(v) = value {
-            payload.extend_from_slice(&(v.len() as u32).to_le_bytes());
-            payload.extend_from_slice(v);
+    frame(0, |payload| {
+        payload.push(KIND_COMMIT);
+        payload.extend_from_slice(&lsn.to_le_bytes());
+        payload.extend_from_slice(&(changes.len() as u32).to_le_bytes());
+        for (key, value) in changes {
+            payload.push(if value.is_some() {
+                TAG_INSERT
+            } else {
+                TAG_REMOVE
+            });
+            payload.extend_from_slice(&(key.len() as u32).to_le_bytes());
+            payload.extend_from_slice(key);
+            if let Some(v) = value {
+                payload.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                payload.extend_from_slice(v);
+            }
         }
-    }
-    frame(&payload)
+    })
 }
 
 struct Reader<'a> {
