@@ -7,7 +7,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use hpke::{Deserializable, Kem as _, Serializable};
 use rand::{CryptoRng, RngExt};
 use sha2::{Digest, Sha256};
@@ -85,6 +85,39 @@ impl KemSecretKey {
     }
 }
 
+/// The canonical encodings of the eight points of small order (the 8-torsion of edwards25519),
+/// as in libsodium's blocklist; a test derives them from `curve25519-dalek`.
+const SMALL_ORDER: [[u8; 32]; 8] = [
+    hex32("0100000000000000000000000000000000000000000000000000000000000000"),
+    hex32("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+    hex32("0000000000000000000000000000000000000000000000000000000000000000"),
+    hex32("0000000000000000000000000000000000000000000000000000000000000080"),
+    hex32("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+    hex32("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85"),
+    hex32("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+    hex32("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"),
+];
+
+/// 64 lowercase hex digits as 32 bytes, at compile time.
+const fn hex32(s: &str) -> [u8; 32] {
+    const fn digit(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => panic!("not a lowercase hex digit"),
+        }
+    }
+    let s = s.as_bytes();
+    assert!(s.len() == 64);
+    let mut out = [0; 32];
+    let mut i = 0;
+    while i < 32 {
+        out[i] = (digit(s[2 * i]) << 4) | digit(s[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
+
 /// A public Ed25519 key (RFC 8032).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SigningPublicKey(pub(crate) VerifyingKey);
@@ -103,15 +136,24 @@ impl SigningPublicKey {
     pub fn to_bytes(&self) -> [u8; 32] {
         self.0.to_bytes()
     }
-    /// Verifies `sig` over `label || message` with strict RFC 8032 rules.
+    /// Verifies `sig` over `label || message` with strict RFC 8032 rules: canonical `S`, no
+    /// small-order key (refused by [`SigningPublicKey::from_bytes`]) and no small-order `R`.
+    ///
+    /// This accepts exactly what `ed25519-dalek`'s `verify_strict` accepts, without its
+    /// decompression of `R` (a field square root, about a sixth of the cost), as libsodium
+    /// does: the check compares the recomputed `R`, which is canonically encoded, with the
+    /// signature's bytes. So an `R` that is not a canonical encoding of a point never matches,
+    /// and the small-order points that remain are exactly the eight in [`SMALL_ORDER`].
     pub fn verify(&self, label: &[u8], message: &[u8], sig: &[u8; 64]) -> Result<(), Error> {
+        if SMALL_ORDER.iter().any(|r| sig[..32] == r[..]) {
+            return Err(Error::BadSignature);
+        }
         let sig = Signature::from_bytes(sig);
         let mut input = Vec::with_capacity(label.len() + message.len());
         input.extend_from_slice(label);
         input.extend_from_slice(message);
-        self.0
-            .verify_strict(&input, &sig)
-            .map_err(|_| Error::BadSignature)
+        // Cofactorless, `S` checked canonical, `R` compared by its encoding.
+        self.0.verify(&input, &sig).map_err(|_| Error::BadSignature)
     }
     /// The fingerprint of this key.
     pub fn fingerprint(&self) -> Fingerprint {
@@ -271,6 +313,69 @@ mod tests {
             k.public_key().verify(b"b", b"msg", &sig),
             Err(Error::BadSignature)
         );
+    }
+
+    #[test]
+    fn the_small_order_list_is_the_eight_torsion() {
+        let torsion: std::collections::BTreeSet<[u8; 32]> =
+            curve25519_dalek::constants::EIGHT_TORSION
+                .iter()
+                .map(|p| p.compress().to_bytes())
+                .collect();
+        let listed: std::collections::BTreeSet<[u8; 32]> = SMALL_ORDER.into_iter().collect();
+        assert_eq!(torsion.len(), 8);
+        assert_eq!(listed, torsion);
+    }
+
+    /// For a key with a torsion component, `A = aB + T`, a signature whose `R` is a small-order
+    /// point `T'` satisfies the cofactorless equation whenever `[k]T = -T'`, one message in
+    /// eight. `ed25519-dalek`'s plain `verify` accepts those; `verify_strict` and ours must not,
+    /// for every one of the eight points.
+    #[test]
+    fn a_small_order_r_is_refused_as_verify_strict_refuses_it() {
+        use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+        use curve25519_dalek::scalar::Scalar;
+        use curve25519_dalek::traits::IsIdentity;
+        use sha2::Sha512;
+
+        let a = Scalar::from_bytes_mod_order(rand::rng().random());
+        let mixed = ED25519_BASEPOINT_POINT * a + EIGHT_TORSION[1];
+        let a_bytes = mixed.compress().to_bytes();
+        let key = SigningPublicKey::from_bytes(&a_bytes).expect("a mixed-order key parses");
+        let dalek = VerifyingKey::from_bytes(&a_bytes).unwrap();
+        for r in EIGHT_TORSION {
+            let r_bytes = r.compress().to_bytes();
+            let (message, k) = (0u32..)
+                .map(|n| {
+                    let message = n.to_be_bytes();
+                    let mut h = Sha512::new();
+                    h.update(r_bytes);
+                    h.update(a_bytes);
+                    h.update(b"label");
+                    h.update(message);
+                    (
+                        message,
+                        Scalar::from_bytes_mod_order_wide(&h.finalize().into()),
+                    )
+                })
+                .find(|(_, k)| (EIGHT_TORSION[1] * k + r).is_identity())
+                .unwrap();
+            let mut sig = [0u8; 64];
+            sig[..32].copy_from_slice(&r_bytes);
+            sig[32..].copy_from_slice((k * a).as_bytes());
+            let input = [b"label".as_slice(), &message].concat();
+            let dalek_sig = Signature::from_bytes(&sig);
+            assert!(
+                dalek.verify(&input, &dalek_sig).is_ok(),
+                "a cofactorless forgery"
+            );
+            assert!(dalek.verify_strict(&input, &dalek_sig).is_err());
+            assert_eq!(
+                key.verify(b"label", &message, &sig),
+                Err(Error::BadSignature),
+                "R = {r_bytes:02x?}"
+            );
+        }
     }
 
     #[test]
