@@ -29,6 +29,21 @@ type Waiter = oneshot::Sender<Result<(), StoreError>>;
 struct State {
     waiters: Vec<Waiter>,
     stopping: bool,
+    flusher: Flusher,
+}
+
+/// What the flusher is doing, so that a writer wakes it only when that changes what it does.
+/// A wake costs the writer a syscall and the flusher two context switches; waking it for
+/// every writer during the delay, only for it to sleep again, cost more than the delay saved.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Flusher {
+    /// Waiting for a first writer: any writer wakes it.
+    #[default]
+    Idle,
+    /// Waiting out the delay: only the writer that fills the group wakes it.
+    Delaying,
+    /// Syncing: it looks for writers when it is done.
+    Busy,
 }
 
 #[derive(Default)]
@@ -70,14 +85,21 @@ impl Durability {
     /// Waits until every write that returned before this call is on disk.
     pub async fn wait(&self) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
-        {
+        let wake = {
             let mut state = self.shared.lock();
             if state.stopping {
                 return Err(StoreError::Backend("the relay is shutting down".into()));
             }
             state.waiters.push(tx);
+            match state.flusher {
+                Flusher::Idle => true,
+                Flusher::Delaying => state.waiters.len() >= FULL_GROUP,
+                Flusher::Busy => false,
+            }
+        };
+        if wake {
+            self.shared.wake.notify_one();
         }
-        self.shared.wake.notify_one();
         rx.await
             .unwrap_or_else(|_| Err(StoreError::Backend("the flusher stopped".into())))
     }
@@ -122,6 +144,7 @@ fn run(shared: &Shared, store: &dyn Store, delay: Duration) {
         {
             let mut state = shared.lock();
             while state.waiters.is_empty() && !state.stopping {
+                state.flusher = Flusher::Idle;
                 state = shared
                     .wake
                     .wait(state)
@@ -131,6 +154,7 @@ fn run(shared: &Shared, store: &dyn Store, delay: Duration) {
                 break;
             }
             if last_group > 1 && !delay.is_zero() {
+                state.flusher = Flusher::Delaying;
                 state = shared
                     .wake
                     .wait_timeout_while(state, delay, |s| {
@@ -139,6 +163,7 @@ fn run(shared: &Shared, store: &dyn Store, delay: Duration) {
                     .unwrap_or_else(PoisonError::into_inner)
                     .0;
             }
+            state.flusher = Flusher::Busy;
         }
         // The waiters are taken when the store says which writes the flush covers, not
         // before: writers that committed while it let queued writes through are answered by
