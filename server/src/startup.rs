@@ -31,8 +31,9 @@ use crate::sweeper;
 /// The sled store's directory inside the data directory.
 pub const STORE_DIR: &str = "store";
 
-/// Most request IDs the replay cache holds at once.
-const REPLAY_CAPACITY: usize = 1_000_000;
+/// Most request IDs the replay cache holds at once: 20 k signed requests a second over the
+/// default 120 s window, more than the relay serves on two cores (`docs/benchmarks.md`).
+const REPLAY_CAPACITY: usize = 2_500_000;
 
 /// What every handler shares.
 pub struct AppState {
