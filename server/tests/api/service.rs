@@ -3,7 +3,7 @@
 use candor_protocol::Signer;
 use candor_protocol::api::Health;
 
-use crate::helpers::{TestCase, assert_problem, spawn_app};
+use crate::helpers::{TestCase, assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_answers_ok() {
@@ -202,4 +202,53 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
         ["detail", "status", "title", "type"]
     );
     assert_eq!(schema(&doc, "Envelope")["additionalProperties"], false);
+}
+
+/// With `tls_cert` and `tls_key` set, the relay serves HTTPS with that certificate, says so in
+/// its URL, and answers nothing in plain HTTP.
+#[tokio::test]
+async fn it_serves_https_with_the_configured_certificate() {
+    let issued = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let pem = issued.cert.pem();
+    let files = tempfile::tempdir().unwrap();
+    let (cert, key) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+    std::fs::write(&cert, &pem).unwrap();
+    std::fs::write(&key, issued.key_pair.serialize_pem()).unwrap();
+
+    let app = spawn_app_with(|s| {
+        s.tls_cert = Some(cert.clone());
+        s.tls_key = Some(key.clone());
+    })
+    .await;
+
+    assert!(app.url.starts_with("https://127.0.0.1:"), "{}", app.url);
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!("{}/v1/health", app.url))
+        .send()
+        .await
+        .expect("an HTTPS request with the relay's certificate trusted");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+
+    // A client that does not trust the certificate is refused, and plain HTTP gets no answer.
+    assert!(
+        reqwest::Client::new()
+            .get(format!("{}/v1/health", app.url))
+            .send()
+            .await
+            .is_err()
+    );
+    let plain = app.url.replacen("https://", "http://", 1);
+    assert!(
+        reqwest::Client::new()
+            .get(format!("{plain}/v1/health"))
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .is_err()
+    );
 }
