@@ -84,8 +84,9 @@ pub struct Settings {
     /// Expired entries handled per sweep batch. Each batch is one group commit, which the
     /// requests' group commits wait behind, so this bounds the latency a sweep adds.
     pub sweep_batch: usize,
-    /// Bytes of sled's page cache. sled's memory use is a multiple of it; with 32 MiB a relay
-    /// with a million mailboxes stayed at or under 300 MB (`docs/benchmarks.md`).
+    /// Bytes of sled's page cache. sled's memory use is a multiple of it: with a million
+    /// mailboxes under load, RSS was 260 MB with 16 MiB and 293–311 MB with 32 MiB
+    /// (`docs/benchmarks.md`).
     pub cache_bytes: u64,
     /// Microseconds the group-commit flusher waits for more writers before it syncs, when the
     /// last sync served more than one (under load); 0 syncs at once. Fewer, larger groups
@@ -118,7 +119,7 @@ impl Default for Settings {
             max_bytes_per_mailbox: 16 * 1024 * 1024,
             sweep_interval_secs: 300,
             sweep_batch: 250,
-            cache_bytes: 32 * 1024 * 1024,
+            cache_bytes: 16 * 1024 * 1024,
             commit_delay_us: 300,
             log_format: LogFormat::Text,
             workers: 0,
