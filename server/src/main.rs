@@ -10,15 +10,15 @@ use std::process::ExitCode;
 use candor_server::clock::{Clock, SystemClock};
 use candor_server::config::{Overrides, Settings};
 use candor_server::invite::RelaySecret;
+use candor_server::startup::{Application, STORE_DIR, open_store};
+use candor_server::store::Store;
+use candor_server::telemetry;
+use clap::{Parser, Subcommand};
 
 /// jemalloc rather than glibc's malloc: with a million mailboxes and sustained writes, RSS grew
 /// far less with it (`docs/benchmarks.md`, relay at scale).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-use candor_server::startup::{Application, STORE_DIR, open_store};
-use candor_server::store::Store;
-use candor_server::telemetry;
-use clap::{Parser, Subcommand};
 
 /// Candor's relay: stores only ciphertext, durably, and forgets on schedule.
 #[derive(Parser)]
