@@ -14,7 +14,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
 
 /// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
 /// name in upper case.
-pub const SETTING_NAMES: [&str; 20] = [
+pub const SETTING_NAMES: [&str; 21] = [
     "listen",
     "data_dir",
     "tls_cert",
@@ -29,6 +29,7 @@ pub const SETTING_NAMES: [&str; 20] = [
     "max_mailboxes_per_office",
     "max_envelopes_per_mailbox",
     "max_bytes_per_mailbox",
+    "max_packages_per_mailbox",
     "sweep_interval_secs",
     "sweep_batch",
     "cache_bytes",
@@ -79,6 +80,8 @@ pub struct Settings {
     pub max_envelopes_per_mailbox: u64,
     /// Bytes of envelopes one mailbox may hold.
     pub max_bytes_per_mailbox: u64,
+    /// Handoff packages one mailbox may hold.
+    pub max_packages_per_mailbox: u64,
     /// Seconds between two sweeps.
     pub sweep_interval_secs: u64,
     /// Expired entries handled per sweep batch. Each batch is one group commit, which the
@@ -117,6 +120,7 @@ impl Default for Settings {
             max_mailboxes_per_office: 1_000_000,
             max_envelopes_per_mailbox: 1_000,
             max_bytes_per_mailbox: 16 * 1024 * 1024,
+            max_packages_per_mailbox: 16,
             sweep_interval_secs: 300,
             sweep_batch: 250,
             cache_bytes: 16 * 1024 * 1024,
@@ -224,6 +228,10 @@ impl Settings {
                 "must be at least max_envelope_bytes",
             );
         }
+        if !(1..=1_000).contains(&self.max_packages_per_mailbox) {
+            // A deletion removes every package with its mailbox, in one transaction.
+            return invalid("max_packages_per_mailbox", "must be between 1 and 1000");
+        }
         if self.sweep_interval_secs == 0 {
             return invalid("sweep_interval_secs", "must be at least 1");
         }
@@ -292,6 +300,16 @@ mod tests {
         };
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("commit_delay_us"), "{err}");
+    }
+
+    #[test]
+    fn a_package_quota_of_zero_is_refused_by_name() {
+        let s = Settings {
+            max_packages_per_mailbox: 0,
+            ..Settings::default()
+        };
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("max_packages_per_mailbox"), "{err}");
     }
 
     #[test]

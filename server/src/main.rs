@@ -135,8 +135,8 @@ fn check(settings: &Settings) -> anyhow::Result<ExitCode> {
     let store = open_store(&dir, settings.cache_bytes)?;
     let report = store.check()?;
     let mut lines = vec![format!(
-        "{} offices, {} mailboxes, {} envelopes, {} used tokens",
-        report.offices, report.mailboxes, report.envelopes, report.used_tokens
+        "{} offices, {} mailboxes, {} envelopes, {} handoff packages, {} used tokens",
+        report.offices, report.mailboxes, report.envelopes, report.packages, report.used_tokens
     )];
     lines.extend(report.problems.iter().map(|p| format!("problem: {p}")));
     if report.problems.is_empty() {

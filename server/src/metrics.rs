@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::store::Swept;
+
 /// Histogram bucket upper bounds, in seconds.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -32,6 +34,7 @@ pub struct Metrics {
     requests: Mutex<Requests>,
     sweeps: AtomicU64,
     swept_mailboxes: AtomicU64,
+    swept_packages: AtomicU64,
     swept_tokens: AtomicU64,
 }
 
@@ -65,10 +68,13 @@ impl Metrics {
     }
 
     /// Records one sweep pass.
-    pub fn record_sweep(&self, mailboxes: u64, tokens: u64) {
+    pub fn record_sweep(&self, swept: &Swept) {
         self.sweeps.fetch_add(1, Ordering::Relaxed);
-        self.swept_mailboxes.fetch_add(mailboxes, Ordering::Relaxed);
-        self.swept_tokens.fetch_add(tokens, Ordering::Relaxed);
+        self.swept_mailboxes
+            .fetch_add(swept.mailboxes, Ordering::Relaxed);
+        self.swept_packages
+            .fetch_add(swept.packages, Ordering::Relaxed);
+        self.swept_tokens.fetch_add(swept.tokens, Ordering::Relaxed);
     }
 
     /// The exposition text.
@@ -149,6 +155,12 @@ impl Metrics {
             self.swept_mailboxes.load(Ordering::Relaxed),
         );
         gauge(
+            "candor_swept_packages_total",
+            "counter",
+            "Expired handoff packages deleted by the sweeper (not counting those deleted with their mailbox).",
+            self.swept_packages.load(Ordering::Relaxed),
+        );
+        gauge(
             "candor_swept_tokens_total",
             "counter",
             "Expired used-token entries removed by the sweeper.",
@@ -166,7 +178,12 @@ mod tests {
     fn renders_counts_and_buckets() {
         let m = Metrics::default();
         m.record_request("/v1/health", "GET", 200, Duration::from_micros(700));
-        m.record_sweep(3, 1);
+        m.record_sweep(&Swept {
+            mailboxes: 3,
+            packages: 2,
+            tokens: 1,
+            more: false,
+        });
         let text = m.render(Gauges::default());
         assert!(text.contains(
             "candor_http_requests_total{route=\"/v1/health\",method=\"GET\",status=\"200\"} 1"
@@ -178,5 +195,7 @@ mod tests {
             "candor_http_request_duration_seconds_bucket{route=\"/v1/health\",le=\"0.001\"} 1"
         ));
         assert!(text.contains("candor_swept_mailboxes_total 3"));
+        assert!(text.contains("candor_swept_packages_total 2"));
+        assert!(text.contains("candor_swept_tokens_total 1"));
     }
 }

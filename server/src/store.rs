@@ -12,7 +12,9 @@ mod check;
 pub mod sled;
 
 use candor_protocol::api::InboxEntry;
-use candor_protocol::{Envelope, MailboxId, OfficeCard, OfficeId, SignedCard, SigningPublicKey};
+use candor_protocol::{
+    Envelope, HandoffId, MailboxId, OfficeCard, OfficeId, SignedCard, SigningPublicKey,
+};
 
 /// An office as stored: its signed card and what the relay needs from it without reparsing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +103,29 @@ pub struct RawEnvelope {
     pub json: Vec<u8>,
 }
 
+/// A handoff package as stored. Its body is opaque to the store: the relay's encoding of the
+/// sealed package, its key shares, the signatures and the release state, all of which the
+/// handoff endpoints define. The store keeps it with the case it discloses from, so that
+/// deleting or sweeping the case deletes it too, and sweeps it on its own expiry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageRecord {
+    /// The case's mailbox.
+    pub mailbox: MailboxId,
+    /// Unix seconds, on the hour, after which the sweeper deletes the package.
+    pub expiry: u64,
+    /// The relay's encoding of the package and its state.
+    pub body: Vec<u8>,
+}
+
+/// A package to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPackage {
+    /// Its ID.
+    pub id: HandoffId,
+    /// The package itself.
+    pub record: PackageRecord,
+}
+
 /// Which kind of single-use token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenKind {
@@ -136,6 +161,8 @@ pub struct Quotas {
     pub envelopes_per_mailbox: u64,
     /// Bytes of envelopes per mailbox.
     pub bytes_per_mailbox: u64,
+    /// Handoff packages per mailbox.
+    pub packages_per_mailbox: u64,
 }
 
 /// What one sweep batch removed.
@@ -143,6 +170,8 @@ pub struct Quotas {
 pub struct Swept {
     /// Expired mailboxes deleted.
     pub mailboxes: u64,
+    /// Expired handoff packages deleted (not counting those deleted with their mailbox).
+    pub packages: u64,
     /// Expired used-token entries removed.
     pub tokens: u64,
     /// Whether the batch was full, so more may have expired.
@@ -167,6 +196,8 @@ pub struct CheckReport {
     pub mailboxes: u64,
     /// Envelopes found.
     pub envelopes: u64,
+    /// Handoff packages found.
+    pub packages: u64,
     /// Used-token entries found.
     pub used_tokens: u64,
     /// Every invariant that does not hold, one line each (mailboxes by short label only).
@@ -260,7 +291,8 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         limit: usize,
     ) -> Result<Vec<RawEnvelope>, StoreError>;
-    /// Deletes a mailbox from every tree. Returns whether it existed.
+    /// Deletes a mailbox, with its envelopes and handoff packages, from every tree. Returns
+    /// whether it existed.
     fn delete_mailbox(&self, id: &MailboxId) -> Result<bool, StoreError>;
     /// Up to `limit` of an office's mailboxes with activity above `after`, oldest first.
     fn inbox(
@@ -269,7 +301,28 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         limit: usize,
     ) -> Result<Vec<InboxEntry>, StoreError>;
-    /// Deletes up to `batch` mailboxes and used tokens that expired at or before `now`.
+    /// Stores a new handoff package of an existing mailbox. Fails with `NotFound` if the
+    /// mailbox does not exist, `Conflict` if the ID is taken, `Quota` if the mailbox holds
+    /// `quotas.packages_per_mailbox` packages.
+    fn put_package(&self, package: &NewPackage, quotas: &Quotas) -> Result<(), StoreError>;
+    /// A handoff package by ID.
+    fn package(&self, id: &HandoffId) -> Result<Option<PackageRecord>, StoreError>;
+    /// The IDs of a mailbox's handoff packages, in ID order.
+    fn packages(&self, mailbox: &MailboxId) -> Result<Vec<HandoffId>, StoreError>;
+    /// Changes a package atomically: `update` gets the package as it stands and returns its
+    /// new body, or an error that leaves it unchanged (a release refused, say). The package's
+    /// expiry then follows `expiry` as a mailbox's does ([`Expiry::after_write`]). Returns the
+    /// package as stored, or `NotFound`. `update` runs under a lock: it must not block.
+    fn update_package(
+        &self,
+        id: &HandoffId,
+        expiry: &Expiry,
+        update: &mut dyn FnMut(&PackageRecord) -> Result<Vec<u8>, StoreError>,
+    ) -> Result<PackageRecord, StoreError>;
+    /// Deletes a package from every tree. Returns whether it existed.
+    fn delete_package(&self, id: &HandoffId) -> Result<bool, StoreError>;
+    /// Deletes up to `batch` mailboxes, packages and used tokens that expired at or before
+    /// `now`.
     fn sweep(&self, now: u64, batch: usize) -> Result<Swept, StoreError>;
     /// Rewrites and removes what the backend keeps of deleted data, so that deleted envelopes
     /// leave the disk on a schedule (`now`: Unix seconds). The sweeper calls it after each

@@ -50,6 +50,7 @@ async fn sweep(
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))??;
         total.mailboxes += swept.mailboxes;
+        total.packages += swept.packages;
         total.tokens += swept.tokens;
         if !swept.more || stop.is_some_and(|s| *s.borrow()) {
             break;
@@ -57,7 +58,8 @@ async fn sweep(
         // Let other traffic through between batches.
         tokio::task::yield_now().await;
     }
-    if total.mailboxes > 0 || total.tokens > 0 {
+    let deleted = total.mailboxes > 0 || total.packages > 0 || total.tokens > 0;
+    if deleted {
         state.durability.wait().await?;
     }
     let store = state.store.clone();
@@ -71,10 +73,11 @@ async fn sweep(
             "store files compacted"
         );
     }
-    state.metrics.record_sweep(total.mailboxes, total.tokens);
-    if total.mailboxes > 0 || total.tokens > 0 {
+    state.metrics.record_sweep(&total);
+    if deleted {
         tracing::info!(
             mailboxes = total.mailboxes,
+            packages = total.packages,
             tokens = total.tokens,
             "sweep done"
         );

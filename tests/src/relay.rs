@@ -128,7 +128,7 @@ impl Relay {
     }
 
     /// Runs `candor-server check` on the stopped relay's store and returns its report, such as
-    /// `2 offices, 0 mailboxes, 0 envelopes, 2 used tokens`.
+    /// `2 offices, 0 mailboxes, 0 envelopes, 0 handoff packages, 2 used tokens`.
     pub fn check_store(&self) -> String {
         let output = assert_cmd::Command::new(&binaries().server)
             .env_clear()

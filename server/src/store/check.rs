@@ -8,14 +8,17 @@
 //!   they are);
 //! - every envelope, expiry entry and inbox entry belongs to an existing mailbox, and every
 //!   counters entry to an existing office (no orphans);
+//! - every handoff package record decodes, belongs to an existing mailbox, is on that
+//!   mailbox's package list and has exactly its expiry entry; every package list entry and
+//!   package expiry entry names a package that says so;
 //! - every used-token key is well formed;
 //! - there is nothing else: no tree but the relay's, no key under an unknown prefix.
 //!
-//! Problems name mailboxes by their short label only.
+//! Problems name mailboxes and packages by their short label only.
 
 use std::collections::BTreeMap;
 
-use candor_protocol::{MailboxId, OfficeId};
+use candor_protocol::{HandoffId, MailboxId, OfficeId};
 
 use super::sled::SledStore;
 use super::{CheckReport, Store, StoreError};
@@ -137,17 +140,66 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
         problems.push(format!("{orphans} deleted mailboxes still have envelopes"));
     }
 
+    for item in store.all_packages() {
+        let (id, rec) = item?;
+        report.packages += 1;
+        let Some(id) = id else {
+            problems.push("a package key is not 16 bytes".into());
+            continue;
+        };
+        let label = package_label(&id);
+        let Ok(rec) = rec else {
+            problems.push(format!("package {label}: the record does not decode"));
+            continue;
+        };
+        if store.mailbox(&rec.mailbox)?.is_none() {
+            problems.push(format!("package {label}: its mailbox does not exist"));
+        }
+        let (listed, expiry) = store.has_package_entries(&id, &rec)?;
+        if !listed {
+            problems.push(format!(
+                "package {label}: not on its mailbox's package list"
+            ));
+        }
+        if !expiry {
+            problems.push(format!("package {label}: no expiry index entry"));
+        }
+    }
+
+    for entry in store.package_list_entries() {
+        match entry? {
+            Some((mailbox, id)) => match store.package(&id)? {
+                Some(rec) if rec.mailbox == mailbox => {}
+                _ => problems.push(format!(
+                    "package {}: a stale package list entry",
+                    package_label(&id)
+                )),
+            },
+            None => problems.push("a package list entry is malformed".into()),
+        }
+    }
+
     for entry in store.expiry_entries() {
         match entry? {
-            Some((at, 1, id)) => match store.mailbox(&id)? {
+            Some((at, 2, id)) => {
+                let id = HandoffId::from_bytes(id);
+                match store.package(&id)? {
+                    Some(rec) if rec.expiry == at => {}
+                    _ => problems.push(format!(
+                        "package {}: a stale expiry index entry",
+                        package_label(&id)
+                    )),
+                }
+            }
+            Some((at, 1, id)) => match store.mailbox(&MailboxId::from_bytes(id))? {
                 Some(rec) if rec.expiry == at => {}
                 Some(_) => problems.push(format!(
                     "mailbox {}: a stale expiry index entry",
-                    id.short_label()
+                    MailboxId::from_bytes(id).short_label()
                 )),
                 None => problems.push(format!(
                     "mailbox {}: an expiry entry for a mailbox that does not exist",
-                    id.short_label()
+                    MailboxId::from_bytes(id).short_label()
                 )),
             },
             Some((_, kind, _)) => problems.push(format!("an expiry entry of unknown kind {kind}")),
@@ -183,4 +235,9 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
 
     report.problems = problems;
     Ok(report)
+}
+
+/// A package's short label, as a mailbox's: the first 8 characters of its ID.
+fn package_label(id: &HandoffId) -> String {
+    id.to_string()[..8].to_owned()
 }

@@ -13,8 +13,11 @@
 //! | `i` | office ID ‖ `0x00` ‖ activity `u64` | mailbox (16) |
 //! | `u` | kind `u8` ‖ expires `u64` ‖ random (16) | empty |
 //! | `l` | (nothing) | the log checkpoint's LSN `u64` |
+//! | `h` | handoff (16) | [`PackageRecord`] |
+//! | `p` | mailbox (16) ‖ handoff (16) | empty |
 //!
-//! Kind 1 in `x` is a mailbox; kind 2 is reserved for handoff packages.
+//! Kind 1 in `x` is a mailbox, kind 2 a handoff package. A package is written under its
+//! mailbox's office lock, so that it cannot outlive a mailbox being deleted.
 //!
 //! Envelope bodies are not in sled but in the store's log (`log.rs`), which also makes writes
 //! durable.
@@ -42,8 +45,9 @@
 //! - an office's stripe of `office_locks` covers its record, its counters, its inbox entries,
 //!   and the records, envelopes and expiry entries of its mailboxes;
 //! - `registry` is taken first, for the rare writes that create things or spend a single-use
-//!   token (registering an office, opening a mailbox, sweeping used tokens), so that the same
-//!   mailbox ID cannot be opened at two offices at once and a token is spent once.
+//!   token (registering an office, opening a mailbox, storing a package, sweeping used
+//!   tokens), so that the same mailbox or package ID cannot be created at two offices at once
+//!   and a token is spent once.
 //!
 //! Writes are queued in the order they took their locks, and a group applies them in that
 //! order, so an office's activity numbers reach sled in order.
@@ -55,12 +59,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use candor_protocol::api::InboxEntry;
-use candor_protocol::{Envelope, MailboxId, OfficeId};
+use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId};
 use sled::{IVec, Tree};
 
 use super::{
-    CheckReport, Compacted, Expiry, MailboxRecord, NewMailbox, OfficeRecord, Quotas, RawEnvelope,
-    Store, StoreError, Swept, TokenKind, UsedToken,
+    CheckReport, Compacted, Expiry, MailboxRecord, NewMailbox, NewPackage, OfficeRecord,
+    PackageRecord, Quotas, RawEnvelope, Store, StoreError, Swept, TokenKind, UsedToken,
 };
 use log::{CHECKPOINT_KEY, Log, Pointer};
 
@@ -69,9 +73,10 @@ mod inspect;
 mod log;
 
 use codec::{
-    EXPIRY_MAILBOX, counters_key, decode_mailbox, decode_office, encode_mailbox, encode_office,
-    envelope_key, envelopes_prefix, expiry_key, inbox_key, mailbox_id, mailbox_key, office_key,
-    prefix, read_u64, token_code, used_key,
+    EXPIRY_MAILBOX, EXPIRY_PACKAGE, counters_key, decode_mailbox, decode_office, decode_package,
+    encode_mailbox, encode_office, encode_package, envelope_key, envelopes_prefix, expiry_key,
+    handoff_id, inbox_key, mailbox_id, mailbox_key, mailbox_package_key, mailbox_packages_prefix,
+    office_key, package_expiry_key, package_key, prefix, read_u64, token_code, used_key,
 };
 
 /// The one tree the relay keeps its data in.
@@ -460,6 +465,13 @@ impl SledStore {
         for key in self.latest_keys(&envelopes_prefix(id))? {
             batch.remove(key);
         }
+        for key in self.latest_keys(&mailbox_packages_prefix(id))? {
+            let package = handoff_id(&key[17..]).ok_or(StoreError::Corrupt("package list key"))?;
+            if let Some(rec) = self.latest_package(&package)? {
+                remove_package(&mut batch, &package, &rec);
+            }
+            batch.remove(key);
+        }
         batch.remove(&expiry_key(rec.expiry, id));
         batch.remove(inbox_key(&rec.office, rec.activity));
         let activity = self.activity(&rec.office)?;
@@ -471,6 +483,62 @@ impl SledStore {
         self.submit(batch)?;
         Ok(true)
     }
+
+    /// A package as the queued writes leave it.
+    fn latest_package(&self, id: &HandoffId) -> Result<Option<PackageRecord>, StoreError> {
+        match self.latest(&package_key(id))? {
+            Some(raw) => decode_package(&raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Locks the office of package `id`'s mailbox and reads the package under that lock (as
+    /// [`SledStore::lock_mailbox`] does for a mailbox).
+    fn lock_package(
+        &self,
+        id: &HandoffId,
+    ) -> Result<Option<(PackageRecord, MutexGuard<'_, ()>)>, StoreError> {
+        loop {
+            let Some(seen) = self.latest_package(id)? else {
+                return Ok(None);
+            };
+            // Deleting a mailbox deletes its packages, so a package's mailbox exists; a
+            // package without one (damage, which `check` reports) is treated as missing.
+            let Some((_, guard)) = self.lock_mailbox(&seen.mailbox)? else {
+                return Ok(None);
+            };
+            match self.latest_package(id)? {
+                Some(rec) if rec.mailbox == seen.mailbox => return Ok(Some((rec, guard))),
+                Some(_) => continue,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Deletes a package. With `expired_at`, only if its expiry is still that one.
+    fn delete_package_batch(
+        &self,
+        id: &HandoffId,
+        expired_at: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let Some((rec, _office)) = self.lock_package(id)? else {
+            return Ok(false);
+        };
+        if expired_at.is_some_and(|at| at != rec.expiry) {
+            return Ok(false);
+        }
+        let mut batch = Changes::default();
+        remove_package(&mut batch, id, &rec);
+        self.submit(batch)?;
+        Ok(true)
+    }
+}
+
+/// The changes that delete a package from every tree.
+fn remove_package(batch: &mut Changes, id: &HandoffId, rec: &PackageRecord) {
+    batch.remove(&package_key(id));
+    batch.remove(mailbox_package_key(&rec.mailbox, id).as_slice());
+    batch.remove(&package_expiry_key(rec.expiry, id));
 }
 
 impl Store for SledStore {
@@ -675,6 +743,76 @@ impl Store for SledStore {
         Ok(out)
     }
 
+    fn put_package(&self, package: &NewPackage, quotas: &Quotas) -> Result<(), StoreError> {
+        let (id, rec) = (&package.id, &package.record);
+        let _registry = lock(&self.registry);
+        let Some((_, _office)) = self.lock_mailbox(&rec.mailbox)? else {
+            return Err(StoreError::NotFound);
+        };
+        if self.latest(&package_key(id))?.is_some() {
+            return Err(StoreError::Conflict("this handoff package already exists"));
+        }
+        let held = self
+            .latest_keys(&mailbox_packages_prefix(&rec.mailbox))?
+            .len() as u64;
+        if held >= quotas.packages_per_mailbox {
+            return Err(StoreError::Quota(
+                "this mailbox holds as many handoff packages as the relay allows",
+            ));
+        }
+        let mut batch = Changes::default();
+        batch.insert(&package_key(id), encode_package(rec));
+        batch.insert(mailbox_package_key(&rec.mailbox, id).as_slice(), &[]);
+        batch.insert(&package_expiry_key(rec.expiry, id), &[]);
+        self.submit(batch)
+    }
+
+    fn package(&self, id: &HandoffId) -> Result<Option<PackageRecord>, StoreError> {
+        match self.get(&package_key(id))? {
+            Some(raw) => decode_package(&raw).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn packages(&self, mailbox: &MailboxId) -> Result<Vec<HandoffId>, StoreError> {
+        self.tree
+            .scan_prefix(mailbox_packages_prefix(mailbox))
+            .keys()
+            .map(|key| {
+                let key = key.map_err(backend)?;
+                handoff_id(&key[17..]).ok_or(StoreError::Corrupt("package list key"))
+            })
+            .collect()
+    }
+
+    fn update_package(
+        &self,
+        id: &HandoffId,
+        expiry: &Expiry,
+        update: &mut dyn FnMut(&PackageRecord) -> Result<Vec<u8>, StoreError>,
+    ) -> Result<PackageRecord, StoreError> {
+        let Some((current, _office)) = self.lock_package(id)? else {
+            return Err(StoreError::NotFound);
+        };
+        let updated = PackageRecord {
+            mailbox: current.mailbox,
+            expiry: expiry.after_write(current.expiry),
+            body: update(&current)?,
+        };
+        let mut batch = Changes::default();
+        if updated.expiry != current.expiry {
+            batch.remove(&package_expiry_key(current.expiry, id));
+            batch.insert(&package_expiry_key(updated.expiry, id), &[]);
+        }
+        batch.insert(&package_key(id), encode_package(&updated));
+        self.submit(batch)?;
+        Ok(updated)
+    }
+
+    fn delete_package(&self, id: &HandoffId) -> Result<bool, StoreError> {
+        self.delete_package_batch(id, None)
+    }
+
     fn sweep(&self, now: u64, batch: usize) -> Result<Swept, StoreError> {
         let mut swept = Swept::default();
         // Only what expired is read: the index is ordered by expiry. Entries a queued write
@@ -687,12 +825,16 @@ impl Store for SledStore {
             let (Some(at), Some(&kind), Some(id)) = (
                 key.get(1..9).and_then(read_u64),
                 key.get(9),
-                key.get(10..).and_then(mailbox_id),
+                key.get(10..).and_then(|b| <[u8; 16]>::try_from(b).ok()),
             ) else {
                 return Err(StoreError::Corrupt("expiry key"));
             };
-            if kind == EXPIRY_MAILBOX && self.delete_batch(&id, Some(at))? {
+            if kind == EXPIRY_MAILBOX && self.delete_batch(&MailboxId::from_bytes(id), Some(at))? {
                 swept.mailboxes += 1;
+            } else if kind == EXPIRY_PACKAGE
+                && self.delete_package_batch(&HandoffId::from_bytes(id), Some(at))?
+            {
+                swept.packages += 1;
             } else {
                 // The entry is stale (the mailbox moved on or is gone) or of a kind this
                 // version does not sweep; no live entry can have an expiry in the past, so

@@ -9,6 +9,7 @@ mod helpers;
 mod input;
 mod mailboxes;
 mod offices;
+mod packages;
 mod privacy;
 mod retention;
 mod service;

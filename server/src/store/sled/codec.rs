@@ -3,14 +3,16 @@
 //! records (a version byte, then fixed fields). Decoders refuse anything short,
 //! long or of another version.
 
-use candor_protocol::{MailboxId, OfficeId, SignedCard};
+use candor_protocol::{HandoffId, MailboxId, OfficeId, SignedCard};
 
-use crate::store::{MailboxRecord, OfficeRecord, StoreError, TokenKind, UsedToken};
+use crate::store::{MailboxRecord, OfficeRecord, PackageRecord, StoreError, TokenKind, UsedToken};
 
 /// The version byte of every record.
 const RECORD_VERSION: u8 = 1;
-/// The kind byte of a mailbox's expiry entry (2 is reserved for handoff packages).
+/// The kind byte of a mailbox's expiry entry.
 pub(super) const EXPIRY_MAILBOX: u8 = 1;
+/// The kind byte of a handoff package's expiry entry.
+pub(super) const EXPIRY_PACKAGE: u8 = 2;
 
 pub(super) fn token_code(kind: TokenKind) -> u8 {
     match kind {
@@ -37,9 +39,22 @@ pub(super) mod prefix {
     pub const USED: u8 = b'u';
     /// The one key holding the log checkpoint's LSN `u64` (see `log.rs`).
     pub const LOG: u8 = b'l';
+    /// Handoff (16) → package record.
+    pub const PACKAGE: u8 = b'h';
+    /// Mailbox (16) ‖ handoff (16) → empty: a mailbox's packages.
+    pub const MAILBOX_PACKAGE: u8 = b'p';
     /// Every prefix in use.
-    pub const ALL: [u8; 8] = [
-        OFFICE, COUNTERS, MAILBOX, ENVELOPE, EXPIRY, INBOX, USED, LOG,
+    pub const ALL: [u8; 10] = [
+        OFFICE,
+        COUNTERS,
+        MAILBOX,
+        ENVELOPE,
+        EXPIRY,
+        INBOX,
+        USED,
+        LOG,
+        PACKAGE,
+        MAILBOX_PACKAGE,
     ];
 }
 
@@ -90,11 +105,41 @@ pub(super) fn envelope_key(id: &MailboxId, seq: u64) -> [u8; 25] {
 }
 
 pub(super) fn expiry_key(at: u64, id: &MailboxId) -> [u8; 26] {
+    expiry_entry(at, EXPIRY_MAILBOX, id.as_bytes())
+}
+
+pub(super) fn package_expiry_key(at: u64, id: &HandoffId) -> [u8; 26] {
+    expiry_entry(at, EXPIRY_PACKAGE, id.as_bytes())
+}
+
+fn expiry_entry(at: u64, kind: u8, id: &[u8; 16]) -> [u8; 26] {
     let mut k = [0u8; 26];
     k[0] = prefix::EXPIRY;
     k[1..9].copy_from_slice(&at.to_be_bytes());
-    k[9] = EXPIRY_MAILBOX;
-    k[10..].copy_from_slice(id.as_bytes());
+    k[9] = kind;
+    k[10..].copy_from_slice(id);
+    k
+}
+
+pub(super) fn package_key(id: &HandoffId) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = prefix::PACKAGE;
+    k[1..].copy_from_slice(id.as_bytes());
+    k
+}
+
+/// The prefix of every entry of a mailbox's package list.
+pub(super) fn mailbox_packages_prefix(id: &MailboxId) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = prefix::MAILBOX_PACKAGE;
+    k[1..].copy_from_slice(id.as_bytes());
+    k
+}
+
+pub(super) fn mailbox_package_key(mailbox: &MailboxId, id: &HandoffId) -> [u8; 33] {
+    let mut k = [0u8; 33];
+    k[..17].copy_from_slice(&mailbox_packages_prefix(mailbox));
+    k[17..].copy_from_slice(id.as_bytes());
     k
 }
 
@@ -113,6 +158,10 @@ pub(super) fn read_u64(b: &[u8]) -> Option<u64> {
 
 pub(super) fn mailbox_id(b: &[u8]) -> Option<MailboxId> {
     Some(MailboxId::from_bytes(b.try_into().ok()?))
+}
+
+pub(super) fn handoff_id(b: &[u8]) -> Option<HandoffId> {
+    Some(HandoffId::from_bytes(b.try_into().ok()?))
 }
 
 /// A cursor over a stored record.
@@ -218,6 +267,31 @@ pub(super) fn decode_mailbox(raw: &[u8]) -> Result<MailboxRecord, StoreError> {
     parsed.ok_or(StoreError::Corrupt("mailbox record"))
 }
 
+// Package record: version, mailbox (16), expiry, body (the rest).
+pub(super) fn encode_package(p: &PackageRecord) -> Vec<u8> {
+    let mut v = Vec::with_capacity(1 + 16 + 8 + p.body.len());
+    v.push(RECORD_VERSION);
+    v.extend_from_slice(p.mailbox.as_bytes());
+    v.extend_from_slice(&p.expiry.to_be_bytes());
+    v.extend_from_slice(&p.body);
+    v
+}
+
+pub(super) fn decode_package(raw: &[u8]) -> Result<PackageRecord, StoreError> {
+    let mut r = Reader(raw);
+    let parsed = (|| {
+        if r.u8()? != RECORD_VERSION {
+            return None;
+        }
+        Some(PackageRecord {
+            mailbox: MailboxId::from_bytes(r.array()?),
+            expiry: r.u64()?,
+            body: r.0.to_vec(),
+        })
+    })();
+    parsed.ok_or(StoreError::Corrupt("package record"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +312,29 @@ mod tests {
         assert_eq!(decode_mailbox(&raw).unwrap(), rec);
         raw.push(0);
         assert!(decode_mailbox(&raw).is_err());
+    }
+
+    #[test]
+    fn package_records_round_trip_and_refuse_other_versions() {
+        let rec = PackageRecord {
+            mailbox: MailboxId::from_bytes([7; 16]),
+            expiry: 1_800_000_000,
+            body: b"sealed".to_vec(),
+        };
+        let mut raw = encode_package(&rec);
+        assert_eq!(decode_package(&raw).unwrap(), rec);
+        assert!(decode_package(&raw[..24]).is_err());
+        raw[0] = 2;
+        assert!(decode_package(&raw).is_err());
+    }
+
+    #[test]
+    fn a_package_and_a_mailbox_with_the_same_bytes_have_distinct_expiry_entries() {
+        let bytes = [9; 16];
+        let mailbox = expiry_key(100, &MailboxId::from_bytes(bytes));
+        let package = package_expiry_key(100, &HandoffId::from_bytes(bytes));
+        assert_ne!(mailbox, package);
+        assert_eq!(mailbox[..9], package[..9]);
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! Read access to every kind of entry, for `candor-server check` (`crate::store::check`).
 
-use candor_protocol::{Envelope, MailboxId, OfficeId};
+use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId};
 
 use super::codec::{
-    counters_key, decode_mailbox, decode_office, envelopes_prefix, expiry_key, inbox_key,
-    mailbox_id, prefix, read_u64,
+    counters_key, decode_mailbox, decode_office, decode_package, envelopes_prefix, expiry_key,
+    handoff_id, inbox_key, mailbox_id, mailbox_package_key, package_expiry_key, prefix, read_u64,
 };
 use super::{SledStore, TREE, backend, decode_counters};
-use crate::store::{MailboxRecord, OfficeRecord, StoreError};
+use crate::store::{MailboxRecord, OfficeRecord, PackageRecord, StoreError};
 
 impl SledStore {
     /// Entries under one prefix, the prefix cut off the key.
@@ -154,16 +154,55 @@ impl SledStore {
     /// Every expiry entry as (expiry, kind, id).
     pub(in crate::store) fn expiry_entries(
         &self,
-    ) -> impl Iterator<Item = Result<Option<(u64, u8, MailboxId)>, StoreError>> + '_ {
+    ) -> impl Iterator<Item = Result<Option<(u64, u8, [u8; 16])>, StoreError>> + '_ {
         self.entries(prefix::EXPIRY).map(|item| {
             let (k, _) = item?;
             Ok(if k.len() == 25 {
                 read_u64(&k[..8])
-                    .zip(mailbox_id(&k[9..]))
+                    .zip(<[u8; 16]>::try_from(&k[9..]).ok())
                     .map(|(at, id)| (at, k[8], id))
             } else {
                 None
             })
+        })
+    }
+
+    pub(in crate::store) fn all_packages(
+        &self,
+    ) -> impl Iterator<
+        Item = Result<(Option<HandoffId>, Result<PackageRecord, StoreError>), StoreError>,
+    > + '_ {
+        self.entries(prefix::PACKAGE).map(|item| {
+            let (k, v) = item?;
+            Ok((handoff_id(&k), decode_package(&v)))
+        })
+    }
+
+    pub(in crate::store) fn has_package_entries(
+        &self,
+        id: &HandoffId,
+        rec: &PackageRecord,
+    ) -> Result<(bool, bool), StoreError> {
+        let listed = self
+            .tree
+            .contains_key(mailbox_package_key(&rec.mailbox, id))
+            .map_err(backend)?;
+        let expiry = self
+            .tree
+            .contains_key(package_expiry_key(rec.expiry, id))
+            .map_err(backend)?;
+        Ok((listed, expiry))
+    }
+
+    /// Every entry of the mailboxes' package lists as (mailbox, package).
+    pub(in crate::store) fn package_list_entries(
+        &self,
+    ) -> impl Iterator<Item = Result<Option<(MailboxId, HandoffId)>, StoreError>> + '_ {
+        self.entries(prefix::MAILBOX_PACKAGE).map(|item| {
+            let (k, v) = item?;
+            Ok((k.len() == 32 && v.is_empty())
+                .then(|| mailbox_id(&k[..16]).zip(handoff_id(&k[16..])))
+                .flatten())
         })
     }
 
