@@ -88,7 +88,7 @@ pub struct Settings {
     /// requests' group commits wait behind, so this bounds the latency a sweep adds.
     pub sweep_batch: usize,
     /// Bytes of sled's page cache. sled's memory use is a multiple of it: with a million
-    /// mailboxes under load, RSS was 260 MB with 16 MiB and 293–311 MB with 32 MiB
+    /// mailboxes under load, RSS was 259–267 MB with 16 MiB and 293–311 MB with 32 MiB
     /// (`docs/benchmarks.md`).
     pub cache_bytes: u64,
     /// Microseconds the group-commit flusher waits for more writers before it syncs, when the
