@@ -82,19 +82,21 @@ fn prefixed(p: u8, rest: &[u8]) -> Vec<u8> {
     k
 }
 
-pub(super) fn mailbox_key(id: &MailboxId) -> [u8; 17] {
+/// A one-byte prefix and a 16-byte ID.
+fn id_key(p: u8, id: &[u8; 16]) -> [u8; 17] {
     let mut k = [0u8; 17];
-    k[0] = prefix::MAILBOX;
-    k[1..].copy_from_slice(id.as_bytes());
+    k[0] = p;
+    k[1..].copy_from_slice(id);
     k
+}
+
+pub(super) fn mailbox_key(id: &MailboxId) -> [u8; 17] {
+    id_key(prefix::MAILBOX, id.as_bytes())
 }
 
 /// The prefix of every envelope key of a mailbox.
 pub(super) fn envelopes_prefix(id: &MailboxId) -> [u8; 17] {
-    let mut k = [0u8; 17];
-    k[0] = prefix::ENVELOPE;
-    k[1..].copy_from_slice(id.as_bytes());
-    k
+    id_key(prefix::ENVELOPE, id.as_bytes())
 }
 
 pub(super) fn envelope_key(id: &MailboxId, seq: u64) -> [u8; 25] {
@@ -122,18 +124,12 @@ fn expiry_entry(at: u64, kind: u8, id: &[u8; 16]) -> [u8; 26] {
 }
 
 pub(super) fn package_key(id: &HandoffId) -> [u8; 17] {
-    let mut k = [0u8; 17];
-    k[0] = prefix::PACKAGE;
-    k[1..].copy_from_slice(id.as_bytes());
-    k
+    id_key(prefix::PACKAGE, id.as_bytes())
 }
 
 /// The prefix of every entry of a mailbox's package list.
 pub(super) fn mailbox_packages_prefix(id: &MailboxId) -> [u8; 17] {
-    let mut k = [0u8; 17];
-    k[0] = prefix::MAILBOX_PACKAGE;
-    k[1..].copy_from_slice(id.as_bytes());
-    k
+    id_key(prefix::MAILBOX_PACKAGE, id.as_bytes())
 }
 
 pub(super) fn mailbox_package_key(mailbox: &MailboxId, id: &HandoffId) -> [u8; 33] {
