@@ -168,8 +168,10 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
 
     for entry in store.package_list_entries() {
         match entry? {
-            Some((mailbox, id)) => match store.package(&id)? {
-                Some(rec) if rec.mailbox == mailbox => {}
+            Some((mailbox, id)) => match readable(store.package(&id))? {
+                Some(Some(rec)) if rec.mailbox == mailbox => {}
+                // Reported with the record.
+                None => {}
                 _ => problems.push(format!(
                     "package {}: a stale package list entry",
                     package_label(&id)
@@ -183,8 +185,9 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
         match entry? {
             Some((at, 2, id)) => {
                 let id = HandoffId::from_bytes(id);
-                match store.package(&id)? {
-                    Some(rec) if rec.expiry == at => {}
+                match readable(store.package(&id))? {
+                    Some(Some(rec)) if rec.expiry == at => {}
+                    None => {}
                     _ => problems.push(format!(
                         "package {}: a stale expiry index entry",
                         package_label(&id)
@@ -240,4 +243,14 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
 /// A package's short label, as a mailbox's: the first 8 characters of its ID.
 fn package_label(id: &HandoffId) -> String {
     id.to_string()[..8].to_owned()
+}
+
+/// A stored record as read, `None` when it does not decode (reported where the records
+/// themselves are checked), so that damage is a problem line and not a failed check.
+fn readable<T>(read: Result<T, StoreError>) -> Result<Option<T>, StoreError> {
+    match read {
+        Ok(v) => Ok(Some(v)),
+        Err(StoreError::Corrupt(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -227,24 +227,29 @@ impl SledStore {
     }
 
     /// Every key under `prefix`, in sled or queued, that the queued writes have not removed.
+    /// The caller holds the lock that covers the prefix, so no write can queue under it
+    /// meanwhile; but the committer may apply queued writes at any time (applying, then
+    /// dropping them from the overlay), so the overlay is read first, as [`SledStore::latest`]
+    /// does: a queued key is then in the copy, or already in sled when sled is scanned.
     fn latest_keys(&self, prefix: &[u8]) -> Result<Vec<IVec>, StoreError> {
-        let mut keys = std::collections::BTreeSet::new();
-        for key in self.tree.scan_prefix(prefix).keys() {
-            keys.insert(key.map_err(backend)?);
-        }
-        let pending = lock(&self.pending);
-        for (key, (_, value)) in pending
+        let queued: Vec<(IVec, bool)> = lock(&self.pending)
             .overlay
             .range::<[u8], _>((
                 std::ops::Bound::Included(prefix),
                 std::ops::Bound::Unbounded,
             ))
             .take_while(|(key, _)| key.starts_with(prefix))
-        {
-            if value.is_some() {
-                keys.insert(key.clone());
+            .map(|(key, (_, value))| (key.clone(), value.is_some()))
+            .collect();
+        let mut keys = std::collections::BTreeSet::new();
+        for key in self.tree.scan_prefix(prefix).keys() {
+            keys.insert(key.map_err(backend)?);
+        }
+        for (key, present) in queued {
+            if present {
+                keys.insert(key);
             } else {
-                keys.remove(key);
+                keys.remove(&key);
             }
         }
         Ok(keys.into_iter().collect())
@@ -466,9 +471,15 @@ impl SledStore {
             batch.remove(key);
         }
         for key in self.latest_keys(&mailbox_packages_prefix(id))? {
-            let package = handoff_id(&key[17..]).ok_or(StoreError::Corrupt("package list key"))?;
-            if let Some(rec) = self.latest_package(&package)? {
-                remove_package(&mut batch, &package, &rec);
+            if let Some(package) = handoff_id(&key[17..]) {
+                match self.latest_package(&package) {
+                    Ok(Some(rec)) => remove_package(&mut batch, &package, &rec),
+                    Ok(None) => {}
+                    // A damaged record still goes with its mailbox; its expiry entry, which
+                    // cannot be read from it, is dropped as stale when it comes due.
+                    Err(StoreError::Corrupt(_)) => batch.remove(&package_key(&package)),
+                    Err(e) => return Err(e),
+                }
             }
             batch.remove(key);
         }
@@ -829,11 +840,18 @@ impl Store for SledStore {
             ) else {
                 return Err(StoreError::Corrupt("expiry key"));
             };
+            let package = || match self.delete_package_batch(&HandoffId::from_bytes(id), Some(at)) {
+                // A damaged package record must not stop every later sweep: it is left for
+                // `check` to report, and its entry dropped.
+                Err(StoreError::Corrupt(what)) => {
+                    tracing::error!(what, "the sweeper skipped a damaged handoff package");
+                    Ok(false)
+                }
+                other => other,
+            };
             if kind == EXPIRY_MAILBOX && self.delete_batch(&MailboxId::from_bytes(id), Some(at))? {
                 swept.mailboxes += 1;
-            } else if kind == EXPIRY_PACKAGE
-                && self.delete_package_batch(&HandoffId::from_bytes(id), Some(at))?
-            {
+            } else if kind == EXPIRY_PACKAGE && package()? {
                 swept.packages += 1;
             } else {
                 // The entry is stale (the mailbox moved on or is gone) or of a kind this

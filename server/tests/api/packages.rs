@@ -193,12 +193,13 @@ async fn deleting_a_case_deletes_its_packages_and_no_other() {
 
 #[tokio::test]
 async fn the_sweeper_deletes_expired_packages_and_keeps_fresh_ones() {
-    // Arrange: a case kept 30 days, with a package expiring in 2 hours and one in 10 days.
+    // Arrange: a case kept 30 days, with a package expiring in 2 hours and one in 60 days,
+    // after the case.
     let app = spawn_app_with(|s| s.retention_jitter_hours = 0).await;
     let office = app.register("ombuds", 30).await;
     let case = app.open_case(&office).await;
     let soon = package(&app, &case, 2, b"expires soon");
-    let later = package(&app, &case, 240, b"expires later");
+    let later = package(&app, &case, 60 * 24, b"expires after its case");
     put(&app, &soon).await.unwrap();
     put(&app, &later).await.unwrap();
 
@@ -221,10 +222,11 @@ async fn the_sweeper_deletes_expired_packages_and_keeps_fresh_ones() {
         "{metrics}"
     );
 
-    // When the case itself expires, its remaining package goes with it.
+    // When the case itself expires, its remaining package goes with it, before its own expiry.
     app.clock.advance(31 * DAY);
     let swept = sweeper::sweep_once(&app.state).await.unwrap();
     assert_eq!(swept.mailboxes, 1);
+    assert_eq!(swept.packages, 0);
     assert_eq!(store.package(&later.id).unwrap(), None);
     assert_eq!(store.check().unwrap().packages, 0);
     assert_consistent(&app);
@@ -249,5 +251,48 @@ async fn an_acknowledged_package_survives_a_restart() {
         app.state.store.packages(&case.keys.mailbox).unwrap(),
         vec![kept.id]
     );
+    assert_consistent(&app);
+}
+
+#[tokio::test]
+async fn a_damaged_package_is_reported_and_does_not_stop_the_sweeper() {
+    // Arrange: a case kept one day with a package due in two hours; the relay stops and the
+    // package's record is overwritten behind its back.
+    let app = spawn_app_with(|s| s.retention_jitter_hours = 0).await;
+    let office = app.register("ombuds", 1).await;
+    let case = app.open_case(&office).await;
+    let damaged = package(&app, &case, 2, b"to be damaged");
+    put(&app, &damaged).await.unwrap();
+    let (dir, clock) = app.stop().await;
+    {
+        let db = sled::open(dir.path().join("store")).unwrap();
+        let tree = db.open_tree("relay").unwrap();
+        let mut key = vec![b'h'];
+        key.extend_from_slice(damaged.id.as_bytes());
+        tree.insert(key, b"not a package".to_vec()).unwrap();
+        db.flush().unwrap();
+    }
+    let app = spawn_app_in(dir, clock, |s| s.retention_jitter_hours = 0).await;
+
+    // `check` reports the damage instead of failing.
+    let report = app.state.store.check().unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("the record does not decode")),
+        "{:?}",
+        report.problems
+    );
+
+    // Act: the package's own expiry comes due, then its case's.
+    app.clock.advance(3 * HOUR);
+    let first = sweeper::sweep_once(&app.state).await;
+    app.clock.advance(DAY);
+    let second = sweeper::sweep_once(&app.state).await;
+
+    // Assert: neither sweep failed, and the damaged record went with its case.
+    assert_eq!(first.unwrap().packages, 0);
+    assert_eq!(second.unwrap().mailboxes, 1);
     assert_consistent(&app);
 }

@@ -325,15 +325,6 @@ mod tests {
     }
 
     #[test]
-    fn a_package_and_a_mailbox_with_the_same_bytes_have_distinct_expiry_entries() {
-        let bytes = [9; 16];
-        let mailbox = expiry_key(100, &MailboxId::from_bytes(bytes));
-        let package = package_expiry_key(100, &HandoffId::from_bytes(bytes));
-        assert_ne!(mailbox, package);
-        assert_eq!(mailbox[..9], package[..9]);
-    }
-
-    #[test]
     fn index_keys_sort_numerically() {
         let id = MailboxId::from_bytes([0xff; 16]);
         let other = MailboxId::from_bytes([0; 16]);
