@@ -26,6 +26,11 @@ macro_rules! random_id {
             pub fn random(rng: &mut impl rand::CryptoRng) -> Self {
                 Self(crate::keys::random_bytes(rng))
             }
+            /// A short label for display: the first 8 characters of the ID. Never the full ID.
+            pub fn short_label(&self) -> String {
+                let s = self.to_string();
+                s[..8].to_owned()
+            }
         }
 
         impl fmt::Display for $name {
@@ -82,14 +87,6 @@ random_id!(
     RequestId,
     "request id"
 );
-
-impl MailboxId {
-    /// A short label for display: the first 8 characters of the ID. Never the full ID.
-    pub fn short_label(&self) -> String {
-        let s = self.to_string();
-        s[..8].to_owned()
-    }
-}
 
 /// An office's ID: 3 to 32 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -140,8 +140,8 @@ impl SigningPublicKey {
     /// small-order key (refused by [`SigningPublicKey::from_bytes`]) and no small-order `R`.
     ///
     /// This accepts exactly what `ed25519-dalek`'s `verify_strict` accepts, without its
-    /// decompression of `R` (a field square root: `request/verify` took 13% less without it), as libsodium
-    /// does: the check compares the recomputed `R`, which is canonically encoded, with the
+    /// decompression of `R` (a field square root: `request/verify` took 13% less without it),
+    /// as libsodium does: the check compares the recomputed `R`, which is canonically encoded, with the
     /// signature's bytes. So an `R` that is not a canonical encoding of a point never matches,
     /// and the small-order points that remain are exactly the eight in [`SMALL_ORDER`].
     pub fn verify(&self, label: &[u8], message: &[u8], sig: &[u8; 64]) -> Result<(), Error> {

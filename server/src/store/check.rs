@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use candor_protocol::{HandoffId, MailboxId, OfficeId};
 
-use super::sled::SledStore;
+use super::sled::{EXPIRY_MAILBOX, EXPIRY_PACKAGE, SledStore};
 use super::{CheckReport, Store, StoreError};
 
 pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
@@ -147,7 +147,7 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
             problems.push("a package key is not 16 bytes".into());
             continue;
         };
-        let label = package_label(&id);
+        let label = id.short_label();
         let Ok(rec) = rec else {
             problems.push(format!("package {label}: the record does not decode"));
             continue;
@@ -174,7 +174,7 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
                 None => {}
                 _ => problems.push(format!(
                     "package {}: a stale package list entry",
-                    package_label(&id)
+                    id.short_label()
                 )),
             },
             None => problems.push("a package list entry is malformed".into()),
@@ -183,28 +183,31 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
 
     for entry in store.expiry_entries() {
         match entry? {
-            Some((at, 2, id)) => {
+            Some((at, EXPIRY_PACKAGE, id)) => {
                 let id = HandoffId::from_bytes(id);
                 match readable(store.package(&id))? {
                     Some(Some(rec)) if rec.expiry == at => {}
                     None => {}
                     _ => problems.push(format!(
                         "package {}: a stale expiry index entry",
-                        package_label(&id)
+                        id.short_label()
                     )),
                 }
             }
-            Some((at, 1, id)) => match store.mailbox(&MailboxId::from_bytes(id))? {
-                Some(rec) if rec.expiry == at => {}
-                Some(_) => problems.push(format!(
-                    "mailbox {}: a stale expiry index entry",
-                    MailboxId::from_bytes(id).short_label()
-                )),
-                None => problems.push(format!(
-                    "mailbox {}: an expiry entry for a mailbox that does not exist",
-                    MailboxId::from_bytes(id).short_label()
-                )),
-            },
+            Some((at, EXPIRY_MAILBOX, id)) => {
+                let id = MailboxId::from_bytes(id);
+                match store.mailbox(&id)? {
+                    Some(rec) if rec.expiry == at => {}
+                    Some(_) => problems.push(format!(
+                        "mailbox {}: a stale expiry index entry",
+                        id.short_label()
+                    )),
+                    None => problems.push(format!(
+                        "mailbox {}: an expiry entry for a mailbox that does not exist",
+                        id.short_label()
+                    )),
+                }
+            }
             Some((_, kind, _)) => problems.push(format!("an expiry entry of unknown kind {kind}")),
             None => problems.push("an expiry key is malformed".into()),
         }
@@ -238,11 +241,6 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
 
     report.problems = problems;
     Ok(report)
-}
-
-/// A package's short label, as a mailbox's: the first 8 characters of its ID.
-fn package_label(id: &HandoffId) -> String {
-    id.to_string()[..8].to_owned()
 }
 
 /// A stored record as read, `None` when it does not decode (reported where the records

@@ -72,11 +72,13 @@ mod codec;
 mod inspect;
 mod log;
 
+/// The kinds of expiry entry, for `check`.
+pub(super) use codec::{EXPIRY_MAILBOX, EXPIRY_PACKAGE};
 use codec::{
-    EXPIRY_MAILBOX, EXPIRY_PACKAGE, counters_key, decode_mailbox, decode_office, decode_package,
-    encode_mailbox, encode_office, encode_package, envelope_key, envelopes_prefix, expiry_key,
-    handoff_id, inbox_key, mailbox_id, mailbox_key, mailbox_package_key, mailbox_packages_prefix,
-    office_key, package_expiry_key, package_key, prefix, read_u64, token_code, used_key,
+    counters_key, decode_mailbox, decode_office, decode_package, encode_mailbox, encode_office,
+    encode_package, envelope_key, envelopes_prefix, expiry_key, handoff_id, inbox_key, mailbox_id,
+    mailbox_key, mailbox_package_key, mailbox_packages_prefix, office_key, package_expiry_key,
+    package_key, prefix, read_u64, token_code, used_key,
 };
 
 /// The one tree the relay keeps its data in.

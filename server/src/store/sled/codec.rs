@@ -10,9 +10,9 @@ use crate::store::{MailboxRecord, OfficeRecord, PackageRecord, StoreError, Token
 /// The version byte of every record.
 const RECORD_VERSION: u8 = 1;
 /// The kind byte of a mailbox's expiry entry.
-pub(super) const EXPIRY_MAILBOX: u8 = 1;
+pub(in crate::store) const EXPIRY_MAILBOX: u8 = 1;
 /// The kind byte of a handoff package's expiry entry.
-pub(super) const EXPIRY_PACKAGE: u8 = 2;
+pub(in crate::store) const EXPIRY_PACKAGE: u8 = 2;
 
 pub(super) fn token_code(kind: TokenKind) -> u8 {
     match kind {
