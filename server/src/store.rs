@@ -295,6 +295,13 @@ pub trait Store: Send + Sync + 'static {
     /// whether it existed.
     fn delete_mailbox(&self, id: &MailboxId) -> Result<bool, StoreError>;
     /// Up to `limit` of an office's mailboxes with activity above `after`, oldest first.
+    ///
+    /// Blocking: it may commit queued writes. A write to a mailbox moves the mailbox to a new
+    /// activity number (the office's next) only if an inbox read may have listed its current
+    /// one; otherwise the mailbox keeps its number, and the next read lists it anyway, with
+    /// its envelope count as of that read. A write acknowledged before a read returns is
+    /// visible to reads that follow it, so a reader that polls with the last page's `next`
+    /// and then fetches envelopes misses no write.
     fn inbox(
         &self,
         office: &OfficeId,

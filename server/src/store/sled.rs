@@ -97,9 +97,9 @@ pub struct SledStore {
     registry: Mutex<()>,
     /// The writes queued for the next group commit.
     pending: Mutex<Pending>,
-    /// Each office's activity counter, once used since the store opened (see
+    /// Each office's activity numbers, once used since the store opened (see
     /// [`SledStore::activity`]).
-    activity: Mutex<HashMap<OfficeId, u64>>,
+    activity: Mutex<HashMap<OfficeId, Activity>>,
     /// Envelope bodies and commit records.
     log: Log,
     /// Held by whoever commits a group, so that groups reach the log and sled in the order
@@ -113,6 +113,18 @@ struct Committed {
     lsn: u64,
     /// When sled was last flushed (a checkpoint).
     checkpointed: Instant,
+}
+
+/// An office's activity numbers.
+#[derive(Clone, Copy)]
+struct Activity {
+    /// The last number handed out.
+    last: u64,
+    /// The highest number an inbox read has listed: a reader may hold it as its cursor. A
+    /// write to a mailbox whose entry is above it leaves the entry where it is, since every
+    /// reader will still list it (`docs/protocol.md` §11); a write to any other mailbox moves
+    /// its entry to a new number.
+    listed: u64,
 }
 
 /// Longest time between checkpoints while writes come in.
@@ -386,9 +398,8 @@ impl SledStore {
         self.log.remove_dead(committed.lsn)
     }
 
-    /// An office's activity counter: the last activity number handed out. The caller holds
-    /// the office's lock.
-    fn activity(&self, office: &OfficeId) -> Result<u64, StoreError> {
+    /// An office's activity numbers. The caller holds the office's lock.
+    fn activity(&self, office: &OfficeId) -> Result<Activity, StoreError> {
         if let Some(a) = lock(&self.activity).get(office) {
             return Ok(*a);
         }
@@ -407,7 +418,11 @@ impl SledStore {
             }
             None => 0,
         };
-        let current = stored.max(newest);
+        // What inbox reads listed before the store opened is not known: take it all as listed.
+        let current = Activity {
+            last: stored.max(newest),
+            listed: stored.max(newest),
+        };
         lock(&self.activity).insert(office.clone(), current);
         Ok(current)
     }
@@ -415,9 +430,27 @@ impl SledStore {
     /// The next activity number of an office; the caller holds the office's lock and queues a
     /// write that uses it.
     fn next_activity(&self, office: &OfficeId) -> Result<u64, StoreError> {
-        let next = self.activity(office)? + 1;
-        lock(&self.activity).insert(office.clone(), next);
-        Ok(next)
+        let mut activity = self.activity(office)?;
+        activity.last += 1;
+        lock(&self.activity).insert(office.clone(), activity);
+        Ok(activity.last)
+    }
+
+    /// Records that an inbox read listed an office's entries up to `upto`, then commits every
+    /// queued write. A write that left its mailbox's entry in place, because no read had
+    /// listed it, queued before this mark; committing it before the reader gets its page means
+    /// the reader, which fetches envelopes only after the page, sees that write.
+    fn mark_listed(&self, office: &OfficeId, upto: u64) -> Result<(), StoreError> {
+        {
+            let _office = self.lock_office(office);
+            let mut activity = self.activity(office)?;
+            if upto <= activity.listed {
+                return Ok(());
+            }
+            activity.listed = upto;
+            lock(&self.activity).insert(office.clone(), activity);
+        }
+        self.commit_group()
     }
 
     fn counters(&self, office: &OfficeId) -> Result<(u64, u64), StoreError> {
@@ -487,7 +520,7 @@ impl SledStore {
         }
         batch.remove(&expiry_key(rec.expiry, id));
         batch.remove(inbox_key(&rec.office, rec.activity));
-        let activity = self.activity(&rec.office)?;
+        let activity = self.activity(&rec.office)?.last;
         let (_, open) = self.counters(&rec.office)?;
         batch.insert(
             counters_key(&rec.office),
@@ -672,23 +705,28 @@ impl Store for SledStore {
                 "this mailbox holds as many bytes as the relay allows",
             ));
         }
-        let activity = self.next_activity(&rec.office)?;
+        // Moved to a new activity number only if a reader may have listed the old one.
+        let moves = rec.activity <= self.activity(&rec.office)?.listed;
         let new_expiry = expiry.after_write(rec.expiry);
         let mut batch = Changes::default();
         if rec.expiry != new_expiry {
             batch.remove(&expiry_key(rec.expiry, id));
             batch.insert(&expiry_key(new_expiry, id), &[]);
         }
-        batch.remove(inbox_key(&rec.office, rec.activity));
+        if moves {
+            batch.remove(inbox_key(&rec.office, rec.activity));
+            rec.activity = self.next_activity(&rec.office)?;
+        }
         rec.last_seq += 1;
         rec.count += 1;
         rec.bytes += len;
         rec.expiry = new_expiry;
-        rec.activity = activity;
         let pointer = self.log.append_envelope(id, rec.last_seq, &json)?;
         batch.insert(&envelope_key(id, rec.last_seq), &pointer.encode());
         batch.insert(&mailbox_key(id), encode_mailbox(&rec));
-        batch.insert(inbox_key(&rec.office, activity), id.as_bytes());
+        if moves {
+            batch.insert(inbox_key(&rec.office, rec.activity), id.as_bytes());
+        }
         self.submit(batch)?;
         Ok(rec.last_seq)
     }
@@ -752,6 +790,9 @@ impl Store for SledStore {
                 last_seq: rec.last_seq,
                 activity,
             });
+        }
+        if let Some(last) = out.last() {
+            self.mark_listed(office, last.activity)?;
         }
         Ok(out)
     }

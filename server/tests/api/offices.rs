@@ -1,9 +1,11 @@
 //! Registering, fetching and updating office cards, invites, and the office inbox.
 
-use candor_protocol::api::OfficeSaved;
+use candor_protocol::api::{EnvelopePage, OfficeSaved};
 use candor_protocol::{SignedCard, Signer};
 
-use crate::helpers::{TestOffice, assert_problem, office_card, register_body, spawn_app};
+use crate::helpers::{
+    TestOffice, assert_problem, office_card, register_body, spawn_app, spawn_app_in,
+};
 
 #[tokio::test]
 async fn a_registered_card_is_served_as_signed() {
@@ -146,11 +148,134 @@ async fn only_the_office_key_updates_the_card() {
 
 #[tokio::test]
 async fn the_inbox_lists_mailboxes_by_activity() {
-    // Arrange: two cases; the first writes last.
+    // Arrange: two cases; the first writes once before any read and once after.
     let app = spawn_app().await;
     let office = app.register("ombuds", 90).await;
     let first = app.open_case(&office).await;
     let second = app.open_case(&office).await;
+    let write = |text: &'static str| {
+        let (app, office, first) = (&app, &office, &first);
+        async move {
+            let envelope = first.envelope(office, text);
+            let res = app
+                .append(
+                    &first.keys.signing,
+                    Signer::Case,
+                    &first.mailbox(),
+                    &envelope,
+                )
+                .await;
+            assert_eq!(res.status(), 201);
+        }
+    };
+    write("hello").await;
+
+    // Act: no read had listed the first case, so it kept its place.
+    let page = app.inbox(&office, "").await;
+
+    // Assert
+    let order: Vec<String> = page
+        .mailboxes
+        .iter()
+        .map(|m| m.mailbox.to_string())
+        .collect();
+    assert_eq!(order, [first.mailbox(), second.mailbox()]);
+    assert_eq!(page.mailboxes[0].envelopes, 1);
+    assert_eq!(page.mailboxes[0].last_seq, 1);
+    assert_eq!(
+        page.mailboxes[0].kem_key,
+        first.keys.kem.public_key().to_bytes()
+    );
+    assert_eq!(page.next, page.mailboxes[1].activity);
+    // After the cursor there is nothing new; with limit=1 the first page holds one.
+    let later = app.inbox(&office, &format!("?after={}", page.next)).await;
+    assert!(later.mailboxes.is_empty());
+    assert_eq!(later.next, page.next);
+    let one = app.inbox(&office, "?limit=1").await;
+    assert_eq!(one.mailboxes.len(), 1);
+    assert_eq!(one.mailboxes[0].mailbox.to_string(), first.mailbox());
+    // Listed now, the first case moves past the cursor when it writes again.
+    write("again").await;
+    let moved = app.inbox(&office, &format!("?after={}", page.next)).await;
+    assert_eq!(moved.mailboxes.len(), 1);
+    assert_eq!(moved.mailboxes[0].mailbox.to_string(), first.mailbox());
+    assert_eq!(moved.mailboxes[0].envelopes, 2);
+    assert!(moved.next > page.next);
+}
+
+#[tokio::test]
+async fn a_reader_that_polls_from_its_cursor_misses_no_write() {
+    // Arrange: three cases, and a reader that pages one at a time.
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let mut cases = Vec::new();
+    for _ in 0..3 {
+        cases.push(app.open_case(&office).await);
+    }
+    let mut cursor = 0;
+    // What the reader has seen of each case: the envelope count at its last listing.
+    let mut seen = std::collections::HashMap::new();
+
+    // Act: writes to listed and unlisted cases, between reads of one entry each.
+    for i in [0, 0, 1, 2, 2, 0, 1, 1, 0, 2, 1, 0] {
+        let case = &cases[i];
+        let res = app
+            .append(
+                &case.keys.signing,
+                Signer::Case,
+                &case.mailbox(),
+                &case.envelope(&office, "note"),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        let page = app
+            .inbox(&office, &format!("?after={cursor}&limit=1"))
+            .await;
+        for m in &page.mailboxes {
+            seen.insert(m.mailbox.to_string(), m.envelopes);
+        }
+        cursor = page.next;
+    }
+    // Drain what is left after the cursor.
+    loop {
+        let page = app
+            .inbox(&office, &format!("?after={cursor}&limit=1"))
+            .await;
+        if page.mailboxes.is_empty() {
+            break;
+        }
+        for m in &page.mailboxes {
+            seen.insert(m.mailbox.to_string(), m.envelopes);
+        }
+        cursor = page.next;
+    }
+
+    // Assert: the reader's last listing of every case shows all of its envelopes.
+    for case in &cases {
+        let res = app
+            .list(&case.keys.signing, Signer::Case, &case.mailbox(), "")
+            .await;
+        let listed: EnvelopePage = res.json().await.unwrap();
+        assert_eq!(
+            seen.get(&case.mailbox()).copied(),
+            Some(listed.envelopes.len() as u64),
+            "the reader missed a write to {}",
+            case.mailbox()
+        );
+    }
+}
+
+#[tokio::test]
+async fn after_a_restart_a_write_moves_its_mailbox() {
+    // Arrange: two cases, never listed; the relay restarts.
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let first = app.open_case(&office).await;
+    let second = app.open_case(&office).await;
+    let (dir, clock) = app.stop().await;
+    let app = spawn_app_in(dir, clock, |_| {}).await;
+
+    // Act: what reads listed before the restart is not known, so the write moves the case.
     let res = app
         .append(
             &first.keys.signing,
@@ -161,30 +286,14 @@ async fn the_inbox_lists_mailboxes_by_activity() {
         .await;
     assert_eq!(res.status(), 201);
 
-    // Act
-    let page = app.inbox(&office, "").await;
-
     // Assert
+    let page = app.inbox(&office, "").await;
     let order: Vec<String> = page
         .mailboxes
         .iter()
         .map(|m| m.mailbox.to_string())
         .collect();
     assert_eq!(order, [second.mailbox(), first.mailbox()]);
-    assert_eq!(page.mailboxes[1].envelopes, 1);
-    assert_eq!(page.mailboxes[1].last_seq, 1);
-    assert_eq!(
-        page.mailboxes[1].kem_key,
-        first.keys.kem.public_key().to_bytes()
-    );
-    assert_eq!(page.next, page.mailboxes[1].activity);
-    // After the cursor there is nothing new; with limit=1 the first page holds one.
-    let later = app.inbox(&office, &format!("?after={}", page.next)).await;
-    assert!(later.mailboxes.is_empty());
-    assert_eq!(later.next, page.next);
-    let one = app.inbox(&office, "?limit=1").await;
-    assert_eq!(one.mailboxes.len(), 1);
-    assert_eq!(one.mailboxes[0].mailbox.to_string(), second.mailbox());
 }
 
 #[tokio::test]
