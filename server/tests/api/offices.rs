@@ -1,6 +1,6 @@
 //! Registering, fetching and updating office cards, invites, and the office inbox.
 
-use candor_protocol::api::{EnvelopePage, OfficeSaved};
+use candor_protocol::api::{EnvelopePage, InboxPage, OfficeSaved};
 use candor_protocol::{SignedCard, Signer};
 
 use crate::helpers::{
@@ -146,6 +146,14 @@ async fn only_the_office_key_updates_the_card() {
     assert_eq!(served, office.signed);
 }
 
+/// The mailboxes of an inbox page, in order.
+fn order(page: &InboxPage) -> Vec<String> {
+    page.mailboxes
+        .iter()
+        .map(|m| m.mailbox.to_string())
+        .collect()
+}
+
 #[tokio::test]
 async fn the_inbox_lists_mailboxes_by_activity() {
     // Arrange: two cases; the first writes once before any read and once after.
@@ -174,12 +182,7 @@ async fn the_inbox_lists_mailboxes_by_activity() {
     let page = app.inbox(&office, "").await;
 
     // Assert
-    let order: Vec<String> = page
-        .mailboxes
-        .iter()
-        .map(|m| m.mailbox.to_string())
-        .collect();
-    assert_eq!(order, [first.mailbox(), second.mailbox()]);
+    assert_eq!(order(&page), [first.mailbox(), second.mailbox()]);
     assert_eq!(page.mailboxes[0].envelopes, 1);
     assert_eq!(page.mailboxes[0].last_seq, 1);
     assert_eq!(
@@ -288,12 +291,7 @@ async fn after_a_restart_a_write_moves_its_mailbox() {
 
     // Assert
     let page = app.inbox(&office, "").await;
-    let order: Vec<String> = page
-        .mailboxes
-        .iter()
-        .map(|m| m.mailbox.to_string())
-        .collect();
-    assert_eq!(order, [second.mailbox(), first.mailbox()]);
+    assert_eq!(order(&page), [second.mailbox(), first.mailbox()]);
 }
 
 #[tokio::test]
