@@ -298,10 +298,10 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// Blocking: it may commit queued writes. A write to a mailbox moves the mailbox to a new
     /// activity number (the office's next) only if an inbox read may have listed its current
-    /// one; otherwise the mailbox keeps its number, and the next read lists it anyway, with
-    /// its envelope count as of that read. A write acknowledged before a read returns is
-    /// visible to reads that follow it, so a reader that polls with the last page's `next`
-    /// and then fetches envelopes misses no write.
+    /// one; otherwise the mailbox keeps its number, and the next read lists it anyway. Before a
+    /// page that lists any mailbox is returned, every write queued so far is committed, and
+    /// the page's counts are read after that; so a reader that polls with the last page's
+    /// `next` and then fetches the listed mailboxes' envelopes misses no write.
     fn inbox(
         &self,
         office: &OfficeId,

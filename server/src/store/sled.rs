@@ -438,17 +438,18 @@ impl SledStore {
 
     /// Records that an inbox read listed an office's entries up to `upto`, then commits every
     /// queued write. A write that left its mailbox's entry in place, because no read had
-    /// listed it, queued before this mark; committing it before the reader gets its page means
-    /// the reader, which fetches envelopes only after the page, sees that write.
+    /// listed it, queued before this mark (or before an equal or higher mark by a concurrent
+    /// read, which may still be committing); committing here, always, means it is applied
+    /// before the reader gets its page, so the counts on the page and the envelope fetch that
+    /// follows include it.
     fn mark_listed(&self, office: &OfficeId, upto: u64) -> Result<(), StoreError> {
         {
             let _office = self.lock_office(office);
             let mut activity = self.activity(office)?;
-            if upto <= activity.listed {
-                return Ok(());
+            if upto > activity.listed {
+                activity.listed = upto;
+                lock(&self.activity).insert(office.clone(), activity);
             }
-            activity.listed = upto;
-            lock(&self.activity).insert(office.clone(), activity);
         }
         self.commit_group()
     }
@@ -793,6 +794,14 @@ impl Store for SledStore {
         }
         if let Some(last) = out.last() {
             self.mark_listed(office, last.activity)?;
+            // The counts as of now, with every write that kept its entry in place applied. A
+            // mailbox deleted since keeps the counts read above; fetching it finds nothing.
+            for entry in &mut out {
+                if let Some(rec) = self.mailbox(&entry.mailbox)? {
+                    entry.envelopes = rec.count;
+                    entry.last_seq = rec.last_seq;
+                }
+            }
         }
         Ok(out)
     }
