@@ -114,14 +114,14 @@ pub fn verify(
     }
 }
 
-/// One shard of the replay cache: the IDs accepted, in one set per (client) timestamp. A replay
-/// repeats the timestamp, which the signature covers, so only that second's set is looked in, and
-/// pruning drops whole seconds. An ID is kept as its first 8 bytes: a slot and a control byte in
-/// the set, which is 44–88% full, so 10–20 bytes each (from the layout, not measured). One set of
-/// IDs plus a list per second took about 30, and a map and an ordered set of full `(timestamp, ID)`
-/// pairs about 70 (`docs/benchmarks.md`, "Relay at scale"). A fresh random ID matches one of the
-/// prefixes kept in its shard for its second with probability at most about 2^-46; that request is
-/// refused as a replay and the client retries with a new ID.
+/// One shard of the replay cache: the IDs accepted, in one set per (client) timestamp. A
+/// replay repeats the timestamp, which the signature covers, so only that second's set is
+/// looked in, and pruning drops whole seconds. An ID is kept as its first 8 bytes: a slot and a
+/// control byte in the set, which is 44–88% full, so 10–20 bytes each (from the layout, not
+/// measured). One set of IDs plus a list per second took about 30, and a map and an ordered set
+/// of full `(timestamp, ID)` pairs about 70 (`docs/benchmarks.md`, "Relay at scale"). A fresh
+/// random ID matches one of the prefixes kept in its shard for its second with probability at
+/// most about 2^-46; that request is refused as a replay and the client retries with a new ID.
 #[derive(Default)]
 struct Shard {
     by_second: BTreeMap<u64, HashSet<u64>>,

@@ -174,8 +174,7 @@ pub async fn inbox(
     let id = office_id(&path)?;
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
     authorize(&state, &req, id.clone(), b"")?;
-    let office = id.clone();
-    let mailboxes = blocking(&state, move |s| s.inbox(&office, after, limit)).await?;
+    let mailboxes = blocking(&state, move |s| s.inbox(&id, after, limit)).await?;
     let next = mailboxes.last().map_or(after, |m| m.activity);
     Ok(json(StatusCode::OK, &InboxPage { mailboxes, next }))
 }

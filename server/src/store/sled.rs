@@ -419,10 +419,8 @@ impl SledStore {
             None => 0,
         };
         // What inbox reads listed before the store opened is not known: take it all as listed.
-        let current = Activity {
-            last: stored.max(newest),
-            listed: stored.max(newest),
-        };
+        let last = stored.max(newest);
+        let current = Activity { last, listed: last };
         lock(&self.activity).insert(office.clone(), current);
         Ok(current)
     }
