@@ -183,7 +183,7 @@ pub fn store_error(e: StoreError) -> ApiError {
         StoreError::InviteUsed => ApiError::InviteUsed,
         StoreError::PowUsed => ApiError::PowUsed,
         StoreError::Quota(d) => ApiError::QuotaExceeded(d),
-        e @ (StoreError::Corrupt(_) | StoreError::Backend(_)) => {
+        e @ (StoreError::Corrupt(_) | StoreError::Damaged { .. } | StoreError::Backend(_)) => {
             tracing::error!(error = %e, "the store failed");
             ApiError::Unavailable
         }

@@ -1,4 +1,4 @@
-//! Read access to every kind of entry, for `candor-server check` (`crate::store::check`).
+//! Read access to every kind of entry, for `candor-server check` (`check.rs`).
 
 use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId};
 
@@ -6,7 +6,8 @@ use super::codec::{
     counters_key, decode_mailbox, decode_office, decode_package, envelopes_prefix, expiry_key,
     handoff_id, inbox_key, mailbox_id, mailbox_package_key, package_expiry_key, prefix, read_u64,
 };
-use super::{SledStore, TREE, backend, decode_counters};
+use super::offices::decode_counters;
+use super::{SledStore, TREE, backend};
 use crate::store::{MailboxRecord, OfficeRecord, PackageRecord, StoreError};
 
 impl SledStore {

@@ -20,8 +20,9 @@ use std::collections::BTreeMap;
 
 use candor_protocol::{HandoffId, MailboxId, OfficeId};
 
-use super::sled::{EXPIRY_MAILBOX, EXPIRY_PACKAGE, SledStore};
-use super::{CheckReport, Store, StoreError};
+use super::SledStore;
+use super::codec::{EXPIRY_MAILBOX, EXPIRY_PACKAGE};
+use crate::store::{CheckReport, Store, StoreError};
 
 pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
     let mut report = CheckReport::default();
