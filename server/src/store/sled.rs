@@ -40,9 +40,7 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
 
 use candor_protocol::api::InboxEntry;
 use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId};
@@ -52,10 +50,10 @@ use super::{
     CheckReport, Compacted, Expiry, MailboxRecord, NewMailbox, NewPackage, OfficeRecord,
     PackageRecord, Quotas, RawEnvelope, Store, StoreError, Swept, UsedToken,
 };
-use codec::{prefix, read_u64};
 use commit::{Committed, Pending};
-use log::{CHECKPOINT_KEY, Log, Pointer};
+use log::Log;
 use offices::Activity;
+pub use open::Options;
 
 mod check;
 mod codec;
@@ -65,6 +63,7 @@ mod log;
 mod mailboxes;
 mod maintenance;
 mod offices;
+mod open;
 mod packages;
 
 /// The one tree the relay keeps its data in.
@@ -88,6 +87,11 @@ pub struct SledStore {
     activity: Mutex<HashMap<OfficeId, Activity>>,
     /// Envelope bodies and commit records.
     log: Log,
+    /// Opened read-only: what opening the log found that a read-write open would refuse or
+    /// cut, reported by `check`.
+    log_problems: Vec<String>,
+    /// Called each time a flush of sled returned (the power-loss test copies sled's files).
+    on_sled_flushed: Option<open::OnFlushed>,
     /// Held by whoever commits a group, so that groups reach the log and sled in the order
     /// they were queued.
     committing: Mutex<Committed>,
@@ -105,54 +109,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SledStore {
-    /// Opens (or creates) the store in `dir`, with `cache_bytes` of page cache, and brings it
-    /// up to date from its log. sled's own periodic flush is off: durability is the log's job.
-    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .flush_every_ms(None)
-            .open()
-            .map_err(backend)?;
-        let tree = db.open_tree(TREE).map_err(backend)?;
-        let checkpoint = match tree.get(CHECKPOINT_KEY).map_err(backend)? {
-            Some(v) => read_u64(&v).ok_or(StoreError::Corrupt("the log checkpoint"))?,
-            None => 0,
-        };
-        let opened = Log::open(dir, checkpoint)?;
-        let store = Self {
-            tree,
-            office_locks: (0..OFFICE_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
-            registry: Mutex::new(()),
-            pending: Mutex::new(Pending::default()),
-            activity: Mutex::new(HashMap::new()),
-            log: opened.log,
-            committing: Mutex::new(Committed {
-                lsn: opened.last_lsn,
-                checkpointed: Instant::now(),
-            }),
-            db,
-        };
-        // What sled points to now; replaying keeps the count as it changes pointers.
-        for value in store.tree.scan_prefix([prefix::ENVELOPE]).values() {
-            let value = value.map_err(backend)?;
-            store.log.account(None, Pointer::decode(&value));
-        }
-        let replayed = opened.replay.len();
-        for (_, changes) in &opened.replay {
-            store.apply(changes, false)?;
-        }
-        if replayed > 0 || opened.cut > 0 {
-            tracing::info!(
-                commits = replayed,
-                cut_bytes = opened.cut,
-                "brought the store up to date from its log"
-            );
-        }
-        store.checkpoint(&mut lock(&store.committing))?;
-        Ok(store)
-    }
-
     fn lock_office(&self, office: &OfficeId) -> MutexGuard<'_, ()> {
         let mut h = DefaultHasher::new();
         office.hash(&mut h);
@@ -326,6 +282,10 @@ impl Store for SledStore {
     }
 
     fn check(&self) -> Result<CheckReport, StoreError> {
-        check::run(self)
+        let mut report = check::run(self)?;
+        report
+            .problems
+            .splice(0..0, self.log_problems.iter().cloned());
+        Ok(report)
     }
 }

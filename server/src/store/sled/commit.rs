@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use sled::IVec;
 
 use super::codec::prefix;
-use super::log::{self, CHECKPOINT_KEY, Pointer};
+use super::log::{self, CHECKPOINT_KEY, Checkpoint, Pointer};
 use super::{SledStore, backend, lock};
 use crate::store::StoreError;
 
@@ -152,10 +152,17 @@ impl SledStore {
     /// Records that sled holds every commit so far, flushes it, and removes the log segments
     /// nothing needs any more (returns how many).
     pub(super) fn checkpoint(&self, committed: &mut Committed) -> Result<u64, StoreError> {
+        let checkpoint = Checkpoint {
+            lsn: committed.lsn,
+            synced: self.log.synced(),
+        };
         self.tree
-            .insert(CHECKPOINT_KEY, &committed.lsn.to_be_bytes())
+            .insert(CHECKPOINT_KEY, &checkpoint.encode())
             .map_err(backend)?;
         self.db.flush().map_err(backend)?;
+        if let Some(flushed) = &self.on_sled_flushed {
+            flushed();
+        }
         committed.checkpointed = Instant::now();
         self.log.remove_dead(committed.lsn)
     }

@@ -1,0 +1,127 @@
+//! Opening a sled store: the relay's way (bring sled up to date from the log, cut an unsynced
+//! tail, refuse damage), or read-only for `candor-server check --read-only`, which changes
+//! nothing it was given.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::commit::{Committed, Pending};
+use super::log::{self, CHECKPOINT_KEY, Checkpoint, Disk, Log, Mode, OsDisk, Pointer};
+use super::{OFFICE_LOCK_STRIPES, SledStore, TREE, backend, codec::prefix, lock};
+use crate::store::StoreError;
+
+/// Called each time a flush of sled has returned.
+pub(super) type OnFlushed = Arc<dyn Fn() + Send + Sync>;
+
+/// How to open a store. [`Options::new`] gives the relay's.
+#[derive(Clone)]
+pub struct Options {
+    cache_bytes: u64,
+    read_only_log: Option<PathBuf>,
+    pub(super) disk: Arc<dyn Disk>,
+    pub(super) segment_bytes: u64,
+    pub(super) on_sled_flushed: Option<OnFlushed>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("cache_bytes", &self.cache_bytes)
+            .field("read_only_log", &self.read_only_log)
+            .field("segment_bytes", &self.segment_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Options {
+    /// The relay's: `cache_bytes` of sled page cache, the log on the real file system.
+    pub fn new(cache_bytes: u64) -> Self {
+        Self {
+            cache_bytes,
+            read_only_log: None,
+            disk: Arc::new(OsDisk),
+            segment_bytes: log::SEGMENT_BYTES,
+            on_sled_flushed: None,
+        }
+    }
+
+    /// For inspection: sled opens from `dir` (a copy, since opening sled writes to it) and the
+    /// log is read, and never changed, in `log_of`, the original store's directory.
+    pub fn read_only(cache_bytes: u64, log_of: &Path) -> Self {
+        Self {
+            read_only_log: Some(log_of.join(log::LOG_DIR)),
+            ..Self::new(cache_bytes)
+        }
+    }
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`, with `cache_bytes` of page cache, and brings it
+    /// up to date from its log. sled's own periodic flush is off: durability is the log's job.
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
+        Self::open_with(dir, Options::new(cache_bytes))
+    }
+
+    /// Opens the store in `dir` as `options` say.
+    pub fn open_with(dir: &Path, options: Options) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(options.cache_bytes)
+            .flush_every_ms(None)
+            .open()
+            .map_err(backend)?;
+        let tree = db.open_tree(TREE).map_err(backend)?;
+        let checkpoint = match tree.get(CHECKPOINT_KEY).map_err(backend)? {
+            Some(v) => Checkpoint::decode(&v).ok_or(StoreError::Corrupt("the log checkpoint"))?,
+            None => Checkpoint::default(),
+        };
+        let (log_dir, mode) = match &options.read_only_log {
+            Some(log_dir) => (log_dir.clone(), Mode::ReadOnly),
+            None => (dir.join(log::LOG_DIR), Mode::ReadWrite),
+        };
+        let opened = Log::open(
+            options.disk.clone(),
+            log_dir,
+            checkpoint,
+            options.segment_bytes,
+            mode,
+        )?;
+        let store = Self {
+            tree,
+            office_locks: (0..OFFICE_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            registry: Mutex::new(()),
+            pending: Mutex::new(Pending::default()),
+            activity: Mutex::new(HashMap::new()),
+            log: opened.log,
+            log_problems: opened.problems,
+            on_sled_flushed: options.on_sled_flushed,
+            committing: Mutex::new(Committed {
+                lsn: opened.last_lsn,
+                checkpointed: Instant::now(),
+            }),
+            db,
+        };
+        // What sled points to now; replaying keeps the count as it changes pointers.
+        for value in store.tree.scan_prefix([prefix::ENVELOPE]).values() {
+            let value = value.map_err(backend)?;
+            store.log.account(None, Pointer::decode(&value));
+        }
+        let replayed = opened.replay.len();
+        for (_, changes) in &opened.replay {
+            store.apply(changes, false)?;
+        }
+        if replayed > 0 || opened.cut > 0 {
+            tracing::info!(
+                commits = replayed,
+                cut_bytes = opened.cut,
+                "brought the store up to date from its log"
+            );
+        }
+        if mode == Mode::ReadWrite {
+            store.checkpoint(&mut lock(&store.committing))?;
+        }
+        Ok(store)
+    }
+}
