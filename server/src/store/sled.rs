@@ -65,6 +65,8 @@ mod maintenance;
 mod offices;
 mod open;
 mod packages;
+#[cfg(test)]
+mod powerloss;
 
 /// The one tree the relay keeps its data in.
 pub(super) const TREE: &str = "relay";

@@ -244,11 +244,9 @@ impl Log {
             inner.failed = true;
             return Err(io("syncing a full segment", e));
         }
-        if inner.dir_dirty {
-            // The sealed head's own name, if it is new since the last sync.
-            sync_dir(self.disk.as_ref(), &self.dir).inspect_err(|_| inner.failed = true)?;
-            inner.dir_dirty = false;
-        }
+        // The sealed head's own name, always: a sync under way may have taken the flag that
+        // says it is new without having synced the directory yet.
+        sync_dir(self.disk.as_ref(), &self.dir).inspect_err(|_| inner.failed = true)?;
         inner.synced = Position {
             segment: inner.head.number,
             offset: inner.head.size,

@@ -19,7 +19,9 @@ pub(super) type OnFlushed = Arc<dyn Fn() + Send + Sync>;
 #[derive(Clone)]
 pub struct Options {
     cache_bytes: u64,
-    read_only_log: Option<PathBuf>,
+    mode: Mode,
+    /// The log's directory, if not the one inside sled's.
+    pub(super) log_dir: Option<PathBuf>,
     pub(super) disk: Arc<dyn Disk>,
     pub(super) segment_bytes: u64,
     pub(super) on_sled_flushed: Option<OnFlushed>,
@@ -29,7 +31,8 @@ impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Options")
             .field("cache_bytes", &self.cache_bytes)
-            .field("read_only_log", &self.read_only_log)
+            .field("mode", &self.mode)
+            .field("log_dir", &self.log_dir)
             .field("segment_bytes", &self.segment_bytes)
             .finish_non_exhaustive()
     }
@@ -40,7 +43,8 @@ impl Options {
     pub fn new(cache_bytes: u64) -> Self {
         Self {
             cache_bytes,
-            read_only_log: None,
+            mode: Mode::ReadWrite,
+            log_dir: None,
             disk: Arc::new(OsDisk),
             segment_bytes: log::SEGMENT_BYTES,
             on_sled_flushed: None,
@@ -51,7 +55,8 @@ impl Options {
     /// log is read, and never changed, in `log_of`, the original store's directory.
     pub fn read_only(cache_bytes: u64, log_of: &Path) -> Self {
         Self {
-            read_only_log: Some(log_of.join(log::LOG_DIR)),
+            mode: Mode::ReadOnly,
+            log_dir: Some(log_of.join(log::LOG_DIR)),
             ..Self::new(cache_bytes)
         }
     }
@@ -77,10 +82,11 @@ impl SledStore {
             Some(v) => Checkpoint::decode(&v).ok_or(StoreError::Corrupt("the log checkpoint"))?,
             None => Checkpoint::default(),
         };
-        let (log_dir, mode) = match &options.read_only_log {
-            Some(log_dir) => (log_dir.clone(), Mode::ReadOnly),
-            None => (dir.join(log::LOG_DIR), Mode::ReadWrite),
-        };
+        let mode = options.mode;
+        let log_dir = options
+            .log_dir
+            .clone()
+            .unwrap_or_else(|| dir.join(log::LOG_DIR));
         let opened = Log::open(
             options.disk.clone(),
             log_dir,
