@@ -14,6 +14,9 @@ mod records;
 mod reports;
 pub mod sled;
 
+#[cfg(test)]
+mod conformance;
+
 use candor_protocol::api::InboxEntry;
 use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId};
 

@@ -291,3 +291,48 @@ impl Store for SledStore {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The conformance suite (`crate::store::conformance`), run against sled.
+
+    use tempfile::TempDir;
+
+    use super::SledStore;
+    use crate::startup::open_store;
+    use crate::store::Store;
+    use crate::store::conformance::{Harness, store_conformance};
+
+    /// A sled store in a temporary directory.
+    struct Sled {
+        dir: TempDir,
+        store: Option<SledStore>,
+    }
+
+    impl Sled {
+        /// Opens the store as the relay does, waiting for a closed instance's lock to go
+        /// (sled releases it shortly after the store is dropped).
+        fn open(dir: &TempDir) -> SledStore {
+            open_store(&dir.path().join("store"), 8 * 1024 * 1024).unwrap()
+        }
+    }
+
+    impl Harness for Sled {
+        fn store(&self) -> &dyn Store {
+            self.store.as_ref().expect("the store is open")
+        }
+
+        fn restart(&mut self) {
+            drop(self.store.take());
+            self.store = Some(Self::open(&self.dir));
+        }
+    }
+
+    fn harness() -> Box<dyn Harness> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Some(Sled::open(&dir));
+        Box::new(Sled { dir, store })
+    }
+
+    store_conformance!(harness);
+}

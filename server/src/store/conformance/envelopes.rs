@@ -1,0 +1,155 @@
+//! Envelopes: appended in sequence within a mailbox's quotas, moving its expiry as the write's
+//! window says, and read back in pages, byte for byte.
+
+use super::{
+    DAY, HOUR, Harness, RETAINED, TestCase, all_envelopes, appended, assert_clean, keeping, opened,
+    quotas, registered,
+};
+use crate::store::{Expiry, Quotas, StoreError};
+
+pub(crate) fn appends_are_numbered_from_one_and_counted(h: &mut dyn Harness) {
+    // Arrange
+    let store = h.store();
+    let office = registered(store, "ombuds");
+    let case = opened(store, &office);
+    let envelopes: Vec<_> = ["one", "two", "three"]
+        .iter()
+        .map(|text| case.envelope(text))
+        .collect();
+
+    // Act: no flush between them; each numbers after the one queued before it.
+    let seqs: Vec<u64> = envelopes
+        .iter()
+        .map(|e| store.append(&case.id(), e, &keeping(), &quotas()).unwrap())
+        .collect();
+    let missing = store.append(
+        &TestCase::new(&office).id(),
+        &envelopes[0],
+        &keeping(),
+        &quotas(),
+    );
+    store.flush().unwrap();
+
+    // Assert
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(missing, Err(StoreError::NotFound));
+    let rec = store.mailbox(&case.id()).unwrap().unwrap();
+    let bytes: usize = envelopes.iter().map(|e| e.to_json().len()).sum();
+    assert_eq!((rec.last_seq, rec.count, rec.bytes), (3, 3, bytes as u64));
+    assert_eq!(store.check().unwrap().envelopes, 3);
+    assert_clean(store);
+}
+
+pub(crate) fn the_envelope_quota_refuses_an_append_and_changes_nothing(h: &mut dyn Harness) {
+    // Arrange: a mailbox that may hold two envelopes, and holds them.
+    let store = h.store();
+    let limited = Quotas {
+        envelopes_per_mailbox: 2,
+        ..quotas()
+    };
+    let office = registered(store, "ombuds");
+    let case = opened(store, &office);
+    for text in ["one", "two"] {
+        store
+            .append(&case.id(), &case.envelope(text), &keeping(), &limited)
+            .unwrap();
+    }
+    store.flush().unwrap();
+    let (before, held) = (
+        store.mailbox(&case.id()).unwrap(),
+        all_envelopes(store, &case.id()),
+    );
+
+    // Act
+    let refused = store.append(&case.id(), &case.envelope("three"), &keeping(), &limited);
+    store.flush().unwrap();
+
+    // Assert
+    assert!(matches!(refused, Err(StoreError::Quota(_))), "{refused:?}");
+    assert_eq!(held.len(), 2);
+    assert_eq!(store.mailbox(&case.id()).unwrap(), before);
+    assert_eq!(all_envelopes(store, &case.id()), held);
+    assert_clean(store);
+}
+
+pub(crate) fn the_byte_quota_counts_envelope_json(h: &mut dyn Harness) {
+    // Arrange: a byte quota of exactly two envelopes' JSON.
+    let store = h.store();
+    let office = registered(store, "ombuds");
+    let case = opened(store, &office);
+    let (first, second) = (case.envelope("first"), case.envelope("second"));
+    let exact = (first.to_json().len() + second.to_json().len()) as u64;
+    let limited = Quotas {
+        bytes_per_mailbox: exact,
+        ..quotas()
+    };
+
+    // Act
+    let fits = [&first, &second].map(|e| store.append(&case.id(), e, &keeping(), &limited));
+    let over = store.append(&case.id(), &case.envelope("x"), &keeping(), &limited);
+    store.flush().unwrap();
+
+    // Assert: the quota may be filled exactly, not passed.
+    assert_eq!(fits, [Ok(1), Ok(2)]);
+    assert!(matches!(over, Err(StoreError::Quota(_))), "{over:?}");
+    let rec = store.mailbox(&case.id()).unwrap().unwrap();
+    assert_eq!((rec.count, rec.bytes), (2, exact));
+    assert_clean(store);
+}
+
+pub(crate) fn envelopes_page_after_a_sequence_number_byte_for_byte(h: &mut dyn Harness) {
+    // Arrange: five envelopes, and one in another mailbox.
+    let store = h.store();
+    let office = registered(store, "ombuds");
+    let case = opened(store, &office);
+    let sent: Vec<(u64, Vec<u8>)> = (0..5)
+        .map(|i| appended(store, &case, &format!("message {i}")))
+        .map(|(seq, envelope)| (seq, envelope.to_json()))
+        .collect();
+    appended(store, &opened(store, &office), "elsewhere");
+    let page = |after: u64, limit: usize| -> Vec<(u64, Vec<u8>)> {
+        let got = store.envelopes(&case.id(), after, limit).unwrap();
+        got.into_iter().map(|e| (e.seq, e.json)).collect()
+    };
+
+    // Act
+    let pages = [page(0, 2), page(2, 2), page(4, 2), page(5, 2)];
+
+    // Assert: in order, after the cursor, at most `limit`, the stored JSON as it was sent.
+    assert_eq!(pages.concat(), sent);
+    assert_eq!(pages.map(|p| p.len()), [2, 2, 1, 0]);
+    assert_eq!(page(1, 100), sent[1..]);
+    assert!(page(0, 0).is_empty());
+    assert!(page(u64::MAX, 10).is_empty());
+}
+
+pub(crate) fn an_append_keeps_an_expiry_in_its_window_and_redraws_another(h: &mut dyn Harness) {
+    // Arrange
+    let store = h.store();
+    let office = registered(store, "ombuds");
+    let case = opened(store, &office);
+    let later = Expiry {
+        drawn: RETAINED + 2 * DAY + 5 * HOUR,
+        earliest: RETAINED + 2 * DAY,
+        latest: RETAINED + 3 * DAY,
+    };
+    let shorter = Expiry {
+        drawn: RETAINED - 20 * DAY,
+        earliest: RETAINED - 21 * DAY,
+        latest: RETAINED - 19 * DAY,
+    };
+    let mut expiries = Vec::new();
+
+    // Act: a window holding the expiry, one after it, one before it (a shortened retention).
+    for expiry in [keeping(), later, shorter] {
+        store
+            .append(&case.id(), &case.envelope("note"), &expiry, &quotas())
+            .unwrap();
+        store.flush().unwrap();
+        expiries.push(store.mailbox(&case.id()).unwrap().unwrap().expiry);
+    }
+
+    // Assert
+    assert_eq!(expiries, [RETAINED, later.drawn, shorter.drawn]);
+    assert_clean(store);
+}
