@@ -12,6 +12,7 @@ use candor_server::config::{Overrides, Settings};
 use candor_server::invite::RelaySecret;
 use candor_server::startup::{Application, STORE_DIR, open_store};
 use candor_server::store::Store;
+use candor_server::store::sled::SledStore;
 use candor_server::telemetry;
 use clap::{Parser, Subcommand};
 
@@ -51,7 +52,12 @@ enum Command {
         valid_days: u64,
     },
     /// Verify the store's invariants. Stop the relay first.
-    Check,
+    Check {
+        /// Change nothing and refuse nothing: report damage and an unsynced tail of the log
+        /// instead of stopping at them (sled is opened from a private copy).
+        #[arg(long)]
+        read_only: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,7 +77,7 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Invite { valid_days } => invite(&settings, valid_days),
-        Command::Check => check(&settings),
+        Command::Check { read_only } => check(&settings, read_only),
     };
     match result {
         Ok(code) => code,
@@ -127,13 +133,18 @@ fn invite(settings: &Settings, valid_days: u64) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(settings: &Settings) -> anyhow::Result<ExitCode> {
+fn check(settings: &Settings, read_only: bool) -> anyhow::Result<ExitCode> {
     let dir = settings.data_dir.join(STORE_DIR);
     if !dir.is_dir() {
         anyhow::bail!("there is no store in {}", dir.display());
     }
-    let store = open_store(&dir, settings.cache_bytes)?;
-    let report = store.check()?;
+    let report = if read_only {
+        SledStore::open_read_only(&dir, settings.cache_bytes)?
+            .store
+            .check()?
+    } else {
+        open_store(&dir, settings.cache_bytes)?.check()?
+    };
     let mut lines = vec![format!(
         "{} offices, {} mailboxes, {} envelopes, {} handoff packages, {} used tokens",
         report.offices, report.mailboxes, report.envelopes, report.packages, report.used_tokens

@@ -69,6 +69,18 @@ pub enum StartupError {
         /// Why.
         source: std::io::Error,
     },
+    /// The store's files are damaged where they must be whole: nothing was changed.
+    #[error(
+        "the store in {path} is damaged: {source}; the relay will not start on it. \
+         `candor-server check --read-only` reports what is readable without changing anything; \
+         restore the data directory from a backup (docs/operating.md, \"Durability\")"
+    )]
+    Damaged {
+        /// The directory.
+        path: PathBuf,
+        /// Where and what.
+        source: StoreError,
+    },
     /// The store could not be opened (another relay or `check` may hold it).
     #[error("cannot open the store in {path}: {source} (is another relay running on it?)")]
     Store {
@@ -262,6 +274,12 @@ pub fn open_store(dir: &Path, cache_bytes: u64) -> Result<SledStore, StartupErro
             Err(e) if tries < 20 && e.to_string().contains("lock") => {
                 tries += 1;
                 std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(source @ StoreError::Damaged { .. }) => {
+                return Err(StartupError::Damaged {
+                    path: dir.to_owned(),
+                    source,
+                });
             }
             Err(source) => {
                 return Err(StartupError::Store {

@@ -331,3 +331,86 @@ fn a_bad_setting_stops_start_up_naming_it() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tls_cert"));
 }
+
+/// The store's log segments, in order.
+fn segments(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("store").join("candor-log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn damage_to_a_synced_record_stops_the_relay_and_check_read_only_reports_it() {
+    // Arrange: a store whose first log segment holds acknowledged writes and is followed by a
+    // later one (each start begins a segment), then one bit flipped inside the first.
+    let app = crate::helpers::spawn_app_in(
+        tempfile::tempdir().unwrap(),
+        ManualClock::new(SystemClock.now()),
+        |_| {},
+    )
+    .await;
+    let office = app.register("ombuds", 90).await;
+    let case = app.open_case(&office).await;
+    let envelope = case.envelope(&office, "kept in the first segment");
+    let res = app
+        .append(&case.keys.signing, Signer::Case, &case.mailbox(), &envelope)
+        .await;
+    assert_eq!(res.status(), 201);
+    let (dir, clock) = app.stop().await;
+    let app = crate::helpers::spawn_app_in(dir, clock, |_| {}).await;
+    let (dir, _) = app.stop().await;
+    let first = segments(dir.path())[0].clone();
+    let mut bytes = std::fs::read(&first).unwrap();
+    assert!(bytes.len() > 100, "the first segment holds the writes");
+    bytes[40] ^= 0x04;
+    std::fs::write(&first, &bytes).unwrap();
+    let files = |d: &Path| -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        crate::helpers::files_under(d)
+            .into_iter()
+            .map(|p| {
+                let b = std::fs::read(&p).unwrap();
+                (p, b)
+            })
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+            .collect()
+    };
+
+    // Act
+    let served = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let checked = run(&["check"], dir.path());
+    let before = files(dir.path());
+    let inspected = run(&["check", "--read-only"], dir.path());
+
+    // Assert: the relay and a plain check refuse, naming the file and the offset.
+    let name = first.file_name().unwrap().to_str().unwrap();
+    for (what, out) in [("serve", &served), ("check", &checked)] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{what} accepted a damaged store");
+        assert!(
+            stderr.contains(name) && stderr.contains("at byte 0") && stderr.contains("--read-only"),
+            "{what}: {stderr}"
+        );
+    }
+    // check --read-only reports the damage as a problem, and changes no file.
+    let stdout = String::from_utf8_lossy(&inspected.stdout);
+    assert_eq!(inspected.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("problem:")
+            && stdout.contains(name)
+            && stdout.contains("damaged at byte 0"),
+        "{stdout}"
+    );
+    assert_eq!(
+        files(dir.path()),
+        before,
+        "check --read-only changed the store"
+    );
+}

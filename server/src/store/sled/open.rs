@@ -62,7 +62,55 @@ impl Options {
     }
 }
 
+/// A store opened for inspection ([`SledStore::open_read_only`]): sled runs on a private copy
+/// of its files, removed when this is dropped; the log is read where it is, and never written.
+pub struct Inspected {
+    /// The store; every write to it fails.
+    pub store: SledStore,
+    _copy: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for Inspected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inspected").finish_non_exhaustive()
+    }
+}
+
+/// Copies sled's files (all of `from` but the log) into `to`.
+fn copy_sled(from: &Path, to: &Path, top: bool) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        if top && entry.file_name() == log::LOG_DIR {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_sled(&entry.path(), &target, false)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
 impl SledStore {
+    /// Opens the store in `dir` without changing or refusing it, for `candor-server check
+    /// --read-only`: what a read-write open would refuse as damage, or cut as an unsynced
+    /// tail, is reported by [`crate::store::Store::check`] instead. Stop the relay first: the
+    /// copy of a store being written is not consistent.
+    pub fn open_read_only(dir: &Path, cache_bytes: u64) -> Result<Inspected, StoreError> {
+        let copy = tempfile::Builder::new()
+            .prefix("candor-check-")
+            .tempdir()
+            .map_err(|e| StoreError::Backend(format!("a private copy of sled's files: {e}")))?;
+        let sled_dir = copy.path().join("sled");
+        copy_sled(dir, &sled_dir, true)
+            .map_err(|e| StoreError::Backend(format!("copying sled's files: {e}")))?;
+        let store = Self::open_with(&sled_dir, Options::read_only(cache_bytes, dir))?;
+        Ok(Inspected { store, _copy: copy })
+    }
+
     /// Opens (or creates) the store in `dir`, with `cache_bytes` of page cache, and brings it
     /// up to date from its log. sled's own periodic flush is off: durability is the log's job.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
