@@ -288,6 +288,22 @@ pub(super) fn decode_package(raw: &[u8]) -> Result<PackageRecord, StoreError> {
     parsed.ok_or(StoreError::Corrupt("package record"))
 }
 
+/// An office's counters: its activity number as of the last open or deletion, and its open
+/// mailboxes.
+pub(super) fn encode_counters(activity: u64, open: u64) -> [u8; 16] {
+    let mut v = [0u8; 16];
+    v[..8].copy_from_slice(&activity.to_be_bytes());
+    v[8..].copy_from_slice(&open.to_be_bytes());
+    v
+}
+
+pub(super) fn decode_counters(v: &[u8]) -> Option<(u64, u64)> {
+    if v.len() != 16 {
+        return None;
+    }
+    Some((read_u64(&v[..8])?, read_u64(&v[8..])?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

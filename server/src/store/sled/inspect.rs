@@ -2,11 +2,11 @@
 
 use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId};
 
+use super::codec::decode_counters;
 use super::codec::{
     counters_key, decode_mailbox, decode_office, decode_package, envelopes_prefix, expiry_key,
     handoff_id, inbox_key, mailbox_id, mailbox_package_key, package_expiry_key, prefix, read_u64,
 };
-use super::offices::decode_counters;
 use super::{SledStore, TREE, backend};
 use crate::store::{MailboxRecord, OfficeRecord, PackageRecord, StoreError};
 

@@ -5,6 +5,7 @@ use std::sync::MutexGuard;
 use candor_protocol::{Envelope, MailboxId};
 use sled::IVec;
 
+use super::codec::encode_counters;
 use super::codec::{
     counters_key, decode_mailbox, encode_mailbox, envelope_key, envelopes_prefix, expiry_key,
     handoff_id, inbox_key, mailbox_key, mailbox_packages_prefix, office_key, package_key, read_u64,
@@ -12,7 +13,6 @@ use super::codec::{
 };
 use super::commit::Changes;
 use super::log::Pointer;
-use super::offices::encode_counters;
 use super::packages::remove_package;
 use super::{SledStore, backend, lock};
 use crate::store::{Expiry, MailboxRecord, NewMailbox, Quotas, RawEnvelope, StoreError, UsedToken};

@@ -4,8 +4,8 @@ use candor_protocol::OfficeId;
 use candor_protocol::api::InboxEntry;
 
 use super::codec::{
-    counters_key, decode_office, encode_office, inbox_key, mailbox_id, office_key, read_u64,
-    used_key,
+    counters_key, decode_counters, decode_office, encode_office, inbox_key, mailbox_id, office_key,
+    read_u64, used_key,
 };
 use super::commit::Changes;
 use super::{SledStore, backend, lock};
@@ -175,18 +175,4 @@ impl SledStore {
             None => Ok((0, 0)),
         }
     }
-}
-
-pub(super) fn encode_counters(activity: u64, open: u64) -> [u8; 16] {
-    let mut v = [0u8; 16];
-    v[..8].copy_from_slice(&activity.to_be_bytes());
-    v[8..].copy_from_slice(&open.to_be_bytes());
-    v
-}
-
-pub(super) fn decode_counters(v: &[u8]) -> Option<(u64, u64)> {
-    if v.len() != 16 {
-        return None;
-    }
-    Some((read_u64(&v[..8])?, read_u64(&v[8..])?))
 }
