@@ -32,15 +32,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use candor_protocol::{Direction, Envelope, HandoffId, Identity, MailboxId, OfficeId};
+use candor_protocol::{Direction, Envelope, HandoffId, MailboxId, OfficeId};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::{Options, SledStore};
 use crate::durability::Durability;
+use crate::store::conformance::TestOffice;
 use crate::store::{
-    Expiry, NewMailbox, NewPackage, OfficeRecord, PackageRecord, Quotas, Store, StoreError,
-    TokenKind, UsedToken,
+    Expiry, NewMailbox, NewPackage, PackageRecord, Quotas, Store, StoreError, TokenKind, UsedToken,
 };
 use sim::SimDisk;
 
@@ -214,31 +214,6 @@ fn token(kind: TokenKind, rng: &mut StdRng) -> UsedToken {
     }
 }
 
-fn office(rng: &mut StdRng, i: usize) -> OfficeRecord {
-    let identity = Identity::generate(rng);
-    let card = candor_protocol::OfficeCard {
-        v: 1,
-        serial: 1,
-        id: format!("office-{i}").parse().expect("an office ID"),
-        name: "Power Loss Office".into(),
-        relay: "http://127.0.0.1:1".parse().expect("a relay URL"),
-        signing_key: identity.signing().public_key().to_bytes(),
-        kem_key: identity.kem().public_key().to_bytes(),
-        policy: candor_protocol::Policy {
-            confidentiality: "-".into(),
-            exception: "-".into(),
-            not_notice: "-".into(),
-            retention: "-".into(),
-        },
-        retention_days: 30,
-        categories: vec![],
-        resources: vec![],
-    };
-    let signed = card.sign(&identity).expect("a card");
-    let parsed = signed.verify_office().expect("a verified card");
-    OfficeRecord::from_verified(signed, &parsed)
-}
-
 impl Rig {
     fn new(seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -258,7 +233,7 @@ impl Rig {
         };
         let store = rig.open().expect("a new store opens");
         for i in 0..2 {
-            let record = office(&mut rig.rng, i);
+            let record = TestOffice::new(&format!("office-{i}")).record;
             let invite = token(TokenKind::Invite, &mut rig.rng);
             store.register_office(&record, &invite).expect("an office");
             rig.offices.push(record.id);
@@ -298,28 +273,21 @@ impl Rig {
         );
         self.disk.cut_after(Some(self.rng.random_range(1..=400)));
         let stop = Arc::new(AtomicBool::new(false));
+        let mut load = |worker| Load {
+            store: store.clone(),
+            durability: durability.clone(),
+            model: model.clone(),
+            rng: StdRng::seed_from_u64(self.rng.random()),
+            offices: self.offices.clone(),
+            worker,
+        };
         let mut threads = Vec::new();
         for worker in 0..WORKERS {
-            let mut load = Load {
-                store: store.clone(),
-                durability: durability.clone(),
-                model: model.clone(),
-                rng: StdRng::seed_from_u64(self.rng.random()),
-                offices: self.offices.clone(),
-                worker,
-            };
+            let mut load = load(worker);
             threads.push(std::thread::spawn(move || load.work()));
         }
         {
-            let mut load = Load {
-                store: store.clone(),
-                durability: durability.clone(),
-                model: model.clone(),
-                rng: StdRng::seed_from_u64(self.rng.random()),
-                offices: self.offices.clone(),
-                worker: WORKERS,
-            };
-            let stop = stop.clone();
+            let (mut load, stop) = (load(WORKERS), stop.clone());
             threads.push(std::thread::spawn(move || load.maintain(&stop)));
         }
         for t in threads.drain(..WORKERS as usize) {
