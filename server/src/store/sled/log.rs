@@ -14,7 +14,6 @@
 //!   u32 ‖ value])`, tag 1 an insert and 0 a removal: one group commit's sled changes, in the
 //!   order they are applied, under a log sequence number (LSN) one more than the last.
 //!
-//!
 //! **Order.** A write first appends its envelope record (if any), then queues its sled changes.
 //! The committer (`SledStore::commit_group`) appends a commit record holding every queued change,
 //! `fdatasync`s every segment written since the last sync, and only then applies the changes to

@@ -16,7 +16,6 @@ use crate::store::StoreError;
 pub(super) type OnFlushed = Arc<dyn Fn() + Send + Sync>;
 
 /// How to open a store. [`Options::new`] gives the relay's.
-#[derive(Clone)]
 pub struct Options {
     cache_bytes: u64,
     mode: Mode,
@@ -76,17 +75,21 @@ impl std::fmt::Debug for Inspected {
     }
 }
 
-/// Copies sled's files (all of `from` but the log) into `to`.
-fn copy_sled(from: &Path, to: &Path, top: bool) -> std::io::Result<()> {
+/// Copies sled's files (all of the directory `from` but the log) into `to`.
+pub(super) fn copy_sled(from: &Path, to: &Path) -> std::io::Result<()> {
+    copy_tree(from, to, Some(log::LOG_DIR))
+}
+
+fn copy_tree(from: &Path, to: &Path, skip: Option<&str>) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
-        if top && entry.file_name() == log::LOG_DIR {
+        if skip.is_some_and(|s| entry.file_name() == s) {
             continue;
         }
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
-            copy_sled(&entry.path(), &target, false)?;
+            copy_tree(&entry.path(), &target, None)?;
         } else {
             std::fs::copy(entry.path(), &target)?;
         }
@@ -105,7 +108,7 @@ impl SledStore {
             .tempdir()
             .map_err(|e| StoreError::Backend(format!("a private copy of sled's files: {e}")))?;
         let sled_dir = copy.path().join("sled");
-        copy_sled(dir, &sled_dir, true)
+        copy_sled(dir, &sled_dir)
             .map_err(|e| StoreError::Backend(format!("copying sled's files: {e}")))?;
         let store = Self::open_with(&sled_dir, Options::read_only(cache_bytes, dir))?;
         Ok(Inspected { store, _copy: copy })

@@ -36,6 +36,7 @@ use candor_protocol::{Direction, Envelope, HandoffId, MailboxId, OfficeId};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use super::open::copy_sled;
 use super::{Options, SledStore};
 use crate::durability::Durability;
 use crate::store::conformance::TestOffice;
@@ -183,18 +184,10 @@ struct Rig {
     tally: Tally,
 }
 
+/// Replaces `to` with a copy of sled's directory `from`.
 fn copy_dir(from: &Path, to: &Path) {
     let _ = std::fs::remove_dir_all(to);
-    std::fs::create_dir_all(to).expect("a copy of sled's directory");
-    for entry in std::fs::read_dir(from).expect("sled's directory") {
-        let entry = entry.expect("sled's directory");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("sled's directory").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("a copy of a sled file");
-        }
-    }
+    copy_sled(from, to).expect("a copy of sled's directory");
 }
 
 fn quotas() -> Quotas {
