@@ -210,8 +210,15 @@ fn create(disk: &dyn Disk, dir: &Path, number: u64) -> Result<Arc<dyn DiskFile>,
 }
 
 impl Log {
-    /// Appends `record` to the head, starting a new head first if it is full.
-    fn append(&self, record: &[u8]) -> Result<(u64, u64), StoreError> {
+    /// Appends `record` to the head, starting a new head first if it is full, and counts it in
+    /// the segment's state with `count` before any other thread can see the segment again: a
+    /// compaction must never find an envelope's segment holding it but not yet counting it
+    /// (it would remove the segment as dead while the envelope's pointer is on its way).
+    fn append(
+        &self,
+        record: &[u8],
+        count: impl FnOnce(&mut Segment),
+    ) -> Result<(u64, u64), StoreError> {
         let mut inner = lock(&self.inner);
         if inner.failed {
             return Err(StoreError::Backend(
@@ -231,6 +238,7 @@ impl Log {
         inner.unsynced.insert(number, file);
         if let Some(seg) = lock(&self.segments).get_mut(&number) {
             seg.size = inner.head.size;
+            count(seg);
         }
         Ok((number, offset))
     }
@@ -284,17 +292,16 @@ impl Log {
         json: &[u8],
     ) -> Result<Pointer, StoreError> {
         let record = envelope_record(mailbox, seq, json);
-        let (segment, offset) = self.append(&record)?;
-        let pointer = Pointer {
+        let len = record.len() as u32;
+        let (segment, offset) = self.append(&record, |seg| {
+            seg.envelopes += u64::from(len);
+            seg.unapplied += 1;
+        })?;
+        Ok(Pointer {
             segment,
             offset,
-            len: record.len() as u32,
-        };
-        if let Some(seg) = lock(&self.segments).get_mut(&segment) {
-            seg.envelopes += u64::from(pointer.len);
-            seg.unapplied += 1;
-        }
-        Ok(pointer)
+            len,
+        })
     }
 
     /// Writes a commit record; durable at the next [`Log::sync`].
@@ -303,10 +310,9 @@ impl Log {
         lsn: u64,
         changes: impl ExactSizeIterator<Item = &'a Change>,
     ) -> Result<(), StoreError> {
-        let (segment, _) = self.append(&commit_record(lsn, changes))?;
-        if let Some(seg) = lock(&self.segments).get_mut(&segment) {
+        self.append(&commit_record(lsn, changes), |seg| {
             seg.max_lsn = seg.max_lsn.max(lsn);
-        }
+        })?;
         Ok(())
     }
 
@@ -457,14 +463,21 @@ impl Log {
     /// Removes every sealed segment that no pointer in sled or on its way there refers to and
     /// whose commit records are all at or before `checkpoint`. Returns how many went.
     pub(super) fn remove_dead(&self, checkpoint: u64) -> Result<u64, StoreError> {
-        let head = self.head();
-        let dead: Vec<u64> = lock(&self.segments)
-            .iter()
-            .filter(|(n, s)| {
-                **n != head && s.live == 0 && s.unapplied == 0 && s.max_lsn <= checkpoint
-            })
-            .map(|(n, _)| *n)
-            .collect();
+        let dead: Vec<u64> = {
+            // Under the head's lock, so that the head cannot move on (and a write land in a
+            // segment taken for dead) while the dead are chosen.
+            let inner = lock(&self.inner);
+            lock(&self.segments)
+                .iter()
+                .filter(|(n, s)| {
+                    **n != inner.head.number
+                        && s.live == 0
+                        && s.unapplied == 0
+                        && s.max_lsn <= checkpoint
+                })
+                .map(|(n, _)| *n)
+                .collect()
+        };
         for number in &dead {
             self.disk
                 .remove(&segment_path(&self.dir, *number))

@@ -477,7 +477,10 @@ mod tests {
         assert_eq!(opened.problems.len(), 1, "{:?}", opened.problems);
         assert!(opened.problems[0].contains("0000000000000001.seg"));
         assert!(opened.problems[0].contains("damaged at byte"));
-        assert!(opened.log.append(b"x").is_err(), "a read-only log wrote");
+        assert!(
+            opened.log.append(b"x", |_| {}).is_err(),
+            "a read-only log wrote"
+        );
         assert_eq!(snapshot(&log_dir), before);
     }
 }
