@@ -92,7 +92,7 @@ pub struct SledStore {
     /// Opened read-only: what opening the log found that a read-write open would refuse or
     /// cut, reported by `check`.
     log_problems: Vec<String>,
-    /// Called each time a flush of sled returned (the power-loss test copies sled's files).
+    /// Called each time a flush of sled returned (the power-loss test takes sled's state).
     on_sled_flushed: Option<open::OnFlushed>,
     /// Held by whoever commits a group, so that groups reach the log and sled in the order
     /// they were queued.

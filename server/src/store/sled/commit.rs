@@ -161,7 +161,7 @@ impl SledStore {
             .map_err(backend)?;
         self.db.flush().map_err(backend)?;
         if let Some(flushed) = &self.on_sled_flushed {
-            flushed();
+            flushed(&self.db);
         }
         committed.checkpointed = Instant::now();
         self.log.remove_dead(committed.lsn)

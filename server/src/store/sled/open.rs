@@ -12,10 +12,11 @@ use super::log::{self, CHECKPOINT_KEY, Checkpoint, Disk, Log, Mode, OsDisk, Poin
 use super::{OFFICE_LOCK_STRIPES, SledStore, TREE, backend, codec::prefix, lock};
 use crate::store::StoreError;
 
-/// Called each time a flush of sled has returned.
-pub(super) type OnFlushed = Arc<dyn Fn() + Send + Sync>;
+/// Called each time a flush of sled has returned, with sled, while nothing writes to it.
+pub(super) type OnFlushed = Arc<dyn Fn(&sled::Db) + Send + Sync>;
 
 /// How to open a store. [`Options::new`] gives the relay's.
+#[derive(Clone)]
 pub struct Options {
     cache_bytes: u64,
     mode: Mode,
@@ -76,7 +77,7 @@ impl std::fmt::Debug for Inspected {
 }
 
 /// Copies sled's files (all of the directory `from` but the log) into `to`.
-pub(super) fn copy_sled(from: &Path, to: &Path) -> std::io::Result<()> {
+fn copy_sled(from: &Path, to: &Path) -> std::io::Result<()> {
     copy_tree(from, to, Some(log::LOG_DIR))
 }
 

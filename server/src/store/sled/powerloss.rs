@@ -14,9 +14,9 @@
 //! was synced and lets each unsynced page, creation, removal or truncation survive or not, and
 //! flips bits in surviving unsynced pages. sled cannot be routed through it without forking
 //! sled, so its disk is modelled as its state at the last `flush` that returned: when a flush
-//! returns (under the committer's lock, so nothing writes to sled meanwhile), its directory is
-//! copied, and a reopen starts from the newest copy. What this does not cover: sled's own
-//! recovery from a torn write of its files, and a sled that keeps more than its last flush
+//! returns (under the committer's lock, so no commit applies to sled meanwhile), its trees are
+//! exported, and a reopen imports them into a fresh directory. What this does not cover: sled's
+//! own recovery from a torn write of its files, and a sled that keeps more than its last flush
 //! (which the log's replay makes harmless, since replaying a commit twice changes nothing).
 //!
 //! A round is drawn from its chain's seed; a chain is a store reopened round after round.
@@ -27,7 +27,7 @@
 mod sim;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -36,7 +36,6 @@ use candor_protocol::{Direction, Envelope, HandoffId, MailboxId, OfficeId};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::open::copy_sled;
 use super::{Options, SledStore};
 use crate::durability::Durability;
 use crate::store::conformance::TestOffice;
@@ -168,15 +167,15 @@ struct Model {
     packages: HashMap<HandoffId, Package>,
 }
 
-/// One chain: a simulated disk for the log, sled's directory and its copy at the last flush.
+/// One chain: a simulated disk for the log, and sled's state at its last flush.
 struct Rig {
     rng: StdRng,
     disk: SimDisk,
     root: tempfile::TempDir,
     /// The log's directory on the simulated disk: the same across reopens.
     log_dir: PathBuf,
-    /// sled's directory as of the last flush that returned.
-    flushed: PathBuf,
+    /// sled's state as of the last flush that returned.
+    flushed: Arc<Mutex<Option<SledState>>>,
     generation: u64,
     offices: Vec<OfficeId>,
     model: Model,
@@ -184,10 +183,17 @@ struct Rig {
     tally: Tally,
 }
 
-/// Replaces `to` with a copy of sled's directory `from`.
-fn copy_dir(from: &Path, to: &Path) {
-    let _ = std::fs::remove_dir_all(to);
-    copy_sled(from, to).expect("a copy of sled's directory");
+/// Every tree of a sled database, as `Db::export` gives it.
+type SledState = Vec<(Vec<u8>, Vec<u8>, Vec<Vec<Vec<u8>>>)>;
+
+/// sled's whole state, taken while no commit applies to it. A copy of its files would not
+/// do: a read in sled can write too (a traversal that meets a node due to split splits it,
+/// `Tree::view_for_key` in sled 0.34), so a copy taken while readers run can be torn.
+fn export(db: &sled::Db) -> SledState {
+    db.export()
+        .into_iter()
+        .map(|(kind, name, rows)| (kind, name, rows.collect()))
+        .collect()
 }
 
 fn quotas() -> Quotas {
@@ -214,7 +220,7 @@ impl Rig {
         let root = tempfile::tempdir().expect("a temporary directory");
         let mut rig = Self {
             log_dir: PathBuf::from("/simulated/candor-log"),
-            flushed: root.path().join("flushed"),
+            flushed: Arc::new(Mutex::new(None)),
             disk,
             root,
             generation: 0,
@@ -236,22 +242,45 @@ impl Rig {
         rig
     }
 
-    /// Opens the store on a fresh copy of sled's last flushed state, with the log on the
-    /// simulated disk.
+    /// Opens the store on sled's last flushed state, imported into a fresh directory, with the
+    /// log on the simulated disk.
     fn open(&mut self) -> Result<Arc<SledStore>, StoreError> {
         self.generation += 1;
         let live = self.root.path().join(format!("sled-{}", self.generation));
-        if self.flushed.exists() {
-            copy_dir(&self.flushed, &live);
+        let state = self
+            .flushed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(state) = state {
+            let db = sled::open(&live).expect("a fresh sled directory");
+            db.import(
+                state
+                    .into_iter()
+                    .map(|(kind, name, rows)| (kind, name, rows.into_iter()))
+                    .collect(),
+            );
+            db.flush().expect("sled's imported state on disk");
         }
-        let (disk, from, to) = (self.disk.clone(), live.clone(), self.flushed.clone());
+        let (disk, flushed) = (self.disk.clone(), self.flushed.clone());
         let mut options = Options::new(4 * 1024 * 1024);
         options.disk = Arc::new(self.disk.clone());
         options.log_dir = Some(self.log_dir.clone());
         options.segment_bytes = SEGMENT_BYTES;
-        options.on_sled_flushed = Some(Arc::new(move || {
-            disk.while_up(|| copy_dir(&from, &to));
+        options.on_sled_flushed = Some(Arc::new(move |db: &sled::Db| {
+            disk.while_up(|| {
+                *flushed.lock().unwrap_or_else(PoisonError::into_inner) = Some(export(db));
+            });
         }));
+        // sled lets go of a directory's lock a moment after its last handle is dropped.
+        for _ in 0..100 {
+            match SledStore::open_with(&live, options.clone()) {
+                Err(StoreError::Backend(e)) if e.contains("lock") => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other.map(Arc::new),
+            }
+        }
         SledStore::open_with(&live, options).map(Arc::new)
     }
 
