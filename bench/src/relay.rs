@@ -9,9 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use candor_protocol::api::{Appended, EnvelopePage, OpenMailbox, RegisterOffice};
 use candor_protocol::card::{OfficeCard, Policy};
 use candor_protocol::pow::Challenge;
-use candor_protocol::{
-    CaseKeys, Codename, Direction, Identity, Message, RequestAuth, SignedCard, Signer,
-};
+use candor_protocol::{CaseKeys, Codename, Identity, Message, RequestAuth, SignedCard, Signer};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -163,13 +161,18 @@ impl Bench {
                 .await?
                 .json()
                 .await?;
+            let first = Message::text(text.clone(), candor_protocol::Day::from_unix(now())).seal(
+                &candor_protocol::seal::Sealer::visitor(&keys, office.kem().public_key(), true),
+                rng,
+            )?;
             let open = OpenMailbox {
-                v: 1,
+                v: candor_protocol::api::OPEN_MAILBOX_VERSION.into(),
                 office: card.id.clone(),
                 mailbox: keys.mailbox,
                 signing_key: keys.signing.public_key().to_bytes(),
                 kem_key: keys.kem.public_key().to_bytes(),
                 pow: challenge.solve(keys.mailbox.as_bytes()),
+                envelope: first,
             };
             let body = serde_json::to_vec(&open)?;
             let resp = signed_request(
@@ -190,11 +193,7 @@ impl Bench {
             }
             let envelope = Message::text(text.clone(), candor_protocol::Day::from_unix(now()))
                 .seal(
-                    &keys.kem,
-                    &office.kem().public_key(),
-                    keys.mailbox,
-                    Direction::ToOffice,
-                    None,
+                    &candor_protocol::seal::Sealer::visitor(&keys, office.kem().public_key(), true),
                     rng,
                 )?
                 .to_json();

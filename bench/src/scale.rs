@@ -86,12 +86,14 @@ pub fn populate(dir: &Path, total: usize, expired: usize) -> Result<()> {
         } else {
             hour + 30 * DAY + 3600 * (i % 24) as u64
         };
+        let id = MailboxId::from_bytes(rng.random());
         let mailbox = NewMailbox {
-            id: MailboxId::from_bytes(rng.random()),
+            id,
             office: ids[i % offices].clone(),
             signing_key,
             kem_key,
             expiry,
+            first: first_envelope(id, rng),
         };
         let pow = UsedToken {
             kind: TokenKind::Pow,
@@ -375,4 +377,21 @@ pub async fn run(
     );
     print_stats(&format!("after the sweep ({seconds} s)"), &after, 0);
     Ok(())
+}
+
+/// A case's first envelope, of the smallest size a sealed message has: the store never opens
+/// it, so random bytes of the right shape stand in for one.
+fn first_envelope(mailbox: MailboxId, rng: &mut impl rand::Rng) -> candor_protocol::Envelope {
+    use candor_protocol::envelope::{Stanza, WRAPPED_KEY_LEN};
+    let stanza = || Stanza {
+        enc: [1; 32],
+        key: [2; WRAPPED_KEY_LEN],
+    };
+    candor_protocol::Envelope {
+        mailbox,
+        direction: candor_protocol::Direction::ToOffice,
+        stanzas: [stanza(), stanza()],
+        commit: rng.random(),
+        ct: vec![3; candor_protocol::padding::MIN_BUCKET + 16],
+    }
 }

@@ -66,7 +66,8 @@ pub enum Command {
     Read(CaseArgs),
     /// Ombuds: reply to a case, optionally with referrals.
     Reply(ReplyArgs),
-    /// Ombuds: close a case and delete it from the relay.
+    /// Ombuds: close a case, with an optional last message; the visitor can still read it for
+    /// the card's grace period.
     Close(CloseArgs),
 
     /// Visitor: raise a concern with an office.
@@ -184,6 +185,15 @@ pub struct CloseArgs {
     /// How the case ended, for the office's anonymous statistics.
     #[arg(long, value_enum)]
     pub outcome: Outcome,
+    /// A last message to the visitor, from this file [default: asked for at a terminal].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_message")]
+    pub message_file: Option<PathBuf>,
+    /// Close without a last message, and without asking for one.
+    #[arg(long)]
+    pub no_message: bool,
+    /// Delete the case from the relay now, instead of leaving it readable for the grace period.
+    #[arg(long, conflicts_with_all = ["message_file"])]
+    pub delete: bool,
     /// Close without asking for confirmation.
     #[arg(long)]
     pub yes: bool,
@@ -242,6 +252,10 @@ pub struct RaiseArgs {
     /// Flag an imminent risk of serious harm, so that the office answers first.
     #[arg(long)]
     pub urgent: bool,
+    /// Keep no copy of what you write: then nobody with the codename, you included, can read
+    /// it again; only the office can.
+    #[arg(long)]
+    pub no_copy: bool,
 }
 
 #[derive(Args)]
@@ -253,6 +267,9 @@ pub struct SendArgs {
     /// Flag an imminent risk of serious harm, so that the office answers first.
     #[arg(long)]
     pub urgent: bool,
+    /// Keep no copy of this message: only the office can read it.
+    #[arg(long)]
+    pub no_copy: bool,
 }
 
 #[derive(Args)]

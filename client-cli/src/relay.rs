@@ -8,8 +8,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use candor_protocol::api::{
-    Appended, EnvelopePage, InboxEntry, InboxPage, MailboxOpened, OfficeSaved, OpenMailbox,
-    Problem, RegisterOffice, StoredEnvelope,
+    Appended, CLOSE_VERSION, CloseMailbox, Closed, EnvelopePage, InboxEntry, InboxPage, Limits,
+    MailboxOpened, Marker, OfficeSaved, OpenMailbox, Problem, RegisterOffice, StoredEnvelope,
 };
 use candor_protocol::pow::Challenge;
 use candor_protocol::request::HEADERS;
@@ -30,6 +30,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 const PAGE: usize = 500;
 /// A bound on pages, so that a misbehaving relay cannot keep us looping.
 const MAX_PAGES: usize = 10_000;
+
+/// A case's envelopes, and whether the office has closed it.
+pub struct Fetched {
+    /// Every envelope, in order.
+    pub envelopes: Vec<StoredEnvelope>,
+    /// Whether the case is closed (readable until its grace period ends).
+    pub closed: bool,
+}
 
 /// What went wrong talking to the relay.
 #[derive(Debug, Error)]
@@ -228,18 +236,20 @@ impl Relay {
         Ok(done.seq)
     }
 
-    /// `GET /v1/mailboxes/{mailbox}/envelopes`, every page, in order.
-    pub fn envelopes(
-        &self,
-        mailbox: &MailboxId,
-        auth: &Auth<'_>,
-    ) -> Result<Vec<StoredEnvelope>, RelayError> {
+    /// `GET /v1/mailboxes/{mailbox}/envelopes`, every page, in order, and whether the case is
+    /// closed. Pages may be cut short by size as well as count, so only an empty page ends.
+    pub fn envelopes(&self, mailbox: &MailboxId, auth: &Auth<'_>) -> Result<Fetched, RelayError> {
         let mut all = Vec::new();
         let mut after = 0u64;
+        let mut closed = false;
         for _ in 0..MAX_PAGES {
             let path = format!("/v1/mailboxes/{mailbox}/envelopes?after={after}&limit={PAGE}");
             let page: EnvelopePage = self.json(Method::GET, &path, None, Some(auth))?;
-            let full = page.envelopes.len() >= PAGE;
+            closed = page.closed;
+            // A relay at the end answers an empty page whose cursor has not moved.
+            if page.envelopes.is_empty() || page.next <= after {
+                break;
+            }
             for stored in page.envelopes {
                 if stored.envelope.mailbox != *mailbox || stored.seq <= after {
                     return Err(self.bad("an envelope out of place or out of order"));
@@ -247,11 +257,54 @@ impl Relay {
                 after = stored.seq;
                 all.push(stored);
             }
-            if !full {
-                break;
-            }
         }
-        Ok(all)
+        Ok(Fetched {
+            envelopes: all,
+            closed,
+        })
+    }
+
+    /// `GET /v1/limits`: what the relay accepts.
+    pub fn limits(&self) -> Result<Limits, RelayError> {
+        self.json(Method::GET, "/v1/limits", None, None)
+    }
+
+    /// `POST /v1/mailboxes/{mailbox}/close`, signed by the office: closes the case, with an
+    /// optional last message. Returns the last message's sequence number.
+    pub fn close(
+        &self,
+        mailbox: &MailboxId,
+        last: Option<Envelope>,
+        key: &SigningSecretKey,
+    ) -> Result<Option<u64>, RelayError> {
+        let auth = Auth {
+            key,
+            signer: Signer::Office,
+        };
+        let body = CloseMailbox {
+            v: CLOSE_VERSION.into(),
+            envelope: last,
+        };
+        let path = format!("/v1/mailboxes/{mailbox}/close");
+        let done: Closed = self.json(Method::POST, &path, Some(to_json(&body)), Some(&auth))?;
+        Ok(done.seq)
+    }
+
+    /// `PUT /v1/mailboxes/{mailbox}/marker`, signed by the office: its sealed read marker.
+    pub fn set_marker(
+        &self,
+        mailbox: &MailboxId,
+        sealed: Vec<u8>,
+        key: &SigningSecretKey,
+    ) -> Result<(), RelayError> {
+        let auth = Auth {
+            key,
+            signer: Signer::Office,
+        };
+        let path = format!("/v1/mailboxes/{mailbox}/marker");
+        let body = to_json(&Marker { sealed });
+        self.call(Method::PUT, &path, Some(body), Some(&auth))?;
+        Ok(())
     }
 
     /// `DELETE /v1/mailboxes/{mailbox}`: deletes the case on the relay at once.

@@ -1,11 +1,13 @@
 //! A case's conversation, as each party sees it.
 //!
-//! Every message is sealed to its recipient, so nobody can read back what they sent: HPKE
-//! encrypts to the recipient's key with a fresh ephemeral key that the sender does not keep.
-//! A thread therefore shows the other side's messages opened (and, for the visitor, the office's
-//! replies verified) and one's own messages as sealed markers, in order.
+//! Every message is sealed once and wrapped to both sides (`candor_protocol::seal`), and signed
+//! by its author. The office opens the visitor's messages and its own replies (so a colleague
+//! with the office keys reads the whole thread); the visitor opens the office's replies and
+//! their own messages, unless they sent one with `--no-copy`. Every opened message is verified
+//! against its author's key: the case key for the visitor's, the card's key for the office's.
 
 use candor_protocol::api::StoredEnvelope;
+use candor_protocol::seal::{Opened, Opener};
 use candor_protocol::{
     CaseKeys, Category, Direction, Identity, KemPublicKey, Message, Resource, SigningPublicKey,
 };
@@ -36,11 +38,13 @@ pub enum Viewer {
 
 /// What a viewer can see of an entry.
 pub enum Content {
-    /// Opened and, for office replies, verified.
+    /// Opened and verified.
     Opened(Message),
-    /// Sealed to the other party: the viewer sent it and cannot read it back.
-    Sealed,
-    /// Addressed to the viewer but did not open or verify.
+    /// The viewer's own message, sent without keeping a copy.
+    NotKept,
+    /// Between the office and a third party: not part of this view.
+    Elsewhere,
+    /// Did not open or verify: it is not what it claims to be.
     Unreadable,
 }
 
@@ -58,6 +62,8 @@ pub struct Entry {
 pub struct Thread {
     /// The entries, oldest first.
     pub entries: Vec<Entry>,
+    /// Whether the office has closed the case.
+    pub closed: bool,
 }
 
 fn author_of(direction: Direction) -> Author {
@@ -68,68 +74,75 @@ fn author_of(direction: Direction) -> Author {
     }
 }
 
+fn content(opener: Option<Opener<'_>>, stored: &StoredEnvelope) -> Content {
+    let Some(opener) = opener else {
+        return Content::Elsewhere;
+    };
+    match opener.open_own(&stored.envelope) {
+        Ok(Opened::Body(body)) => match candor_protocol::encoding::from_json("message", &body) {
+            Ok(m) => Content::Opened(m),
+            Err(_) => Content::Unreadable,
+        },
+        Ok(Opened::NotKept) => Content::NotKept,
+        Err(_) => Content::Unreadable,
+    }
+}
+
 impl Thread {
-    /// The thread as the office sees it: the visitor's messages opened with the office key.
+    /// The thread as the office sees it: the visitor's messages, verified against the case's
+    /// signing key, and the office's own replies, from its copy.
     pub fn for_office(
         stored: &[StoredEnvelope],
+        closed: bool,
         office: &Identity,
         case_kem: &KemPublicKey,
+        case_signing: &SigningPublicKey,
     ) -> Self {
         let entries = stored
             .iter()
-            .map(|s| {
-                let content = match s.envelope.direction {
-                    Direction::ToOffice => {
-                        match Message::open(office.kem(), case_kem, None, &s.envelope) {
-                            Ok(m) => Content::Opened(m),
-                            Err(_) => Content::Unreadable,
-                        }
-                    }
-                    _ => Content::Sealed,
-                };
-                Entry {
-                    seq: s.seq,
-                    from: author_of(s.envelope.direction),
-                    content,
-                }
+            .map(|s| Entry {
+                seq: s.seq,
+                from: author_of(s.envelope.direction),
+                content: content(
+                    Opener::office(
+                        office,
+                        case_kem.clone(),
+                        *case_signing,
+                        s.envelope.direction,
+                    ),
+                    s,
+                ),
             })
             .collect();
-        Self { entries }
+        Self { entries, closed }
     }
 
-    /// The thread as the visitor sees it: the office's replies opened with the case key and
-    /// verified against the office's signing key from the verified card.
+    /// The thread as the visitor sees it: the office's replies, verified against the office's
+    /// signing key from the verified card, and the visitor's own messages, from their copy.
     pub fn for_visitor(
         stored: &[StoredEnvelope],
+        closed: bool,
         case: &CaseKeys,
         office_kem: &KemPublicKey,
         office_signing: &SigningPublicKey,
     ) -> Self {
         let entries = stored
             .iter()
-            .map(|s| {
-                let content = match s.envelope.direction {
-                    Direction::ToVisitor => {
-                        match Message::open(
-                            &case.kem,
-                            office_kem,
-                            Some(office_signing),
-                            &s.envelope,
-                        ) {
-                            Ok(m) => Content::Opened(m),
-                            Err(_) => Content::Unreadable,
-                        }
-                    }
-                    _ => Content::Sealed,
-                };
-                Entry {
-                    seq: s.seq,
-                    from: author_of(s.envelope.direction),
-                    content,
-                }
+            .map(|s| Entry {
+                seq: s.seq,
+                from: author_of(s.envelope.direction),
+                content: content(
+                    Opener::visitor(
+                        case,
+                        office_kem.clone(),
+                        *office_signing,
+                        s.envelope.direction,
+                    ),
+                    s,
+                ),
             })
             .collect();
-        Self { entries }
+        Self { entries, closed }
     }
 
     /// The messages meant for the viewer that did not open or verify.
@@ -173,14 +186,18 @@ impl Thread {
             };
             let head = format!("#{} {}", e.seq, style.bold(&who));
             match &e.content {
-                Content::Sealed => {
-                    let to = match e.from {
-                        Author::Visitor => "the office",
-                        _ => "the visitor",
-                    };
+                Content::NotKept => {
                     out.push_str(&format!(
                         "{head}  {}\n\n",
-                        style.dim(&format!("sealed to {to}; only they can read it"))
+                        style.dim(
+                            "sent without keeping a copy (--no-copy); only the office can read it"
+                        )
+                    ));
+                }
+                Content::Elsewhere => {
+                    out.push_str(&format!(
+                        "{head}  {}\n\n",
+                        style.dim("between the office and a third party")
                     ));
                 }
                 Content::Unreadable => {
@@ -190,10 +207,7 @@ impl Thread {
                     ));
                 }
                 Content::Opened(m) => {
-                    let mut meta = vec![m.day.to_string()];
-                    if viewer == Viewer::Visitor && e.from == Author::Office {
-                        meta.push(style.green("verified"));
-                    }
+                    let mut meta = vec![m.day.to_string(), style.green("verified")];
                     if let Some(c) = &m.category {
                         meta.push(format!("category: {}", category_label(categories, c)));
                     }
@@ -215,6 +229,11 @@ impl Thread {
         if self.entries.is_empty() {
             out.push_str("(no messages)\n");
         }
+        if self.closed {
+            out.push_str(&style.bold(
+                "The office has closed this case. It stays readable for a while, then it is deleted.\n",
+            ));
+        }
         out
     }
 
@@ -227,7 +246,7 @@ impl Thread {
                     seq: e.seq,
                     from: e.from,
                     readable: false,
-                    sealed: false,
+                    kept: true,
                     day: None,
                     text: None,
                     category: None,
@@ -236,8 +255,8 @@ impl Thread {
                     resources: None,
                 };
                 match &e.content {
-                    Content::Sealed => j.sealed = true,
-                    Content::Unreadable => {}
+                    Content::NotKept => j.kept = false,
+                    Content::Elsewhere | Content::Unreadable => {}
                     Content::Opened(m) => {
                         j.readable = true;
                         j.day = Some(m.day.to_string());
@@ -254,14 +273,14 @@ impl Thread {
     }
 }
 
-/// One thread entry in `--json` output. `sealed` entries are the viewer's own messages;
-/// entries that are neither `readable` nor `sealed` did not open or verify.
+/// One thread entry in `--json` output. Entries that are not `kept` are the viewer's own,
+/// sent without a copy; entries that are neither `readable` nor unkept did not open or verify.
 #[derive(Serialize)]
 pub struct JsonEntry<'a> {
     seq: u64,
     from: Author,
     readable: bool,
-    sealed: bool,
+    kept: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     day: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -303,66 +322,71 @@ pub fn render_resource(r: &Resource, style: &Style) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candor_protocol::seal::Sealer;
     use candor_protocol::{Codename, Day};
 
     #[test]
-    fn each_side_reads_the_other_and_sees_its_own_sealed() {
+    fn each_side_reads_the_whole_thread_and_a_no_copy_message_only_the_office() {
+        // Arrange
         let rng = &mut candor_protocol::rand::rng();
         let office = Identity::generate(rng);
         let case = Codename::generate(rng).derive(&office.fingerprint());
         let office_kem = office.kem().public_key();
-        let asked = Message::text("question", Day(1))
-            .seal(
-                &case.kem,
-                &office_kem,
-                case.mailbox,
-                Direction::ToOffice,
-                None,
+        let seal = |m: &str, sealer: Sealer<'_>, rng: &mut _| {
+            Message::text(m, Day(1)).seal(&sealer, rng).unwrap()
+        };
+        let stored: Vec<StoredEnvelope> = [
+            seal(
+                "question",
+                Sealer::visitor(&case, office_kem.clone(), true),
                 rng,
-            )
-            .unwrap();
-        let answered = Message::text("answer", Day(2))
-            .seal(
-                office.kem(),
-                &case.kem.public_key(),
-                case.mailbox,
-                Direction::ToVisitor,
-                Some(office.signing()),
+            ),
+            seal(
+                "answer",
+                Sealer::office(&office, case.kem.public_key(), case.mailbox),
                 rng,
-            )
-            .unwrap();
-        let stored = vec![
-            StoredEnvelope {
-                seq: 1,
-                envelope: asked,
-            },
-            StoredEnvelope {
-                seq: 2,
-                envelope: answered,
-            },
-        ];
+            ),
+            seal(
+                "unkept",
+                Sealer::visitor(&case, office_kem.clone(), false),
+                rng,
+            ),
+        ]
+        .into_iter()
+        .zip(1..)
+        .map(|(envelope, seq)| StoredEnvelope { seq, envelope })
+        .collect();
         let style = Style::plain();
+        let case_signing = case.signing.public_key();
+        let office_signing = office.signing().public_key();
 
-        let at_office = Thread::for_office(&stored, &office, &case.kem.public_key());
-        let text = at_office.render(Viewer::Office, "Ombuds", &[], &style, None);
-        assert!(
-            text.contains("question") && !text.contains("answer"),
-            "{text}"
+        // Act
+        let at_office = Thread::for_office(
+            &stored,
+            false,
+            &office,
+            &case.kem.public_key(),
+            &case_signing,
         );
-        assert!(at_office.unreadable().is_empty());
+        let at_visitor = Thread::for_visitor(&stored, false, &case, &office_kem, &office_signing);
 
-        let signing = office.signing().public_key();
-        let at_visitor = Thread::for_visitor(&stored, &case, &office_kem, &signing);
+        // Assert
+        let text = at_office.render(Viewer::Office, "Ombuds", &[], &style, None);
+        for m in ["question", "answer", "unkept"] {
+            assert!(text.contains(m), "{text}");
+        }
+        assert!(at_office.unreadable().is_empty());
         let text = at_visitor.render(Viewer::Visitor, "Ombuds", &[], &style, None);
         assert!(
-            text.contains("answer") && text.contains("verified"),
+            text.contains("question") && text.contains("answer") && !text.contains("unkept"),
             "{text}"
         );
-        assert!(text.contains("sealed to the office"), "{text}");
+        assert!(text.contains("without keeping a copy"), "{text}");
+        assert!(at_visitor.unreadable().is_empty());
 
         // A reply checked against another office's key does not verify.
         let impostor = Identity::generate(rng).signing().public_key();
-        let forged = Thread::for_visitor(&stored, &case, &office_kem, &impostor);
+        let forged = Thread::for_visitor(&stored, false, &case, &office_kem, &impostor);
         assert_eq!(forged.unreadable(), vec![2]);
     }
 }

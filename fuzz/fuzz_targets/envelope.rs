@@ -2,7 +2,8 @@
 //! envelope that decodes to the same value, and opening with fixed keys fails cleanly.
 #![no_main]
 
-use candor_protocol::{Envelope, KemSecretKey, seal};
+use candor_protocol::seal::{Opener, Role};
+use candor_protocol::{Envelope, KemSecretKey, SigningSecretKey};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,5 +14,14 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(again, env);
     let recipient = KemSecretKey::from_bytes(&[7; 32]);
     let sender = KemSecretKey::from_bytes(&[9; 32]).public_key();
-    let _ = seal::open(&recipient, &sender, None, &env);
+    let author = SigningSecretKey::from_seed(&[3; 32]).public_key();
+    for role in [Role::Other, Role::Own] {
+        let opener = Opener {
+            recipient: &recipient,
+            role,
+            sender: sender.clone(),
+            author,
+        };
+        let _ = opener.open(&env);
+    }
 });

@@ -6,10 +6,8 @@
 use std::hint::black_box;
 
 use candor_protocol::pow::{Challenge, PowKey};
-use candor_protocol::{
-    Codename, Direction, Identity, KemSecretKey, MailboxId, RequestAuth, Signer, SigningSecretKey,
-    seal,
-};
+use candor_protocol::seal::{Opener, Sealer};
+use candor_protocol::{Codename, Direction, Identity, RequestAuth, Signer, SigningSecretKey};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use x25519_dalek::{PublicKey, StaticSecret};
 
@@ -30,28 +28,24 @@ fn x25519_floor(c: &mut Criterion) {
 
 fn seal_open(c: &mut Criterion) {
     let rng = &mut rand::rng();
-    let visitor = KemSecretKey::generate(rng);
     let office = Identity::generate(rng);
-    let office_pk = office.kem().public_key();
-    let visitor_pk = visitor.public_key();
-    let mailbox = MailboxId::random(rng);
+    let case = Codename::generate(rng).derive(&office.fingerprint());
+    let sealer = Sealer::visitor(&case, office.kem().public_key(), true);
+    let opener = Opener::office(
+        &office,
+        case.kem.public_key(),
+        case.signing.public_key(),
+        Direction::ToOffice,
+    )
+    .unwrap();
     let mut group = c.benchmark_group("seal_open");
     for size in [1024usize, 64 * 1024] {
         let body = vec![0x42u8; size];
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_function(format!("{}KiB", size / 1024), |bch| {
             bch.iter(|| {
-                let env = seal::seal(
-                    &visitor,
-                    &office_pk,
-                    mailbox,
-                    Direction::ToOffice,
-                    &body,
-                    None,
-                    &mut rand::rng(),
-                )
-                .unwrap();
-                black_box(seal::open(office.kem(), &visitor_pk, None, &env).unwrap())
+                let env = sealer.seal(&body, &mut rand::rng()).unwrap();
+                black_box(opener.open(&env).unwrap())
             })
         });
     }

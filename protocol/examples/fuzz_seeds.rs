@@ -14,7 +14,7 @@ use candor_protocol::handoff::{
 use candor_protocol::pow::{Challenge, PowKey};
 use candor_protocol::request::HEADERS;
 use candor_protocol::{
-    Codename, Day, Direction, HandoffId, Identity, MailboxId, Message, RequestAuth, Signer,
+    Codename, Day, HandoffId, Identity, MailboxId, Message, RequestAuth, Signer,
 };
 
 fn write(root: &Path, target: &str, name: &str, bytes: &[u8]) {
@@ -66,11 +66,7 @@ fn main() {
     let case = codename.derive(&office.fingerprint());
     let env = Message::text("seed", Day(20_000))
         .seal(
-            &case.kem,
-            &office.kem().public_key(),
-            case.mailbox,
-            Direction::ToOffice,
-            None,
+            &candor_protocol::seal::Sealer::visitor(&case, office.kem().public_key(), true),
             rng,
         )
         .unwrap();

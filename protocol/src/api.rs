@@ -7,8 +7,15 @@ use crate::encoding::b64_array;
 use crate::pow::Solution;
 use crate::{Envelope, MailboxId, OfficeId, SignedCard};
 
-/// The open-mailbox request format version.
-pub const OPEN_MAILBOX_VERSION: u8 = 1;
+/// The open-mailbox request format version. Version 2 carries the case's first envelope and
+/// a mailbox ID that certifies the case keys; a version 1 request is refused as unsupported.
+pub const OPEN_MAILBOX_VERSION: u8 = 2;
+
+/// The close request format version.
+pub const CLOSE_VERSION: u8 = 1;
+
+/// The largest sealed read marker the relay keeps, in bytes.
+pub const MAX_MARKER_BYTES: usize = 256;
 
 /// `GET /v1/health`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +61,57 @@ pub struct OpenMailbox {
     pub kem_key: [u8; 32],
     /// The solved proof of work, with the mailbox ID as context.
     pub pow: Solution,
+    /// The case's first message, to the office: the mailbox and it are stored together or not
+    /// at all, so that no case is ever empty.
+    pub envelope: Envelope,
+}
+
+/// `GET /v1/limits`: what the relay accepts, so that a client can check a sealed envelope
+/// before it spends a proof of work. They are the operator's, not an office's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// The largest envelope, as JSON, in bytes.
+    pub max_envelope_bytes: u64,
+    /// Envelopes one mailbox may hold.
+    pub max_envelopes_per_mailbox: u64,
+    /// Bytes of envelopes one mailbox may hold.
+    pub max_bytes_per_mailbox: u64,
+    /// The proof of work's difficulty, in leading zero bits.
+    pub pow_difficulty: u8,
+    /// The accepted clock difference for signed requests, in seconds.
+    pub request_window_secs: u64,
+}
+
+/// `POST /v1/mailboxes/{mailbox}/close`, signed by the office: closes the case, with an
+/// optional last message. The visitor can still read it for the card's `close_grace_days`;
+/// then it is swept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseMailbox {
+    /// Format version, [`CLOSE_VERSION`].
+    pub v: u64,
+    /// A last message to the visitor, or `null`.
+    pub envelope: Option<Envelope>,
+}
+
+/// The answer to closing a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Closed {
+    /// The last message's sequence number, if one was sent.
+    pub seq: Option<u64>,
+}
+
+/// `PUT /v1/mailboxes/{mailbox}/marker`, signed by the office: the office's read marker for
+/// the case, sealed to the office (`crate::marker`). It is kept with the case and destroyed
+/// with it; it neither moves the case in the inbox nor redraws its expiry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Marker {
+    /// The sealed marker, at most [`MAX_MARKER_BYTES`].
+    #[serde(with = "crate::encoding::b64_vec")]
+    pub sealed: Vec<u8>,
 }
 
 /// The answer to opening a mailbox.
@@ -90,6 +148,8 @@ pub struct EnvelopePage {
     pub envelopes: Vec<StoredEnvelope>,
     /// The cursor for the next page (the last `seq` returned, or the request's `after`).
     pub next: u64,
+    /// Whether the office has closed the case (it is swept after its grace period).
+    pub closed: bool,
 }
 
 /// One mailbox in an office's inbox.
@@ -110,6 +170,11 @@ pub struct InboxEntry {
     pub last_seq: u64,
     /// The office-wide activity counter at the mailbox's last write (its opening or an append).
     pub activity: u64,
+    /// Whether the office has closed the case.
+    pub closed: bool,
+    /// The office's sealed read marker, if it has set one.
+    #[serde(with = "crate::encoding::b64_opt")]
+    pub marker: Option<Vec<u8>>,
 }
 
 /// `GET /v1/offices/{office}/inbox`.

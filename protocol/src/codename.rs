@@ -2,8 +2,9 @@
 //! and the case keys derived from it with HKDF-SHA256 (RFC 5869).
 //!
 //! The codename is the visitor's only secret. Everything about the case (its KEM key, its
-//! signing key and its mailbox ID) is derived from it and the office fingerprint, so the same
-//! codename gives unrelated cases at different offices.
+//! signing key) is derived from it and the office fingerprint, so the same codename gives
+//! unrelated cases at different offices. The mailbox ID is the hash of the two public keys
+//! ([`MailboxId::of_case`]).
 
 use core::str::FromStr;
 
@@ -56,18 +57,21 @@ impl Codename {
         let hk = Hkdf::<Sha256>::new(Some(office.as_bytes()), self.entropy.as_ref());
         let mut kem_ikm = Zeroizing::new([0u8; 32]);
         let mut sign_seed = Zeroizing::new([0u8; 32]);
-        let mut mailbox = [0u8; 16];
         // 32 and 16 bytes are far below HKDF-SHA256's 255 * 32 byte limit.
         hk.expand(labels::CASE_KEM, kem_ikm.as_mut())
             .unwrap_or_else(|_| unreachable!());
         hk.expand(labels::CASE_SIGN, sign_seed.as_mut())
             .unwrap_or_else(|_| unreachable!());
-        hk.expand(labels::MAILBOX_ID, &mut mailbox)
-            .unwrap_or_else(|_| unreachable!());
+        let kem = KemSecretKey::derive(kem_ikm.as_ref());
+        let signing = SigningSecretKey::from_seed(&sign_seed);
+        let mailbox = MailboxId::of_case(
+            &signing.public_key().to_bytes(),
+            &kem.public_key().to_bytes(),
+        );
         CaseKeys {
-            kem: KemSecretKey::derive(kem_ikm.as_ref()),
-            signing: SigningSecretKey::from_seed(&sign_seed),
-            mailbox: MailboxId::from_bytes(mailbox),
+            kem,
+            signing,
+            mailbox,
         }
     }
 }
@@ -149,7 +153,7 @@ pub struct CaseKeys {
     pub kem: KemSecretKey,
     /// The case's signing key: it signs the visitor's relay requests and handoff consents.
     pub signing: SigningSecretKey,
-    /// The case's mailbox on the relay.
+    /// The case's mailbox on the relay: [`MailboxId::of_case`] of the two public keys.
     pub mailbox: MailboxId,
 }
 
@@ -232,6 +236,20 @@ mod tests {
         assert_ne!(a.mailbox, b.mailbox);
         assert_ne!(a.kem.public_key(), b.kem.public_key());
         assert_ne!(a.signing.public_key(), b.signing.public_key());
+    }
+
+    #[test]
+    fn the_mailbox_id_certifies_the_case_keys() {
+        let case = fixed().derive(&Identity::generate(&mut rand::rng()).fingerprint());
+        let signing = case.signing.public_key().to_bytes();
+        let kem = case.kem.public_key().to_bytes();
+        assert!(case.mailbox.certifies(&signing, &kem));
+        // A relay that lists another key for the mailbox is caught.
+        let other = KemSecretKey::generate(&mut rand::rng())
+            .public_key()
+            .to_bytes();
+        assert!(!case.mailbox.certifies(&signing, &other));
+        assert!(!case.mailbox.certifies(&other, &kem));
     }
 
     proptest::proptest! {

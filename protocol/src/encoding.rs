@@ -67,6 +67,27 @@ pub mod b64_array {
 }
 
 /// Serde adapter for variable-length bytes as unpadded base64url.
+/// Serde adapter for optional bytes as unpadded base64url or `null`.
+pub mod b64_opt {
+    use super::*;
+
+    /// Serializes optional bytes as base64url or `null`.
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(bytes) => s.serialize_str(&b64(bytes)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Deserializes base64url bytes or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        match Option::<&str>::deserialize(d)? {
+            Some(s) => unb64("field", s).map(Some).map_err(D::Error::custom),
+            None => Ok(None),
+        }
+    }
+}
+
 pub mod b64_vec {
     use super::*;
 

@@ -1,8 +1,10 @@
-//! The envelope: what the relay stores. A version, the mailbox, the direction, the HPKE
-//! encapsulated key and the ciphertext; nothing else.
+//! The envelope: what the relay stores. A version, the mailbox, the direction, two key stanzas,
+//! the payload's key commitment and the payload; nothing else.
 //!
 //! Wire form (JSON, unknown fields refused, binary fields as unpadded base64url):
-//! `{"v":1,"mailbox":"…","direction":"to-office","enc":"…","ct":"…"}`.
+//! `{"v":2,"mailbox":"…","direction":"to-office","stanzas":[{"enc":"…","key":"…"},{…}],
+//! "commit":"…","ct":"…"}`. Version 1 (one HPKE ciphertext, no stanzas) is refused as
+//! [`Error::UnsupportedVersion`]; [`crate::seal`] says how the parts fit together.
 
 use data_encoding::BASE64URL_NOPAD;
 use serde::{Deserialize, Serialize};
@@ -11,10 +13,17 @@ use crate::encoding::{self, b64_array, b64_vec};
 use crate::{Error, MailboxId, labels, padding};
 
 /// The envelope format version.
-pub const ENVELOPE_VERSION: u8 = 1;
+pub const ENVELOPE_VERSION: u8 = 2;
+
+/// How many key stanzas every envelope carries: one for the other party, one for the sender's
+/// own side (or a throwaway key, so that the relay cannot tell whether the sender kept a copy).
+pub const STANZAS: usize = 2;
 
 /// The AEAD tag length.
 const TAG_LEN: usize = 16;
+
+/// Bytes of a stanza's wrapped content key: 32 bytes of key and the tag.
+pub const WRAPPED_KEY_LEN: usize = 32 + TAG_LEN;
 
 /// Who wrote an envelope to whom.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -52,6 +61,19 @@ impl Direction {
     }
 }
 
+/// One recipient's wrapping of the envelope's content key: an HPKE encapsulated key and the
+/// HPKE ciphertext of the 32-byte content key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stanza {
+    /// HPKE encapsulated key.
+    #[serde(with = "b64_array")]
+    pub enc: [u8; 32],
+    /// The content key, sealed.
+    #[serde(with = "b64_array")]
+    pub key: [u8; WRAPPED_KEY_LEN],
+}
+
 /// A sealed message as the relay stores it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
@@ -59,9 +81,11 @@ pub struct Envelope {
     pub mailbox: MailboxId,
     /// Who wrote it to whom.
     pub direction: Direction,
-    /// HPKE encapsulated key.
-    pub enc: [u8; 32],
-    /// HPKE ciphertext of the padded content, tag included.
+    /// The content key for the other party (first) and for the sender's own side (second).
+    pub stanzas: [Stanza; STANZAS],
+    /// The commitment to the content key, so that the payload opens under one key only.
+    pub commit: [u8; 32],
+    /// ChaCha20-Poly1305 ciphertext of the padded, signed content, tag included.
     pub ct: Vec<u8>,
 }
 
@@ -71,21 +95,38 @@ pub(crate) struct Wire {
     v: u64,
     mailbox: MailboxId,
     direction: Direction,
+    stanzas: [Stanza; STANZAS],
     #[serde(with = "b64_array")]
-    enc: [u8; 32],
+    commit: [u8; 32],
     #[serde(with = "b64_vec")]
     ct: Vec<u8>,
 }
 
+impl Wire {
+    fn into_envelope(self) -> Result<Envelope, Error> {
+        encoding::check_version("envelope", self.v, ENVELOPE_VERSION)?;
+        let env = Envelope {
+            mailbox: self.mailbox,
+            direction: self.direction,
+            stanzas: self.stanzas,
+            commit: self.commit,
+            ct: self.ct,
+        };
+        env.check_padded()?;
+        Ok(env)
+    }
+}
+
 impl Envelope {
-    /// The header bound as AAD: `ENVELOPE_AAD || version || direction || mailbox || enc`.
+    /// The header: `ENVELOPE_AAD || version || direction || mailbox || commit`. It is the
+    /// payload's AAD, and each stanza's AAD begins with the same fields.
     pub fn aad(&self) -> Vec<u8> {
         let mut aad = Vec::with_capacity(labels::ENVELOPE_AAD.len() + 50);
         aad.extend_from_slice(labels::ENVELOPE_AAD);
         aad.push(ENVELOPE_VERSION);
         aad.push(self.direction.code());
         aad.extend_from_slice(self.mailbox.as_bytes());
-        aad.extend_from_slice(&self.enc);
+        aad.extend_from_slice(&self.commit);
         aad
     }
 
@@ -94,9 +135,8 @@ impl Envelope {
     /// string escaping scanned every byte of the base64url ciphertext, which needs none.
     pub fn to_json(&self) -> Vec<u8> {
         let mailbox = self.mailbox.to_string();
-        let mut out = Vec::with_capacity(
-            96 + mailbox.len() + BASE64URL_NOPAD.encode_len(self.enc.len() + self.ct.len()),
-        );
+        let mut out =
+            Vec::with_capacity(240 + mailbox.len() + BASE64URL_NOPAD.encode_len(self.ct.len()));
         out.extend_from_slice(b"{\"v\":");
         out.extend_from_slice(ENVELOPE_VERSION.to_string().as_bytes());
         for (name, value) in [
@@ -109,21 +149,30 @@ impl Envelope {
             out.extend_from_slice(value);
             out.push(b'"');
         }
-        for (name, bytes) in [("enc", &self.enc[..]), ("ct", &self.ct[..])] {
-            push_key(&mut out, name);
-            out.push(b'"');
-            let start = out.len();
-            out.resize(start + BASE64URL_NOPAD.encode_len(bytes.len()), 0);
-            BASE64URL_NOPAD.encode_mut(bytes, &mut out[start..]);
-            out.push(b'"');
+        push_key(&mut out, "stanzas");
+        out.push(b'[');
+        for (i, stanza) in self.stanzas.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"enc\":");
+            push_b64(&mut out, &stanza.enc);
+            push_key(&mut out, "key");
+            push_b64(&mut out, &stanza.key);
+            out.push(b'}');
         }
+        out.push(b']');
+        push_key(&mut out, "commit");
+        push_b64(&mut out, &self.commit);
+        push_key(&mut out, "ct");
+        push_b64(&mut out, &self.ct);
         out.push(b'}');
         out
     }
 
     /// Parses the wire form. Refuses unknown versions and fields, trailing data, non-canonical
-    /// base64url, and ciphertexts whose length is not a Padmé bucket (so a relay can enforce
-    /// padding without being able to read anything).
+    /// base64url, a stanza count other than [`STANZAS`], and ciphertexts whose length is not a
+    /// Padmé bucket (so a relay can enforce padding without being able to read anything).
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
         let wire: Wire = match encoding::from_json("envelope", bytes) {
             Ok(w) => w,
@@ -139,15 +188,7 @@ impl Envelope {
                 });
             }
         };
-        encoding::check_version("envelope", wire.v, ENVELOPE_VERSION)?;
-        let env = Envelope {
-            mailbox: wire.mailbox,
-            direction: wire.direction,
-            enc: wire.enc,
-            ct: wire.ct,
-        };
-        env.check_padded()?;
-        Ok(env)
+        wire.into_envelope()
     }
 
     /// Checks that the ciphertext length is one that Padmé padding produces.
@@ -170,14 +211,24 @@ fn push_key(out: &mut Vec<u8>, name: &str) {
     out.extend_from_slice(b"\":");
 }
 
+/// `"base64url"`.
+fn push_b64(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    let start = out.len();
+    out.resize(start + BASE64URL_NOPAD.encode_len(bytes.len()), 0);
+    BASE64URL_NOPAD.encode_mut(bytes, &mut out[start..]);
+    out.push(b'"');
+}
+
 /// [`Wire`], borrowed, for serializing.
 #[derive(Serialize)]
 struct WireRef<'a> {
     v: u64,
     mailbox: MailboxId,
     direction: Direction,
+    stanzas: &'a [Stanza; STANZAS],
     #[serde(with = "b64_array")]
-    enc: &'a [u8; 32],
+    commit: &'a [u8; 32],
     #[serde(with = "b64_vec")]
     ct: &'a [u8],
 }
@@ -188,7 +239,8 @@ impl Serialize for Envelope {
             v: ENVELOPE_VERSION.into(),
             mailbox: self.mailbox,
             direction: self.direction,
-            enc: &self.enc,
+            stanzas: &self.stanzas,
+            commit: &self.commit,
             ct: &self.ct,
         }
         .serialize(s)
@@ -200,21 +252,14 @@ impl<'de> Deserialize<'de> for Envelope {
     /// peeking, which needs the raw bytes).
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
-        let wire = Wire::deserialize(d)?;
-        encoding::check_version("envelope", wire.v, ENVELOPE_VERSION).map_err(D::Error::custom)?;
-        let env = Envelope {
-            mailbox: wire.mailbox,
-            direction: wire.direction,
-            enc: wire.enc,
-            ct: wire.ct,
-        };
-        env.check_padded().map_err(D::Error::custom)?;
-        Ok(env)
+        Wire::deserialize(d)?
+            .into_envelope()
+            .map_err(D::Error::custom)
     }
 }
 
-/// Reads `v` from an object that may not otherwise parse, so that a future version is reported
-/// as such rather than as an unknown field.
+/// Reads `v` from an object that may not otherwise parse, so that a former or future version is
+/// reported as such rather than as an unknown field.
 fn peek_version(bytes: &[u8]) -> Option<u64> {
     #[derive(Deserialize)]
     struct V {
@@ -226,23 +271,24 @@ fn peek_version(bytes: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::KemSecretKey;
-    use crate::seal;
+    use crate::keys::{KemSecretKey, SigningSecretKey};
+    use crate::seal::Sealer;
     use proptest::prelude::*;
 
     fn sample(body: &[u8]) -> Envelope {
         let rng = &mut rand::rng();
         let a = KemSecretKey::generate(rng);
         let b = KemSecretKey::generate(rng);
-        seal::seal(
-            &a,
-            &b.public_key(),
-            MailboxId::random(rng),
-            Direction::ToOffice,
-            body,
-            None,
-            rng,
-        )
+        Sealer {
+            sender: &a,
+            recipient: b.public_key(),
+            own: a.public_key(),
+            keep_copy: true,
+            author: &SigningSecretKey::generate(rng),
+            mailbox: MailboxId::random(rng),
+            direction: Direction::ToOffice,
+        }
+        .seal(body, rng)
         .unwrap()
     }
 
@@ -260,11 +306,48 @@ mod tests {
     #[test]
     fn wrong_version_is_refused_as_such() {
         let json = String::from_utf8(sample(b"x").to_json()).unwrap();
-        let v2 = json.replace("\"v\":1", "\"v\":2");
+        let v3 = json.replace("\"v\":2", "\"v\":3");
         assert!(matches!(
-            Envelope::from_json(v2.as_bytes()),
-            Err(Error::UnsupportedVersion { found: 2, .. })
+            Envelope::from_json(v3.as_bytes()),
+            Err(Error::UnsupportedVersion { found: 3, .. })
         ));
+    }
+
+    #[test]
+    fn a_version_1_envelope_is_refused_as_such() {
+        // Version 1's shape: one HPKE encapsulated key and ciphertext, no stanzas.
+        let v1 = format!(
+            "{{\"v\":1,\"mailbox\":\"{}\",\"direction\":\"to-office\",\"enc\":\"{}\",\"ct\":\"{}\"}}",
+            MailboxId::random(&mut rand::rng()),
+            encoding::b64(&[1; 32]),
+            encoding::b64(&[2; 528]),
+        );
+        let err = Envelope::from_json(v1.as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::UnsupportedVersion {
+                what: "envelope",
+                found: 1,
+                supported: 2
+            }
+        );
+        assert!(serde_json::from_str::<Envelope>(&v1).is_err());
+    }
+
+    #[test]
+    fn a_stanza_count_other_than_two_is_refused() {
+        let env = sample(b"x");
+        let json = String::from_utf8(env.to_json()).unwrap();
+        let one = json.replacen(
+            &format!(
+                ",{}",
+                String::from_utf8(serde_json::to_vec(&env.stanzas[1]).unwrap()).unwrap()
+            ),
+            "",
+            1,
+        );
+        assert_ne!(one, json);
+        assert!(Envelope::from_json(one.as_bytes()).is_err());
     }
 
     #[test]
@@ -289,8 +372,10 @@ mod tests {
         fn the_written_json_is_serdes(
             ct in proptest::collection::vec(any::<u8>(), 0..600),
             enc in any::<[u8; 32]>(),
+            commit in any::<[u8; 32]>(),
             direction in 0usize..4,
         ) {
+            let stanza = Stanza { enc, key: [enc[0]; WRAPPED_KEY_LEN] };
             let env = Envelope {
                 mailbox: MailboxId::random(&mut rand::rng()),
                 direction: [
@@ -299,7 +384,8 @@ mod tests {
                     Direction::ToThirdParty,
                     Direction::FromThirdParty,
                 ][direction],
-                enc,
+                stanzas: [stanza.clone(), stanza],
+                commit,
                 ct,
             };
             prop_assert_eq!(env.to_json(), serde_json::to_vec(&env).unwrap());

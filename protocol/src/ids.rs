@@ -88,6 +88,29 @@ random_id!(
     "request id"
 );
 
+impl MailboxId {
+    /// The mailbox ID of the case with these public keys: the first 16 bytes of
+    /// `SHA-256(MAILBOX_ID || signing key || KEM key)`. The ID certifies the keys, so that a
+    /// relay cannot list another key for a mailbox without the ID giving it away: the relay
+    /// checks it when a mailbox is opened, and the office's client on every inbox entry.
+    pub fn of_case(signing_key: &[u8; 32], kem_key: &[u8; 32]) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(crate::labels::MAILBOX_ID)
+            .chain_update(signing_key)
+            .chain_update(kem_key)
+            .finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        Self(id)
+    }
+
+    /// Whether this is the ID of the case with these keys ([`MailboxId::of_case`]).
+    pub fn certifies(&self, signing_key: &[u8; 32], kem_key: &[u8; 32]) -> bool {
+        *self == Self::of_case(signing_key, kem_key)
+    }
+}
+
 /// An office's ID: 3 to 32 characters of `a-z`, `0-9` and `-`, not starting or ending with `-`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OfficeId(String);

@@ -7,14 +7,23 @@ pub const FINGERPRINT: &[u8] = b"candor/v1/fingerprint";
 pub const CASE_KEM: &[u8] = b"candor/v1/case-kem";
 /// HKDF info for the case's Ed25519 signing key seed.
 pub const CASE_SIGN: &[u8] = b"candor/v1/case-sign";
-/// HKDF info for the case's mailbox ID.
-pub const MAILBOX_ID: &[u8] = b"candor/v1/mailbox-id";
-/// HPKE `info` prefix for sealed envelopes; followed by the direction byte and the mailbox ID.
-pub const SEAL_INFO: &[u8] = b"candor/v1/seal";
-/// Prefix of the envelope header that is used as HPKE AAD.
-pub const ENVELOPE_AAD: &[u8] = b"candor/v1/envelope";
-/// Ed25519 signature on a message authored by an office or third party.
-pub const MESSAGE_SIGNATURE: &[u8] = b"candor/v1/message-signature";
+/// The case's mailbox ID: the first 16 bytes of `SHA-256(MAILBOX_ID || signing key || KEM
+/// key)`, so that the ID certifies the case's public keys (v1 drew it from HKDF instead).
+pub const MAILBOX_ID: &[u8] = b"candor/v2/mailbox-id";
+/// HPKE `info` prefix for an envelope's key stanza; followed by the direction byte, the mailbox
+/// ID and the stanza's role byte.
+pub const SEAL_INFO: &[u8] = b"candor/v2/seal";
+/// Prefix of a stanza's HPKE AAD: the header, the role, the commitment and the payload's hash.
+pub const STANZA_AAD: &[u8] = b"candor/v2/stanza";
+/// Prefix of the envelope header that is the payload's AEAD AAD.
+pub const ENVELOPE_AAD: &[u8] = b"candor/v2/envelope";
+/// HKDF info turning an envelope's content key into its payload's ChaCha20-Poly1305 key.
+pub const PAYLOAD_KEY: &[u8] = b"candor/v2/payload-key";
+/// HKDF info turning an envelope's content key into the commitment its header carries.
+pub const PAYLOAD_COMMIT: &[u8] = b"candor/v2/payload-commit";
+/// Ed25519 signature on every message, by its author (the case key, the office or a third
+/// party).
+pub const MESSAGE_SIGNATURE: &[u8] = b"candor/v2/message-signature";
 /// Ed25519 signature on an office card.
 pub const OFFICE_CARD: &[u8] = b"candor/v1/office-card";
 /// Ed25519 signature on a third-party card.
@@ -41,3 +50,5 @@ pub const INVITE: &[u8] = b"candor/v1/invite";
 pub const RELAY_POW_KEY: &[u8] = b"candor/v1/relay-pow-key";
 /// HKDF info deriving the relay's invite MAC key from its secret file.
 pub const RELAY_INVITE_KEY: &[u8] = b"candor/v1/relay-invite-key";
+/// HPKE `info` prefix for the office's read marker of a case; followed by the mailbox ID.
+pub const READ_MARKER: &[u8] = b"candor/v2/read-marker";

@@ -7,25 +7,31 @@
 //! - [`keys`]: identities, public keys and fingerprints;
 //! - [`codename`]: the visitor's 12 words and the case keys derived from them;
 //! - [`card`] and [`address`]: the signed office card and the address that pins it;
-//! - [`seal`], [`padding`], [`envelope`] and [`message`]: HPKE sealing of padded messages;
+//! - [`seal`], [`padding`], [`envelope`] and [`message`]: signed messages, sealed once and
+//!   wrapped to two recipients;
 //! - [`request`]: signed relay requests;
 //! - [`pow`]: the proof of work for opening a mailbox;
+//! - [`marker`]: the office's sealed read marker of a case;
 //! - [`handoff`]: the 2-of-2 handoff objects.
 //!
 //! ```
-//! use candor_protocol::{Codename, Day, Direction, Identity, Message};
+//! use candor_protocol::seal::{Opener, Sealer};
+//! use candor_protocol::{Codename, Day, Identity, Message};
 //!
 //! let rng = &mut rand::rng();
 //! let office = Identity::generate(rng);
 //! let codename = Codename::generate(rng);
 //! let case = codename.derive(&office.fingerprint());
 //!
+//! // The visitor writes, keeping a copy that the codename reopens.
 //! let msg = Message::text("The lab schedule keeps excluding me.", Day(20_780));
-//! let envelope = msg
-//!     .seal(&case.kem, &office.kem().public_key(), case.mailbox, Direction::ToOffice, None, rng)
-//!     .unwrap();
+//! let sealer = Sealer::visitor(&case, office.kem().public_key(), true);
+//! let envelope = msg.seal(&sealer, rng).unwrap();
 //!
-//! let opened = Message::open(office.kem(), &case.kem.public_key(), None, &envelope).unwrap();
+//! // The office opens it, and checks that the case key signed it.
+//! let (case_kem, case_signing) = (case.kem.public_key(), case.signing.public_key());
+//! let at_office = Opener::office(&office, case_kem, case_signing, envelope.direction).unwrap();
+//! let opened = Message::open(&at_office, &envelope).unwrap();
 //! assert_eq!(opened.text, "The lab schedule keeps excluding me.");
 //! ```
 
@@ -40,6 +46,7 @@ pub mod handoff;
 mod ids;
 pub mod keys;
 pub mod labels;
+pub mod marker;
 pub mod message;
 pub mod padding;
 pub mod pow;

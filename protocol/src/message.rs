@@ -11,8 +11,8 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::card::Resource;
 use crate::encoding::{self, b64_array};
-use crate::keys::{KemPublicKey, KemSecretKey, SigningPublicKey, SigningSecretKey};
-use crate::{Direction, Envelope, Error, MailboxId, seal};
+use crate::seal::{Opener, Sealer};
+use crate::{Envelope, Error};
 
 /// A calendar day: days since 1970-01-01 (UTC). Messages carry only the day, never the time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -106,29 +106,19 @@ impl Message {
         }
     }
 
-    /// Serializes and seals the message. `author` signs it (offices and third parties).
-    #[allow(clippy::too_many_arguments)]
+    /// Serializes and seals the message; the sealer's author signs it.
     pub fn seal(
         &self,
-        sender: &KemSecretKey,
-        recipient: &KemPublicKey,
-        mailbox: MailboxId,
-        direction: Direction,
-        author: Option<&SigningSecretKey>,
+        sealer: &Sealer<'_>,
         rng: &mut impl rand::CryptoRng,
     ) -> Result<Envelope, Error> {
         let body = Zeroizing::new(encoding::to_json(self));
-        seal::seal(sender, recipient, mailbox, direction, &body, author, rng)
+        sealer.seal(&body, rng)
     }
 
-    /// Opens and parses a message. See [`seal::open`] for `author`.
-    pub fn open(
-        recipient: &KemSecretKey,
-        sender: &KemPublicKey,
-        author: Option<&SigningPublicKey>,
-        envelope: &Envelope,
-    ) -> Result<Self, Error> {
-        let body = seal::open(recipient, sender, author, envelope)?;
+    /// Opens, verifies and parses a message.
+    pub fn open(opener: &Opener<'_>, envelope: &Envelope) -> Result<Self, Error> {
+        let body = opener.open(envelope)?;
         encoding::from_json("message", &body)
     }
 }

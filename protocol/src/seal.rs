@@ -1,17 +1,31 @@
 //! HPKE (RFC 9180) with the suite DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 /
 //! ChaCha20Poly1305, and Candor's sealed-message construction on top of it.
 //!
-//! Messages are sealed in auth mode (RFC 9180 §5.1.3), so the recipient learns which KEM key
-//! sent them. The HPKE `info` binds the direction and the mailbox; the envelope header is the
-//! AAD. Inside the ciphertext the content is Padmé-padded, and messages written by an office or
-//! third party carry an Ed25519 signature by its identity key, so that a leaked codename (which
-//! gives away the case's KEM secret) cannot be used to forge "office" replies.
+//! A message is sealed once and readable by two recipients, as age's recipient stanzas are:
+//! - the author signs `version || direction || mailbox || SHA-256(body)` with Ed25519 (the
+//!   case key for a visitor, the office key for the office, a third party's own key);
+//! - the signature and body are Padmé-padded and sealed with ChaCha20-Poly1305 (RFC 8439)
+//!   under a key derived (HKDF-SHA256, RFC 5869) from a fresh 32-byte content key, with the
+//!   envelope header as AAD and a zero nonce, the key being used once;
+//! - the header carries a commitment to the content key, so that the payload opens under one
+//!   key only (ChaCha20-Poly1305 alone is not key-committing);
+//! - the content key is wrapped with HPKE auth mode (RFC 9180 §5.1.3) twice: to the other
+//!   party ([`Role::Other`]) and to the sender's own side ([`Role::Own`]). A sender who keeps
+//!   no copy wraps 32 zero bytes, a throwaway key, in the second stanza instead: the stanza
+//!   looks the same to the relay, and the sender's side learns only that it kept no copy,
+//!   which nobody without the sender's KEM secret can claim for it. Each stanza's AAD binds
+//!   the header, its role and the payload's SHA-256, so that a recipient who knows the content
+//!   key cannot pair the other stanza with a payload of its own.
 
+use chacha20poly1305::aead::{Aead as _, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use hkdf::Hkdf;
 use hpke::{Deserializable, OpModeR, OpModeS, Serializable};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::envelope::{Direction, Envelope};
+use crate::envelope::{Direction, ENVELOPE_VERSION, Envelope, Stanza, WRAPPED_KEY_LEN};
 use crate::keys::{Aead, Kdf, Kem, KemPublicKey, KemSecretKey, SigningPublicKey, SigningSecretKey};
 use crate::{Error, MailboxId, labels, padding};
 
@@ -82,232 +96,234 @@ pub fn setup_receiver(
         .map_err(|_| Error::DecryptionFailed)
 }
 
-/// The HPKE `info` of an envelope: `SEAL_INFO || direction || mailbox`.
-pub fn seal_info(direction: Direction, mailbox: &MailboxId) -> Vec<u8> {
-    let mut info = Vec::with_capacity(labels::SEAL_INFO.len() + 17);
+/// Which stanza of an envelope: the other party's, or the sender's own side's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The party the message is for (code 1, the first stanza).
+    Other,
+    /// The sender's own side: its own copy, or a throwaway key (code 2, the second stanza).
+    Own,
+}
+
+impl Role {
+    /// The byte that stands for the role in `info` and AAD.
+    pub fn code(self) -> u8 {
+        match self {
+            Role::Other => 1,
+            Role::Own => 2,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Role::Other => 0,
+            Role::Own => 1,
+        }
+    }
+}
+
+/// The HPKE `info` of a stanza: `SEAL_INFO || direction || mailbox || role`.
+pub fn seal_info(direction: Direction, mailbox: &MailboxId, role: Role) -> Vec<u8> {
+    let mut info = Vec::with_capacity(labels::SEAL_INFO.len() + 18);
     info.extend_from_slice(labels::SEAL_INFO);
     info.push(direction.code());
     info.extend_from_slice(mailbox.as_bytes());
+    info.push(role.code());
     info
 }
 
-/// The bytes an author signs: `direction || mailbox || SHA-256(body)` under the
+/// A stanza's AAD: `STANZA_AAD || version || direction || mailbox || role || commit ||
+/// SHA-256(ct)`.
+fn stanza_aad(envelope: &Envelope, role: Role) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(labels::STANZA_AAD.len() + 83);
+    aad.extend_from_slice(labels::STANZA_AAD);
+    aad.push(ENVELOPE_VERSION);
+    aad.push(envelope.direction.code());
+    aad.extend_from_slice(envelope.mailbox.as_bytes());
+    aad.push(role.code());
+    aad.extend_from_slice(&envelope.commit);
+    aad.extend_from_slice(&Sha256::digest(&envelope.ct));
+    aad
+}
+
+/// The bytes an author signs: `version || direction || mailbox || SHA-256(body)` under the
 /// `MESSAGE_SIGNATURE` label.
 fn signature_input(direction: Direction, mailbox: &MailboxId, body: &[u8]) -> Vec<u8> {
-    let mut input = Vec::with_capacity(49);
+    let mut input = Vec::with_capacity(50);
+    input.push(ENVELOPE_VERSION);
     input.push(direction.code());
     input.extend_from_slice(mailbox.as_bytes());
     input.extend_from_slice(&Sha256::digest(body));
     input
 }
 
-/// Seals `body` from `sender` to `recipient` into an envelope for `mailbox`. `author`, when
-/// given, signs the body (offices and third parties always sign).
-#[allow(clippy::too_many_arguments)]
-pub fn seal(
-    sender: &KemSecretKey,
-    recipient: &KemPublicKey,
-    mailbox: MailboxId,
-    direction: Direction,
-    body: &[u8],
-    author: Option<&SigningSecretKey>,
-    rng: &mut impl rand::CryptoRng,
-) -> Result<Envelope, Error> {
-    let mut content = Zeroizing::new(Vec::with_capacity(body.len() + 65));
-    match author {
-        Some(key) => {
-            content.push(1);
-            content.extend_from_slice(&key.sign(
-                labels::MESSAGE_SIGNATURE,
-                &signature_input(direction, &mailbox, body),
-            ));
-        }
-        None => content.push(0),
-    }
-    content.extend_from_slice(body);
-    let framed = Zeroizing::new(padding::pad(&content)?);
-
-    let info = seal_info(direction, &mailbox);
-    let (enc, mut ctx) = setup_sender(Some(sender), recipient, &info, rng)?;
-    let mut envelope = Envelope {
-        mailbox,
-        direction,
-        enc,
-        ct: Vec::new(),
-    };
-    envelope.ct = ctx.seal(&framed, &envelope.aad())?;
-    Ok(envelope)
+/// The payload key and the commitment, both derived from the content key.
+fn payload_keys(content_key: &[u8; 32]) -> (Zeroizing<[u8; 32]>, [u8; 32]) {
+    let hk = Hkdf::<Sha256>::new(None, content_key);
+    let mut key = Zeroizing::new([0u8; 32]);
+    let mut commit = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's limit.
+    hk.expand(labels::PAYLOAD_KEY, key.as_mut())
+        .unwrap_or_else(|_| unreachable!());
+    hk.expand(labels::PAYLOAD_COMMIT, &mut commit)
+        .unwrap_or_else(|_| unreachable!());
+    (key, commit)
 }
 
-/// Opens an envelope sealed by `sender` to `recipient`. If `author` is given, the body must carry
-/// a valid signature by it; if not, the body must be unsigned. Every failure, including a bad
-/// signature or bad padding, is [`Error::DecryptionFailed`].
-pub fn open(
-    recipient: &KemSecretKey,
-    sender: &KemPublicKey,
-    author: Option<&SigningPublicKey>,
-    envelope: &Envelope,
-) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let info = seal_info(envelope.direction, &envelope.mailbox);
-    let mut ctx = setup_receiver(recipient, Some(sender), &envelope.enc, &info)?;
-    let framed = Zeroizing::new(ctx.open(&envelope.ct, &envelope.aad())?);
-    let content = padding::unpad(&framed).map_err(|_| Error::DecryptionFailed)?;
-    let (&flag, rest) = content.split_first().ok_or(Error::DecryptionFailed)?;
-    let body = match (flag, author) {
-        (0, None) => rest,
-        (1, Some(key)) => {
-            let (sig, body) = rest
-                .split_first_chunk::<64>()
-                .ok_or(Error::DecryptionFailed)?;
-            key.verify(
+/// Who seals a message, to whom, and who signs it.
+pub struct Sealer<'a> {
+    /// The sender's KEM key, which authenticates both stanzas (HPKE auth mode).
+    pub sender: &'a KemSecretKey,
+    /// The other party's KEM key.
+    pub recipient: KemPublicKey,
+    /// The sender's own side's KEM key, which the second stanza is sealed to.
+    pub own: KemPublicKey,
+    /// Whether the second stanza carries the content key (a copy the sender's side can
+    /// reopen) or the throwaway all-zero key (no copy).
+    pub keep_copy: bool,
+    /// The author, who signs the body.
+    pub author: &'a SigningSecretKey,
+    /// The mailbox.
+    pub mailbox: MailboxId,
+    /// Who writes to whom.
+    pub direction: Direction,
+}
+
+impl Sealer<'_> {
+    /// Seals `body` into an envelope.
+    pub fn seal(&self, body: &[u8], rng: &mut impl rand::CryptoRng) -> Result<Envelope, Error> {
+        let mut content = Zeroizing::new(Vec::with_capacity(body.len() + 64));
+        content.extend_from_slice(&self.author.sign(
+            labels::MESSAGE_SIGNATURE,
+            &signature_input(self.direction, &self.mailbox, body),
+        ));
+        content.extend_from_slice(body);
+        let framed = Zeroizing::new(padding::pad(&content)?);
+
+        let content_key = Zeroizing::new(crate::keys::random_bytes::<32>(rng));
+        let (payload_key, commit) = payload_keys(&content_key);
+        let empty = Stanza {
+            enc: [0; 32],
+            key: [0; WRAPPED_KEY_LEN],
+        };
+        let mut envelope = Envelope {
+            mailbox: self.mailbox,
+            direction: self.direction,
+            stanzas: [empty.clone(), empty],
+            commit,
+            ct: Vec::new(),
+        };
+        envelope.ct = ChaCha20Poly1305::new(&Key::from(*payload_key))
+            .encrypt(
+                &Nonce::default(),
+                Payload {
+                    msg: &framed,
+                    aad: &envelope.aad(),
+                },
+            )
+            .map_err(|_| Error::SealFailed)?;
+
+        let throwaway = Zeroizing::new([0u8; 32]);
+        let own_key = if self.keep_copy {
+            &content_key
+        } else {
+            &throwaway
+        };
+        for (role, to, key) in [
+            (Role::Other, &self.recipient, &content_key),
+            (Role::Own, &self.own, own_key),
+        ] {
+            let info = seal_info(self.direction, &self.mailbox, role);
+            let (enc, mut ctx) = setup_sender(Some(self.sender), to, &info, rng)?;
+            let wrapped = ctx.seal(key.as_ref(), &stanza_aad(&envelope, role))?;
+            envelope.stanzas[role.index()] = Stanza {
+                enc,
+                key: wrapped.try_into().map_err(|_| Error::SealFailed)?,
+            };
+        }
+        Ok(envelope)
+    }
+}
+
+/// Who opens an envelope, which stanza, and whose signature it must carry.
+pub struct Opener<'a> {
+    /// The KEM key the stanza was sealed to.
+    pub recipient: &'a KemSecretKey,
+    /// Which stanza to open: [`Role::Other`] for a message to the opener, [`Role::Own`] for
+    /// one the opener's side sent.
+    pub role: Role,
+    /// The sender's KEM key (HPKE auth mode).
+    pub sender: KemPublicKey,
+    /// The author's signing key, which must have signed the body.
+    pub author: SigningPublicKey,
+}
+
+/// What the sender's own side finds in the second stanza.
+pub enum Opened {
+    /// The body, signed by the author.
+    Body(Zeroizing<Vec<u8>>),
+    /// The sender kept no copy: the stanza is genuine (sealed by the sender's KEM key) and
+    /// carries the throwaway key.
+    NotKept,
+}
+
+impl Opener<'_> {
+    /// Opens an envelope and checks its signature. Every failure, including a bad signature,
+    /// a commitment that does not match or bad padding, is [`Error::DecryptionFailed`]; so is
+    /// an envelope of which the sender kept no copy ([`Opener::open_own`] tells it apart).
+    pub fn open(&self, envelope: &Envelope) -> Result<Zeroizing<Vec<u8>>, Error> {
+        match self.open_own(envelope)? {
+            Opened::Body(body) => Ok(body),
+            Opened::NotKept => Err(Error::DecryptionFailed),
+        }
+    }
+
+    /// As [`Opener::open`], telling a genuine second stanza without a copy
+    /// ([`Opened::NotKept`]) from a failure.
+    pub fn open_own(&self, envelope: &Envelope) -> Result<Opened, Error> {
+        let stanza = &envelope.stanzas[self.role.index()];
+        let info = seal_info(envelope.direction, &envelope.mailbox, self.role);
+        let mut ctx = setup_receiver(self.recipient, Some(&self.sender), &stanza.enc, &info)?;
+        let unwrapped = Zeroizing::new(ctx.open(&stanza.key, &stanza_aad(envelope, self.role))?);
+        let content_key: Zeroizing<[u8; 32]> = Zeroizing::new(
+            unwrapped
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::DecryptionFailed)?,
+        );
+        if self.role == Role::Own && bool::from(content_key.ct_eq(&[0u8; 32])) {
+            return Ok(Opened::NotKept);
+        }
+        let (payload_key, commit) = payload_keys(&content_key);
+        if !bool::from(commit.ct_eq(&envelope.commit)) {
+            return Err(Error::DecryptionFailed);
+        }
+        let framed = Zeroizing::new(
+            ChaCha20Poly1305::new(&Key::from(*payload_key))
+                .decrypt(
+                    &Nonce::default(),
+                    Payload {
+                        msg: &envelope.ct,
+                        aad: &envelope.aad(),
+                    },
+                )
+                .map_err(|_| Error::DecryptionFailed)?,
+        );
+        let content = padding::unpad(&framed).map_err(|_| Error::DecryptionFailed)?;
+        let (sig, body) = content
+            .split_first_chunk::<64>()
+            .ok_or(Error::DecryptionFailed)?;
+        self.author
+            .verify(
                 labels::MESSAGE_SIGNATURE,
                 &signature_input(envelope.direction, &envelope.mailbox, body),
                 sig,
             )
             .map_err(|_| Error::DecryptionFailed)?;
-            body
-        }
-        _ => return Err(Error::DecryptionFailed),
-    };
-    Ok(Zeroizing::new(body.to_vec()))
+        Ok(Opened::Body(Zeroizing::new(body.to_vec())))
+    }
 }
 
+mod sides;
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::keys::Identity;
-    use proptest::prelude::*;
-
-    struct Parties {
-        visitor: KemSecretKey,
-        office: Identity,
-        mailbox: MailboxId,
-    }
-
-    fn parties() -> Parties {
-        let rng = &mut rand::rng();
-        Parties {
-            visitor: KemSecretKey::generate(rng),
-            office: Identity::generate(rng),
-            mailbox: MailboxId::random(rng),
-        }
-    }
-
-    fn to_office(p: &Parties, body: &[u8]) -> Envelope {
-        seal(
-            &p.visitor,
-            &p.office.kem().public_key(),
-            p.mailbox,
-            Direction::ToOffice,
-            body,
-            None,
-            &mut rand::rng(),
-        )
-        .unwrap()
-    }
-
-    fn open_at_office(p: &Parties, env: &Envelope) -> Result<Zeroizing<Vec<u8>>, Error> {
-        open(p.office.kem(), &p.visitor.public_key(), None, env)
-    }
-
-    #[test]
-    fn office_reply_is_signed_and_checked() {
-        let p = parties();
-        let env = seal(
-            p.office.kem(),
-            &p.visitor.public_key(),
-            p.mailbox,
-            Direction::ToVisitor,
-            b"reply",
-            Some(p.office.signing()),
-            &mut rand::rng(),
-        )
-        .unwrap();
-        let office_pk = p.office.signing().public_key();
-        let body = open(
-            &p.visitor,
-            &p.office.kem().public_key(),
-            Some(&office_pk),
-            &env,
-        )
-        .unwrap();
-        assert_eq!(&body[..], b"reply");
-        // A reply forged with the visitor's own KEM key (as a codename thief could) is refused,
-        // because the thief cannot sign as the office.
-        let forged = seal(
-            &p.visitor,
-            &p.visitor.public_key(),
-            p.mailbox,
-            Direction::ToVisitor,
-            b"forged",
-            None,
-            &mut rand::rng(),
-        )
-        .unwrap();
-        assert_eq!(
-            open(
-                &p.visitor,
-                &p.visitor.public_key(),
-                Some(&office_pk),
-                &forged
-            )
-            .err(),
-            Some(Error::DecryptionFailed)
-        );
-    }
-
-    #[test]
-    fn tampered_ciphertext_header_and_aad_fail_opaquely() {
-        let p = parties();
-        let env = to_office(&p, b"hello");
-        let mut ct = env.clone();
-        ct.ct[10] ^= 1;
-        let mut other_mailbox = env.clone();
-        other_mailbox.mailbox = MailboxId::random(&mut rand::rng());
-        let mut other_direction = env.clone();
-        other_direction.direction = Direction::FromThirdParty;
-        let mut enc = env.clone();
-        enc.enc[0] ^= 1;
-        for bad in [ct, other_mailbox, other_direction, enc] {
-            assert_eq!(
-                open_at_office(&p, &bad).err(),
-                Some(Error::DecryptionFailed)
-            );
-        }
-        assert_eq!(&open_at_office(&p, &env).unwrap()[..], b"hello");
-    }
-
-    #[test]
-    fn wrong_recipient_and_wrong_sender_fail() {
-        let p = parties();
-        let env = to_office(&p, b"hello");
-        let q = parties();
-        assert_eq!(
-            open(q.office.kem(), &p.visitor.public_key(), None, &env).err(),
-            Some(Error::DecryptionFailed)
-        );
-        assert_eq!(
-            open(p.office.kem(), &q.visitor.public_key(), None, &env).err(),
-            Some(Error::DecryptionFailed)
-        );
-    }
-
-    #[test]
-    fn ciphertext_length_hides_short_message_length() {
-        let p = parties();
-        assert_eq!(
-            to_office(&p, b"").ct.len(),
-            to_office(&p, &[b'x'; 400]).ct.len()
-        );
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(32))]
-        #[test]
-        fn seal_open_round_trips(body in proptest::collection::vec(any::<u8>(), 0..4096)) {
-            let p = parties();
-            let env = to_office(&p, &body);
-            prop_assert_eq!(&open_at_office(&p, &env).unwrap()[..], &body[..]);
-        }
-    }
-}
+mod tests;

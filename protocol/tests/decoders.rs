@@ -8,9 +8,10 @@ use candor_protocol::card::{OfficeCard, Policy};
 use candor_protocol::handoff::{Proposal, Revocation};
 use candor_protocol::pow::{Challenge, PowKey, Solution};
 use candor_protocol::request::HEADERS;
+use candor_protocol::seal::{Opener, Role, Sealer};
 use candor_protocol::{
-    Codename, Day, Direction, Envelope, Identity, KemSecretKey, Message, OfficeAddress,
-    RequestAuth, SignedCard, Signer, SigningSecretKey, seal,
+    Codename, Day, Envelope, Identity, KemSecretKey, Message, OfficeAddress, RequestAuth,
+    SignedCard, Signer, SigningSecretKey,
 };
 use proptest::prelude::*;
 
@@ -47,11 +48,7 @@ fn valid() -> Valid {
     let case = codename.derive(&office.fingerprint());
     let envelope = Message::text("hi", Day(1))
         .seal(
-            &case.kem,
-            &office.kem().public_key(),
-            case.mailbox,
-            Direction::ToOffice,
-            None,
+            &Sealer::visitor(&case, office.kem().public_key(), true),
             rng,
         )
         .unwrap()
@@ -83,11 +80,15 @@ proptest! {
         let v = valid();
         let recipient = KemSecretKey::from_bytes(&[7; 32]);
         let sender = KemSecretKey::from_bytes(&[9; 32]).public_key();
+        let author = SigningSecretKey::from_seed(&[3; 32]).public_key();
         for input in [bytes, mutate(v.envelope.clone(), at, value)] {
             if let Ok(env) = Envelope::from_json(&input) {
                 prop_assert_eq!(Envelope::from_json(&env.to_json()).unwrap(), env.clone());
                 // Not sealed to these keys: must fail, and opaquely.
-                prop_assert!(seal::open(&recipient, &sender, None, &env).is_err());
+                for role in [Role::Other, Role::Own] {
+                    let opener = Opener { recipient: &recipient, role, sender: sender.clone(), author };
+                    prop_assert!(opener.open(&env).is_err());
+                }
             }
         }
     }

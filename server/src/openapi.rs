@@ -5,8 +5,12 @@
 //! (base64url of N bytes, IDs), so that a schema-driven fuzzer generates what the relay accepts.
 //! A test compares every schema's property names with the real types' JSON.
 
+mod cases;
+
 use serde::Serialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
+
+pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -18,6 +22,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
     ),
     paths(
         crate::routes::service::health,
+        crate::routes::service::limits,
         crate::routes::service::openapi,
         crate::routes::service::metrics,
         crate::routes::pow::challenge,
@@ -29,11 +34,13 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         crate::routes::mailboxes::append,
         crate::routes::mailboxes::list,
         crate::routes::mailboxes::delete,
+        crate::routes::cases::close,
+        crate::routes::cases::marker,
     ),
     components(schemas(
         Problem, Health, SignedCard, RegisterOffice, OfficeSaved, Challenge, Solution,
         OpenMailbox, MailboxOpened, Direction, Envelope, Appended, StoredEnvelope, EnvelopePage,
-        InboxEntry, InboxPage
+        InboxEntry, InboxPage, Stanza, Limits, CloseMailbox, Closed, Marker
     )),
     tags(
         (name = "service", description = "Health, this document and metrics."),
@@ -234,8 +241,8 @@ pub struct Solution {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct OpenMailbox {
-    /// Format version: 1.
-    #[schema(minimum = 1, maximum = 1)]
+    /// Format version: 2.
+    #[schema(minimum = 2, maximum = 2)]
     v: u64,
     /// The office the case is with.
     #[schema(
@@ -267,6 +274,8 @@ pub struct OpenMailbox {
     kem_key: String,
     /// The solved proof of work, with the mailbox ID's 16 bytes as context.
     pow: Solution,
+    /// The case's first envelope, to the office.
+    envelope: Envelope,
 }
 
 /// The answer to opening a mailbox.
@@ -303,8 +312,8 @@ pub enum Direction {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct Envelope {
-    /// Format version: 1.
-    #[schema(minimum = 1, maximum = 1)]
+    /// Format version: 2.
+    #[schema(minimum = 2, maximum = 2)]
     v: u64,
     /// The mailbox; must equal the path's.
     #[schema(
@@ -315,14 +324,18 @@ pub struct Envelope {
     mailbox: String,
     /// Who wrote it to whom.
     direction: Direction,
-    /// HPKE encapsulated key.
+    /// The content key wrapped for the other party, then for the sender's own side.
+    #[schema(min_items = 2, max_items = 2)]
+    stanzas: Vec<Stanza>,
+    /// The commitment to the content key.
     #[schema(
         pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
         min_length = 43,
         max_length = 43
     )]
-    enc: String,
-    /// HPKE ciphertext; its length minus 16 must be a Padmé bucket of at least 512 bytes.
+    commit: String,
+    /// ChaCha20-Poly1305 ciphertext; its length minus 16 must be a Padmé bucket of at least
+    /// 512 bytes.
     #[schema(
         pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$",
         min_length = 704
@@ -361,6 +374,8 @@ pub struct EnvelopePage {
     envelopes: Vec<StoredEnvelope>,
     /// The cursor for the next page.
     next: u64,
+    /// Whether the office has closed the case.
+    closed: bool,
 }
 
 /// One mailbox in an inbox.
@@ -395,6 +410,11 @@ pub struct InboxEntry {
     last_seq: u64,
     /// The office-wide activity counter at the mailbox's last write (a cursor, not a time).
     activity: u64,
+    /// Whether the office has closed the case.
+    closed: bool,
+    /// The office's sealed read marker, base64url, or null.
+    #[schema(pattern = "^[A-Za-z0-9_-]*$", max_length = 342, nullable)]
+    marker: Option<String>,
 }
 
 /// A page of an office's inbox.

@@ -1,6 +1,7 @@
 //! The HTTP API (`docs/protocol.md` §11): route table and the helpers every handler shares
 //! (body reading, blocking store calls, durable acknowledgement, expiry).
 
+pub mod cases;
 pub mod mailboxes;
 pub mod offices;
 pub mod pow;
@@ -37,6 +38,12 @@ pub mod pattern {
     pub const MAILBOX: &str = "/v1/mailboxes/{mailbox}";
     /// `GET`, `POST`.
     pub const ENVELOPES: &str = "/v1/mailboxes/{mailbox}/envelopes";
+    /// `POST`.
+    pub const CLOSE: &str = "/v1/mailboxes/{mailbox}/close";
+    /// `PUT`.
+    pub const MARKER: &str = "/v1/mailboxes/{mailbox}/marker";
+    /// `GET`.
+    pub const LIMITS: &str = "/v1/limits";
     /// Anything else.
     pub const UNMATCHED: &str = "unmatched";
 
@@ -62,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(pattern::OPENAPI, "GET").route(web::get().to(service::openapi)))
         .service(resource(pattern::METRICS, "GET").route(web::get().to(service::metrics)))
         .service(resource(pattern::POW, "GET").route(web::get().to(pow::challenge)))
+        .service(resource(pattern::LIMITS, "GET").route(web::get().to(service::limits)))
         .service(resource(pattern::OFFICES, "POST").route(web::post().to(offices::register)))
         .service(resource(pattern::MAILBOXES, "POST").route(web::post().to(mailboxes::open)))
         .service(
@@ -69,6 +77,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(mailboxes::list))
                 .route(web::post().to(mailboxes::append)),
         )
+        .service(resource(pattern::CLOSE, "POST").route(web::post().to(cases::close)))
+        .service(resource(pattern::MARKER, "PUT").route(web::put().to(cases::marker)))
         .service(resource(pattern::MAILBOX, "DELETE").route(web::delete().to(mailboxes::delete)))
         .service(resource(pattern::INBOX, "GET").route(web::get().to(offices::inbox)))
         .service(
@@ -125,14 +135,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| json_error(&e))
 }
 
-/// Whether a JSON object carries a `v` other than 1, so that a future version is reported as
+/// Whether a JSON object carries a `v` other than `current`, so that a future version is reported as
 /// such rather than as an unknown field.
-pub fn other_version(bytes: &[u8]) -> bool {
+pub fn other_version(bytes: &[u8], current: u8) -> bool {
     #[derive(serde::Deserialize)]
     struct V {
         v: serde_json::Value,
     }
-    serde_json::from_slice::<V>(bytes).is_ok_and(|V { v }| v.as_u64().is_some_and(|n| n != 1))
+    serde_json::from_slice::<V>(bytes)
+        .is_ok_and(|V { v }| v.as_u64().is_some_and(|n| n != u64::from(current)))
 }
 
 /// Parses the query string; unknown parameters are refused.
@@ -180,6 +191,9 @@ pub fn store_error(e: StoreError) -> ApiError {
     match e {
         StoreError::NotFound => ApiError::NotFound,
         StoreError::Conflict(d) => ApiError::Conflict(d),
+        StoreError::Closed => {
+            ApiError::Conflict("the office has closed this case: nothing more can be sent in it")
+        }
         StoreError::InviteUsed => ApiError::InviteUsed,
         StoreError::PowUsed => ApiError::PowUsed,
         StoreError::Quota(d) => ApiError::QuotaExceeded(d),

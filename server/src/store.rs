@@ -36,7 +36,8 @@ pub trait Store: Send + Sync + 'static {
     fn register_office(&self, office: &OfficeRecord, invite: &UsedToken) -> Result<(), StoreError>;
     /// Replaces an office's card if the new serial is larger than the stored one.
     fn update_office(&self, office: &OfficeRecord) -> Result<(), StoreError>;
-    /// Creates a mailbox and marks its proof of work used, atomically.
+    /// Creates a mailbox with its first envelope (sequence number 1) and marks its proof of
+    /// work used, atomically: a case is never empty.
     fn open_mailbox(
         &self,
         mailbox: &NewMailbox,
@@ -54,6 +55,20 @@ pub trait Store: Send + Sync + 'static {
         expiry: &Expiry,
         quotas: &Quotas,
     ) -> Result<u64, StoreError>;
+    /// Closes a case: appends `last`, if given, marks the mailbox closed, so that nothing more
+    /// may be appended ([`StoreError::Closed`]), and sets its expiry to `expiry` (the grace
+    /// period's), atomically. Moves the mailbox in its office's inbox as an append does.
+    /// Returns the last envelope's sequence number.
+    fn close_mailbox(
+        &self,
+        id: &MailboxId,
+        last: Option<&Envelope>,
+        expiry: u64,
+        quotas: &Quotas,
+    ) -> Result<Option<u64>, StoreError>;
+    /// Sets the office's sealed read marker of a mailbox. Neither the inbox order nor the
+    /// expiry moves.
+    fn set_marker(&self, id: &MailboxId, marker: &[u8]) -> Result<(), StoreError>;
     /// Up to `limit` envelopes with a sequence number above `after`, in order.
     fn envelopes(
         &self,

@@ -8,8 +8,7 @@ use candor_protocol::api::{Appended, EnvelopePage, InboxPage, OpenMailbox, Regis
 use candor_protocol::card::{OfficeCard, Policy};
 use candor_protocol::pow::{Challenge, Solution};
 use candor_protocol::{
-    CaseKeys, Codename, Day, Direction, Identity, Message, RequestAuth, SignedCard, Signer,
-    SigningSecretKey,
+    CaseKeys, Codename, Day, Identity, Message, RequestAuth, SignedCard, Signer, SigningSecretKey,
 };
 
 /// How long one HTTP request may take before the test gives up on it.
@@ -74,6 +73,9 @@ pub struct TestCase {
     pub codename: Codename,
     /// The case keys and mailbox ID.
     pub keys: CaseKeys,
+    /// The first envelope's JSON, sent with the opening as sequence number 1 (empty for a
+    /// case made from keys alone).
+    pub first: Vec<u8>,
 }
 
 impl TestCase {
@@ -81,7 +83,22 @@ impl TestCase {
     pub fn new(office: &TestOffice) -> Self {
         let codename = Codename::generate(&mut candor_protocol::rand::rng());
         let keys = codename.derive(&office.identity.fingerprint());
-        Self { codename, keys }
+        let mut case = Self {
+            codename,
+            keys,
+            first: Vec::new(),
+        };
+        case.first = case.envelope(office, FIRST_MESSAGE);
+        case
+    }
+
+    /// The case with these keys (a visitor's, derived from a codename elsewhere).
+    pub fn from_keys(keys: CaseKeys) -> Self {
+        Self {
+            codename: Codename::from_entropy([0; 16]),
+            keys,
+            first: Vec::new(),
+        }
     }
 
     /// The mailbox ID as text.
@@ -93,17 +110,20 @@ impl TestCase {
     pub fn envelope(&self, office: &TestOffice, text: &str) -> Vec<u8> {
         Message::text(text, Day::from_unix(now()))
             .seal(
-                &self.keys.kem,
-                &office.identity.kem().public_key(),
-                self.keys.mailbox,
-                Direction::ToOffice,
-                None,
+                &candor_protocol::seal::Sealer::visitor(
+                    &self.keys,
+                    office.identity.kem().public_key(),
+                    true,
+                ),
                 &mut candor_protocol::rand::rng(),
             )
             .expect("seal an envelope")
             .to_json()
     }
 }
+
+/// What every case's first envelope, sent with its opening, carries: sequence number 1.
+pub const FIRST_MESSAGE: &str = "the first message";
 
 /// An answer, read in full.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -297,13 +317,16 @@ impl Api {
 
     /// The open-mailbox body for `case` with `pow`.
     pub fn open_body(office: &TestOffice, case: &TestCase, pow: Solution) -> Vec<u8> {
+        let first =
+            candor_protocol::Envelope::from_json(&case.first).expect("a sealed envelope parses");
         serde_json::to_vec(&OpenMailbox {
-            v: 1,
+            v: candor_protocol::api::OPEN_MAILBOX_VERSION.into(),
             office: office.card.id.clone(),
             mailbox: case.keys.mailbox,
             signing_key: case.keys.signing.public_key().to_bytes(),
             kem_key: case.keys.kem.public_key().to_bytes(),
             pow,
+            envelope: first,
         })
         .expect("encode an open-mailbox body")
     }

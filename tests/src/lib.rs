@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod fake;
+pub mod mitm;
 pub mod relay;
 pub mod socks;
 

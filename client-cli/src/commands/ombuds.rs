@@ -1,13 +1,17 @@
 //! `candor inbox`, `read`, `reply` and `close`: the ombuds' side of the conversation.
 //!
 //! Cases are named by a short label (the first characters of the mailbox ID), never by the full
-//! ID. The office keeps no local state: "unread" counts the visitor's messages since the
-//! office's last reply, which every staff member sharing the keys sees the same way, and which a
-//! reply clears.
+//! ID. The office keeps no local state: "unread" counts the visitor's messages after the
+//! office's read marker, which `candor read` moves and which the relay keeps sealed to the
+//! office, so that every staff member sharing the keys sees the same count.
+//!
+//! Every inbox entry's keys are checked against its mailbox ID, which is their hash: a relay
+//! that lists keys of its own for a case is caught before anything is opened or sealed.
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use candor_protocol::api::InboxEntry;
-use candor_protocol::{Direction, KemPublicKey, Message, Resource};
+use candor_protocol::seal::Sealer;
+use candor_protocol::{KemPublicKey, Message, Resource, SigningPublicKey, marker};
 use serde::Serialize;
 
 use super::office::{OfficeKeys, unlock};
@@ -27,6 +31,7 @@ struct Summary {
     constituency: Option<String>,
     urgent: bool,
     unread: usize,
+    closed: bool,
     messages: u64,
     last_day: Option<String>,
     #[serde(skip)]
@@ -46,22 +51,30 @@ fn office_auth(keys: &OfficeKeys) -> Auth<'_> {
     }
 }
 
-fn summarize(entry: &InboxEntry, thread: &Thread) -> Summary {
+/// The highest sequence number the office has read in this case: its sealed marker, or 0.
+/// A marker that does not open (not sealed by this office) counts as none.
+fn read_up_to(keys: &OfficeKeys, entry: &InboxEntry) -> u64 {
+    entry
+        .marker
+        .as_deref()
+        .and_then(|m| marker::open(&keys.identity, &entry.mailbox, m).ok())
+        .unwrap_or(0)
+}
+
+fn summarize(keys: &OfficeKeys, entry: &InboxEntry, thread: &Thread) -> Summary {
     let visitor: Vec<&Message> = thread.visitor_messages().collect();
-    let last_reply = thread
-        .entries
-        .iter()
-        .rposition(|e| e.from == Author::Office)
-        .map_or(0, |i| i + 1);
+    let read = read_up_to(keys, entry);
     Summary {
         case: entry.mailbox.short_label(),
         category: visitor.iter().find_map(|m| m.category.clone()),
         constituency: visitor.iter().find_map(|m| m.constituency.clone()),
         urgent: visitor.iter().any(|m| m.urgent),
-        unread: thread.entries[last_reply..]
+        unread: thread
+            .entries
             .iter()
-            .filter(|e| e.from == Author::Visitor)
+            .filter(|e| e.from == Author::Visitor && e.seq > read)
             .count(),
+        closed: entry.closed,
         messages: entry.envelopes,
         last_day: visitor.iter().map(|m| m.day).max().map(|d| d.to_string()),
         activity: entry.activity,
@@ -69,16 +82,32 @@ fn summarize(entry: &InboxEntry, thread: &Thread) -> Summary {
     }
 }
 
-fn fetch_thread(
-    relay: &Relay,
-    keys: &OfficeKeys,
-    entry: &InboxEntry,
-) -> Result<Thread, RelayError> {
-    let stored = relay.envelopes(&entry.mailbox, &office_auth(keys))?;
+/// The case's keys, once they are shown to be the case's: its mailbox ID is their hash.
+fn case_keys(entry: &InboxEntry) -> Result<(KemPublicKey, SigningPublicKey), Unverified> {
+    let refused = || {
+        Unverified(format!(
+            "the relay listed keys for case {} that are not the case's own (its ID is not their \
+             hash): the relay may be trying to read or forge messages. Nothing was opened or \
+             sent; tell the relay's operator",
+            entry.mailbox.short_label()
+        ))
+    };
+    if !entry.mailbox.certifies(&entry.signing_key, &entry.kem_key) {
+        return Err(refused());
+    }
+    let signing = SigningPublicKey::from_bytes(&entry.signing_key).map_err(|_| refused())?;
+    Ok((KemPublicKey::from_bytes(&entry.kem_key), signing))
+}
+
+fn fetch_thread(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry) -> Result<Thread> {
+    let (kem, signing) = case_keys(entry)?;
+    let fetched = relay.envelopes(&entry.mailbox, &office_auth(keys))?;
     Ok(Thread::for_office(
-        &stored,
+        &fetched.envelopes,
+        fetched.closed,
         &keys.identity,
-        &KemPublicKey::from_bytes(&entry.kem_key),
+        &kem,
+        &signing,
     ))
 }
 
@@ -104,24 +133,42 @@ pub fn inbox(ctx: &Context) -> Result<()> {
     let keys = unlock(&ctx.home)?;
     let relay = ctx.relay(&keys.card.relay)?;
     let mut cases = Vec::new();
+    let mut forged = Vec::new();
     for entry in inbox_entries(&relay, &keys)? {
         match fetch_thread(&relay, &keys, &entry) {
-            Ok(thread) => cases.push(summarize(&entry, &thread)),
-            // Deleted between the two requests: nothing to list.
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(anyhow::Error::new(e).context("could not fetch a case")),
+            Ok(thread) => cases.push(summarize(&keys, &entry, &thread)),
+            Err(e) => match e.downcast::<RelayError>() {
+                // Deleted between the two requests: nothing to list.
+                Ok(e) if e.is_not_found() => {}
+                Ok(e) => return Err(anyhow::Error::new(e).context("could not fetch a case")),
+                Err(e) if e.is::<Unverified>() => forged.push(entry.mailbox.short_label()),
+                Err(e) => return Err(e),
+            },
         }
     }
     cases.sort_by(|a, b| b.urgent.cmp(&a.urgent).then(b.activity.cmp(&a.activity)));
 
+    let refused = || -> Result<()> {
+        if forged.is_empty() {
+            return Ok(());
+        }
+        Err(Unverified(format!(
+            "the relay listed keys that are not the cases' own for {}: the relay may be trying to \
+             read or forge messages; those cases are not shown. Tell the relay's operator",
+            forged.join(", ")
+        ))
+        .into())
+    };
     if ctx.out.is_json() {
-        return ctx
-            .out
-            .json(&serde_json::json!({ "office": keys.card.id, "cases": cases }));
+        ctx.out.json(
+            &serde_json::json!({ "office": keys.card.id, "cases": cases, "refused": forged }),
+        )?;
+        return refused();
     }
     let s = &ctx.out.style;
     if cases.is_empty() {
-        return ctx.out.text(&format!("No cases at {}.", keys.card.name));
+        ctx.out.text(&format!("No cases at {}.", keys.card.name))?;
+        return refused();
     }
     let mut text = format!(
         "{}\n",
@@ -139,11 +186,14 @@ pub fn inbox(ctx: &Context) -> Result<()> {
         let category = c.category.as_deref().map_or("(none given)", |id| {
             category_label(&keys.card.categories, id)
         });
-        let warn = if c.unreadable > 0 {
+        let mut warn = if c.unreadable > 0 {
             s.red(&format!("  ({} unreadable)", c.unreadable))
         } else {
             String::new()
         };
+        if c.closed {
+            warn.push_str(&s.dim("  (closed)"));
+        }
         text.push_str(&format!(
             "{:<10} {urgent} {:>6} {:>8}  {:<10}  {category}{warn}\n",
             c.case,
@@ -153,10 +203,11 @@ pub fn inbox(ctx: &Context) -> Result<()> {
         ));
     }
     text.push_str(&s.dim(
-        "\nUNREAD counts the visitor's messages since the office last replied. \
-         LAST is the day of the visitor's latest message.",
+        "\nUNREAD counts the visitor's messages that nobody at the office has opened with \
+         `candor read`. LAST is the day of the visitor's latest message.",
     ));
-    ctx.out.text(&text)
+    ctx.out.text(&text)?;
+    refused()
 }
 
 /// Finds the one case whose mailbox ID starts with `label`.
@@ -183,13 +234,16 @@ fn find_case(relay: &Relay, keys: &OfficeKeys, case: &CaseArgs) -> Result<InboxE
 }
 
 fn fetch_case_thread(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry) -> Result<Thread> {
-    fetch_thread(relay, keys, entry).map_err(|e| {
-        let hint = if e.is_not_found() {
-            "the case is gone: the visitor destroyed it, or it was closed or expired"
-        } else {
-            "could not fetch the case"
-        };
-        anyhow::Error::new(e).context(hint)
+    fetch_thread(relay, keys, entry).map_err(|e| match e.downcast::<RelayError>() {
+        Ok(e) => {
+            let hint = if e.is_not_found() {
+                "the case is gone: the visitor destroyed it, or it was closed or expired"
+            } else {
+                "could not fetch the case"
+            };
+            anyhow::Error::new(e).context(hint)
+        }
+        Err(e) => e,
     })
 }
 
@@ -201,7 +255,7 @@ pub fn read(ctx: &Context, args: CaseArgs) -> Result<()> {
     let thread = fetch_case_thread(&relay, &keys, &entry)?;
     let label = entry.mailbox.short_label();
     ctx.out.either(
-        &serde_json::json!({ "case": label, "messages": thread.to_json() }),
+        &serde_json::json!({ "case": label, "closed": thread.closed, "messages": thread.to_json() }),
         |s| {
             format!(
                 "{} {label}\n\n{}",
@@ -216,7 +270,32 @@ pub fn read(ctx: &Context, args: CaseArgs) -> Result<()> {
             )
         },
     )?;
+    mark_read(&relay, &keys, &entry, &thread);
     unreadable_is_fatal(&thread)
+}
+
+/// Moves the office's read marker to the last message shown. A failure only warns: the thread
+/// was shown, and the next `read` tries again.
+fn mark_read(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry, thread: &Thread) {
+    let Some(last) = thread.entries.last().map(|e| e.seq) else {
+        return;
+    };
+    if last <= read_up_to(keys, entry) {
+        return;
+    }
+    let rng = &mut candor_protocol::rand::rng();
+    let result = marker::seal(&keys.identity, &entry.mailbox, last, rng)
+        .map_err(anyhow::Error::new)
+        .and_then(|sealed| {
+            relay
+                .set_marker(&entry.mailbox, sealed, keys.identity.signing())
+                .map_err(anyhow::Error::new)
+        });
+    if let Err(e) = result {
+        output::warn(&format!(
+            "the case was shown, but it could not be marked read ({e:#}); it still counts as unread"
+        ));
+    }
 }
 
 fn unreadable_is_fatal(thread: &Thread) -> Result<()> {
@@ -247,6 +326,8 @@ pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
     let relay = ctx.relay(&keys.card.relay)?;
     let entry = find_case(&relay, &keys, &args.case)?;
     let label = entry.mailbox.short_label();
+    // Before anything is typed or sealed: a reply goes only to the case's own key.
+    let (case_kem, _) = case_keys(&entry)?;
     let text = compose(
         args.message.message_file.as_deref(),
         &format!(
@@ -255,16 +336,15 @@ pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
     )?;
     let mut message = Message::text(text.as_str(), today());
     message.resources = resources.iter().map(|r| (*r).clone()).collect();
-    let envelope = message.seal(
-        keys.identity.kem(),
-        &KemPublicKey::from_bytes(&entry.kem_key),
-        entry.mailbox,
-        Direction::ToVisitor,
-        Some(keys.identity.signing()),
-        &mut candor_protocol::rand::rng(),
-    )?;
+    let sealer = Sealer::office(&keys.identity, case_kem, entry.mailbox);
+    let envelope = message.seal(&sealer, &mut candor_protocol::rand::rng())?;
     let seq = relay.append(&envelope, &office_auth(&keys)).map_err(|e| {
-        anyhow::Error::new(e).context(format!("the reply to case {label} was not sent"))
+        let hint = if e.problem_kind() == Some("conflict") {
+            format!("case {label} is closed; the reply was not sent")
+        } else {
+            format!("the reply to case {label} was not sent")
+        };
+        anyhow::Error::new(e).context(hint)
     })?;
     let done = Replied {
         case: label.clone(),
@@ -326,7 +406,11 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
     let relay = ctx.relay(&keys.card.relay)?;
     let entry = find_case(&relay, &keys, &args.case)?;
     let label = entry.mailbox.short_label();
+    let (case_kem, _) = case_keys(&entry)?;
     let thread = fetch_case_thread(&relay, &keys, &entry)?;
+    if thread.closed && !args.delete {
+        bail!("case {label} is already closed; `candor close {label} --delete` deletes it now");
+    }
     let visitor: Vec<&Message> = thread.visitor_messages().collect();
     let tally = Tally {
         category: visitor.iter().find_map(|m| m.category.clone()),
@@ -334,21 +418,78 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
         constituency: visitor.iter().find_map(|m| m.constituency.clone()),
         outcome: args.outcome,
     };
-    let confirmed = input::confirm(
-        &format!("Close case {label} and delete it from the relay? This cannot be undone."),
-        args.yes,
-        "--yes",
-    )?;
-    if !confirmed {
+    // Every choice and the last message first; then the confirmation; then the relay.
+    let last = if args.delete || args.no_message {
+        None
+    } else if args.message_file.is_some()
+        || (input::interactive()
+            && input::ask("Send the visitor a last message with the closing?")?)
+    {
+        Some(compose(
+            args.message_file.as_deref(),
+            &format!("Your last message to case {label}, sent as the case closes."),
+        )?)
+    } else {
+        None
+    };
+    let question = if args.delete {
+        format!("Close case {label} and delete it from the relay now? This cannot be undone.")
+    } else {
+        format!(
+            "Close case {label}? The visitor can read it for {} more days; then it is deleted.",
+            close_grace_days(&keys)
+        )
+    };
+    if !input::confirm(&question, args.yes, "--yes")? {
         bail!("case {label} was not closed");
     }
-    relay
-        .delete_mailbox(&entry.mailbox, &office_auth(&keys))
-        .map_err(|e| anyhow::Error::new(e).context(format!("case {label} was not closed")))?;
+    let not_closed = || format!("case {label} was not closed");
+    if args.delete {
+        relay
+            .delete_mailbox(&entry.mailbox, &office_auth(&keys))
+            .map_err(|e| anyhow::Error::new(e).context(not_closed()))?;
+    } else {
+        let envelope = match &last {
+            Some(text) => {
+                let sealer = Sealer::office(&keys.identity, case_kem, entry.mailbox);
+                let message = Message::text(text.as_str(), today());
+                Some(message.seal(&sealer, &mut candor_protocol::rand::rng())?)
+            }
+            None => None,
+        };
+        relay
+            .close(&entry.mailbox, envelope, keys.identity.signing())
+            .map_err(|e| anyhow::Error::new(e).context(not_closed()))?;
+    }
     let recorded =
         record_tally(&tally).context("the case is closed, but its tally was not recorded")?;
     ctx.out.either(
-        &serde_json::json!({ "case": label, "closed": true, "outcome": args.outcome, "tally_recorded": recorded }),
-        |s| format!("{} case {label} ({}); it is deleted from the relay.", s.green("Closed"), args.outcome),
+        &serde_json::json!({
+            "case": label,
+            "closed": true,
+            "deleted": args.delete,
+            "last_message": last.is_some(),
+            "outcome": args.outcome,
+            "tally_recorded": recorded,
+        }),
+        |s| {
+            if args.delete {
+                format!("{} case {label} ({}); it is deleted from the relay.", s.green("Closed"), args.outcome)
+            } else {
+                format!(
+                    "{} case {label} ({}){}; the visitor can read it for {} days, then it is deleted.",
+                    s.green("Closed"),
+                    args.outcome,
+                    if last.is_some() { ", with a last message" } else { "" },
+                    close_grace_days(&keys)
+                )
+            }
+        },
     )
+}
+
+/// The card's grace period for closed cases.
+fn close_grace_days(_keys: &OfficeKeys) -> u32 {
+    // MERGE: from the card once its `close_grace_days` lands.
+    14
 }

@@ -11,8 +11,9 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use candor_protocol::api::{OPEN_MAILBOX_VERSION, OpenMailbox};
 use candor_protocol::pow::{Challenge, Solution};
+use candor_protocol::seal::Sealer;
 use candor_protocol::{
-    CaseKeys, Codename, Direction, MailboxId, Message, OfficeAddress, OfficeCard,
+    CaseKeys, Codename, Envelope, MailboxId, Message, OfficeAddress, OfficeCard,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -193,33 +194,17 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
     let rng = &mut candor_protocol::rand::rng();
     let codename = Codename::generate(rng);
     let case = codename.derive(&office.address.fingerprint);
+    let keep_copy = !args.no_copy;
     let envelope = message.seal(
-        &case.kem,
-        &card.kem_public_key(),
-        case.mailbox,
-        Direction::ToOffice,
-        None,
+        &Sealer::visitor(&case, card.kem_public_key(), keep_copy),
         rng,
     )?;
+    // Before the proof of work, and before any case exists: a message the relay would refuse.
+    check_size(&office, &envelope, text.as_str())?;
 
-    open_mailbox(&office, &case)?;
-
-    let seq = match office.relay.append(&envelope, &case_auth(&case)) {
-        Ok(seq) => seq,
-        Err(e) => {
-            // The case exists: the codename is the only way to retry, so show it anyway.
-            output::note(&codename_advice(
-                &codename,
-                &office.address,
-                &style,
-                output::stderr_width(),
-            ));
-            return Err(anyhow::Error::new(e).context(
-                "your case is open but the message was not delivered: send it again with \
-                 `candor send` and the codename above",
-            ));
-        }
-    };
+    // The case and its first message are stored together, or not at all.
+    open_mailbox(&office, &case, envelope)?;
+    let seq = 1;
     let remembered = remember_if_asked(ctx, &args.visitor, &codename)?;
 
     let words = codename.words();
@@ -235,7 +220,13 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
             "{} to {}.\n{}",
             s.green("Your concern was sent"),
             card.name,
-            codename_advice(&codename, &office.address, s, output::stdout_width())
+            codename_advice(
+                &codename,
+                &office.address,
+                keep_copy,
+                s,
+                output::stdout_width()
+            )
         );
         if let Some(path) = &remembered {
             text.push_str(&format!(
@@ -250,9 +241,32 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
 /// Difficulties above this would take hours; a relay asking for them is misconfigured.
 const MAX_REASONABLE_DIFFICULTY: u8 = 30;
 
-/// Opens the case's mailbox: fetches a challenge, solves it and registers the case keys. A
-/// challenge that expired while we solved it is replaced, twice at most.
-fn open_mailbox(office: &Office, case: &CaseKeys) -> Result<()> {
+/// Refuses an envelope larger than the relay accepts, saying by how much the text must shrink.
+fn check_size(office: &Office, envelope: &Envelope, text: &str) -> Result<()> {
+    let limits = office
+        .relay
+        .limits()
+        .map_err(|e| anyhow::Error::new(e).context("could not ask the relay what it accepts"))?;
+    let size = envelope.to_json().len() as u64;
+    if size > limits.max_envelope_bytes {
+        // Sealing and base64 add about a third; say it in the text's own terms.
+        let over = size - limits.max_envelope_bytes;
+        bail!(
+            "your message is too long for this relay: sealed, it is {size} bytes, and the relay \
+             accepts {} (about {} characters fewer would fit; it has {}). Nothing was sent and \
+             no case was opened; shorten it, or split it and send the rest with `candor send`",
+            limits.max_envelope_bytes,
+            over * 3 / 4 + 1,
+            text.chars().count()
+        );
+    }
+    Ok(())
+}
+
+/// Opens the case's mailbox with its first message: fetches a challenge, solves it and
+/// registers the case keys. A challenge that expired while we solved it is replaced, twice at
+/// most.
+fn open_mailbox(office: &Office, case: &CaseKeys, first: Envelope) -> Result<()> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -273,6 +287,7 @@ fn open_mailbox(office: &Office, case: &CaseKeys) -> Result<()> {
             signing_key: case.signing.public_key().to_bytes(),
             kem_key: case.kem.public_key().to_bytes(),
             pow: solve(&challenge, &case.mailbox),
+            envelope: first.clone(),
         };
         match office.relay.open_mailbox(&open, &case.signing) {
             Ok(_) => return Ok(()),
@@ -293,6 +308,7 @@ fn open_mailbox(office: &Office, case: &CaseKeys) -> Result<()> {
 fn codename_advice(
     codename: &Codename,
     address: &OfficeAddress,
+    keep_copy: bool,
     s: &Style,
     width: Option<usize>,
 ) -> String {
@@ -310,12 +326,16 @@ fn codename_advice(
         "",
     ));
     text.push_str(&format!("\n    candor check {address}\n\n"));
-    text.push_str(&output::wrap(
+    let who_reads = if keep_copy {
         "Nobody can recover it for you: not the office, not the relay, not us. And anyone who \
-         has it can read the replies, so keep it to yourself.",
-        width,
-        "",
-    ));
+         has it can read the replies and what you wrote, so keep it to yourself. (To keep no \
+         copy of a message, send it with --no-copy: then only the office can read it.)"
+    } else {
+        "Nobody can recover it for you: not the office, not the relay, not us. And anyone who \
+         has it can read the replies, so keep it to yourself. You kept no copy of this message: \
+         only the office can read it."
+    };
+    text.push_str(&output::wrap(who_reads, width, ""));
     text
 }
 
@@ -385,16 +405,23 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
     let office = verified_office(ctx, &args.address.0)?;
     let codename = codename(ctx, &office.address)?;
     let case = codename.derive(&office.address.fingerprint);
-    let stored = office
+    let fetched = office
         .relay
         .envelopes(&case.mailbox, &case_auth(&case))
         .map_err(|e| case_error(&office, e))?;
     let signing = office.card.signing_public_key()?;
-    let thread = Thread::for_visitor(&stored, &case, &office.card.kem_public_key(), &signing);
+    let thread = Thread::for_visitor(
+        &fetched.envelopes,
+        fetched.closed,
+        &case,
+        &office.card.kem_public_key(),
+        &signing,
+    );
     let remembered = remember_if_asked(ctx, &args, &codename)?;
     ctx.out.either(
         &serde_json::json!({
             "office": office.card.id,
+            "closed": thread.closed,
             "messages": thread.to_json(),
             "remembered": remembered,
         }),
@@ -417,8 +444,9 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
     if !bad.is_empty() {
         let list: Vec<String> = bad.iter().map(|s| format!("#{s}")).collect();
         return Err(Unverified(format!(
-            "message {} claims to come from {} but does not verify: it may be forged, so do not \
-             trust it. The messages shown as verified are genuine",
+            "message {} does not verify: it claims to come from {} or from you, but neither \
+             wrote it, so it may be forged; do not trust it. The messages shown as verified are \
+             genuine",
             list.join(", "),
             office.card.name
         ))
@@ -438,18 +466,22 @@ pub fn send(ctx: &Context, args: SendArgs) -> Result<()> {
     )?;
     let mut message = Message::text(text.as_str(), today());
     message.urgent = args.urgent;
-    let envelope = message.seal(
-        &case.kem,
-        &office.card.kem_public_key(),
-        case.mailbox,
-        Direction::ToOffice,
-        None,
-        &mut candor_protocol::rand::rng(),
-    )?;
+    let sealer = Sealer::visitor(&case, office.card.kem_public_key(), !args.no_copy);
+    let envelope = message.seal(&sealer, &mut candor_protocol::rand::rng())?;
+    check_size(&office, &envelope, text.as_str())?;
     let seq = office
         .relay
         .append(&envelope, &case_auth(&case))
-        .map_err(|e| case_error(&office, e))?;
+        .map_err(|e| {
+            if e.problem_kind() == Some("conflict") {
+                return anyhow::Error::new(e).context(format!(
+                    "{} has closed this case, so it takes no more messages; you can still read \
+                     it with `candor check` for a while. To raise something new, use `candor raise`",
+                    office.card.name
+                ));
+            }
+            case_error(&office, e)
+        })?;
     let remembered = remember_if_asked(ctx, &args.visitor, &codename)?;
     ctx.out.either(
         &serde_json::json!({ "office": office.card.id, "seq": seq, "remembered": remembered }),

@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use candor_protocol::api::{Appended, MailboxOpened, OpenMailbox};
+use candor_protocol::api::{Appended, MailboxOpened, OPEN_MAILBOX_VERSION, OpenMailbox};
 use candor_protocol::{Direction, Envelope, MailboxId, Signer, SigningPublicKey};
 
 use super::{
@@ -16,19 +16,19 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::{NewMailbox, OfficeRecord, RawEnvelope, TokenKind, UsedToken};
 
-fn mailbox_id(raw: &str) -> Result<MailboxId, ApiError> {
+pub(super) fn mailbox_id(raw: &str) -> Result<MailboxId, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::Malformed("a mailbox ID must be 22 base64url characters (16 bytes)"))
 }
 
 /// A request authenticated for a mailbox.
-struct Authorized {
-    signer: Signer,
-    office: Option<OfficeRecord>,
+pub(super) struct Authorized {
+    pub(super) signer: Signer,
+    pub(super) office: Option<OfficeRecord>,
 }
 
 /// Checks a mailbox request's signature: headers, freshness, key lookup, verification, replay.
-fn authorize(
+pub(super) fn authorize(
     state: &AppState,
     req: &HttpRequest,
     id: MailboxId,
@@ -67,12 +67,12 @@ fn authorize(
     request_body(content = crate::openapi::OpenMailbox, content_type = "application/json"),
     responses(
         (status = 201, description = "The mailbox is open and on disk.", body = crate::openapi::MailboxOpened),
-        (status = 400, description = "Malformed body, or unsupported version.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed body, unsupported version, a mailbox ID that is not the hash of the case keys, or a first envelope that is not the case's to-office one.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Signature missing, stale, replayed, or not by the key being registered.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Proof of work missing, invalid or already used.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown office.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The mailbox already exists.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body or first envelope too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 429, description = "The office has too many open mailboxes.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -83,12 +83,14 @@ pub async fn open(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&req, payload, state.settings.max_body_bytes).await?;
+    // The body carries the first envelope, so it may be as large as one, plus the fields.
+    let limit = state.settings.max_envelope_bytes + OPEN_FIELDS_BYTES;
+    let body = read_body(&req, payload, limit).await?;
     let auth = auth::parse(&req)?;
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    if other_version(&body) {
+    if other_version(&body, OPEN_MAILBOX_VERSION) {
         return Err(ApiError::UnsupportedVersion);
     }
     let open: OpenMailbox = parse_json(&body).map_err(|e| {
@@ -106,6 +108,12 @@ pub async fn open(
             "a mailbox is opened with a signature by the case key being registered",
         ));
     }
+    if !open.mailbox.certifies(&open.signing_key, &open.kem_key) {
+        return Err(ApiError::Malformed(
+            "the mailbox ID is not the hash of the case keys (docs/protocol.md, mailbox IDs)",
+        ));
+    }
+    check_first(&state, &open)?;
     let key = SigningPublicKey::from_bytes(&open.signing_key)?;
     auth.verify(
         &key,
@@ -120,13 +128,13 @@ pub async fn open(
             "the signature does not verify under the signing key being registered",
         )
     })?;
-    state.replay.insert(&auth, now)?;
     open.pow.verify(
         &state.pow_key,
         open.mailbox.as_bytes(),
         now,
         state.settings.pow_difficulty,
     )?;
+    state.replay.insert(&auth, now)?;
 
     let office_id = open.office.clone();
     let office = read(&state, |s| s.office(&office_id))?.ok_or(ApiError::NotFound)?;
@@ -136,6 +144,7 @@ pub async fn open(
         signing_key: open.signing_key,
         kem_key: open.kem_key,
         expiry: expiry(&state, office.retention_days).drawn,
+        first: open.envelope,
     };
     let used = UsedToken {
         kind: TokenKind::Pow,
@@ -154,6 +163,28 @@ pub async fn open(
     ))
 }
 
+/// Bytes an open request may carry beside its envelope: the office ID, two keys, the
+/// mailbox ID and the proof of work, as JSON, with room to spare.
+const OPEN_FIELDS_BYTES: usize = 2048;
+
+/// The first envelope must be the case's own, to the office, and no larger than any other.
+fn check_first(state: &AppState, open: &OpenMailbox) -> Result<(), ApiError> {
+    if open.envelope.mailbox != open.mailbox {
+        return Err(ApiError::Malformed(
+            "the first envelope's mailbox is not the one being opened",
+        ));
+    }
+    if open.envelope.direction != Direction::ToOffice {
+        return Err(ApiError::Malformed(
+            "a case's first envelope is the visitor's, to the office",
+        ));
+    }
+    if open.envelope.to_json().len() > state.settings.max_envelope_bytes {
+        return Err(ApiError::TooLarge);
+    }
+    Ok(())
+}
+
 /// `POST /v1/mailboxes/{mailbox}/envelopes`: appends an envelope.
 #[utoipa::path(
     post,
@@ -168,6 +199,7 @@ pub async fn open(
         (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Envelope too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The office has closed the case.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 429, description = "The mailbox is full.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
@@ -226,17 +258,20 @@ pub async fn list(
     let id = mailbox_id(&path)?;
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
     authorize(&state, &req, id, b"")?;
+    // Closed is read first: closing stores the last message and the flag at once, so a page
+    // that says closed holds the last message.
+    let closed = read(&state, |s| s.mailbox(&id))?.is_some_and(|m| m.closed);
     let envelopes = read(&state, |s| s.envelopes(&id, after, limit))?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(envelope_page(&envelopes, after)))
+        .body(envelope_page(&envelopes, after, closed)))
 }
 
 /// The JSON of an [`EnvelopePage`], built from the stored envelope JSON as it is: the store
 /// keeps each envelope in its canonical form (`Envelope::to_json`, checked by `candor-server
 /// check`), so the bytes are those `serde_json` would write for the parsed page, without
 /// parsing and re-encoding every envelope.
-fn envelope_page(envelopes: &[RawEnvelope], after: u64) -> Vec<u8> {
+fn envelope_page(envelopes: &[RawEnvelope], after: u64, closed: bool) -> Vec<u8> {
     use std::io::Write as _;
     let next = envelopes.last().map_or(after, |e| e.seq);
     let len: usize = envelopes.iter().map(|e| e.json.len() + 40).sum();
@@ -251,7 +286,7 @@ fn envelope_page(envelopes: &[RawEnvelope], after: u64) -> Vec<u8> {
         out.extend_from_slice(&e.json);
         out.push(b'}');
     }
-    let _ = write!(out, "],\"next\":{next}}}");
+    let _ = write!(out, "],\"next\":{next},\"closed\":{closed}}}");
     out
 }
 
@@ -304,11 +339,7 @@ mod tests {
         for seq in [3, 4, 9] {
             let envelope = Message::text("hello", Day::from_unix(0))
                 .seal(
-                    &keys.kem,
-                    &office.kem().public_key(),
-                    keys.mailbox,
-                    Direction::ToOffice,
-                    None,
+                    &candor_protocol::seal::Sealer::visitor(&keys, office.kem().public_key(), true),
                     rng,
                 )
                 .unwrap();
@@ -318,13 +349,14 @@ mod tests {
             });
             stored.push(StoredEnvelope { seq, envelope });
         }
-        for (n, after) in [(0, 7), (1, 2), (3, 2)] {
+        for (n, after, closed) in [(0, 7, false), (1, 2, true), (3, 2, false)] {
             let page = EnvelopePage {
                 envelopes: stored[..n].to_vec(),
                 next: stored[..n].last().map_or(after, |e| e.seq),
+                closed,
             };
             assert_eq!(
-                envelope_page(&raw[..n], after),
+                envelope_page(&raw[..n], after, closed),
                 serde_json::to_vec(&page).unwrap()
             );
         }

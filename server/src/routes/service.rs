@@ -1,8 +1,8 @@
-//! Service endpoints: health, the OpenAPI document and Prometheus metrics.
+//! Service endpoints: health, the relay's limits, the OpenAPI document and Prometheus metrics.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use candor_protocol::api::Health;
+use candor_protocol::api::{Health, Limits};
 use utoipa::OpenApi;
 
 use super::{blocking, json};
@@ -22,6 +22,27 @@ pub async fn health() -> HttpResponse {
         StatusCode::OK,
         &Health {
             status: "ok".into(),
+        },
+    )
+}
+
+/// `GET /v1/limits`.
+#[utoipa::path(
+    get,
+    path = "/v1/limits",
+    tag = "service",
+    responses((status = 200, description = "What this relay accepts, so that a client checks a sealed envelope before it solves a proof of work.", body = crate::openapi::Limits))
+)]
+pub async fn limits(state: web::Data<AppState>) -> HttpResponse {
+    let s = &state.settings;
+    json(
+        StatusCode::OK,
+        &Limits {
+            max_envelope_bytes: s.max_envelope_bytes as u64,
+            max_envelopes_per_mailbox: s.max_envelopes_per_mailbox,
+            max_bytes_per_mailbox: s.max_bytes_per_mailbox,
+            pow_difficulty: s.pow_difficulty,
+            request_window_secs: s.request_window_secs,
         },
     )
 }

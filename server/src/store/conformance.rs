@@ -7,19 +7,22 @@
 //! `store_conformance!(factory);` in a test module, which expands to one `#[test]` per suite
 //! function. The suite itself knows no backend.
 //!
-//! Each submodule covers one concept: [`offices`], [`mailboxes`], [`envelopes`], [`inbox`],
-//! [`packages`], [`sweep`] and [`restart`]. A test asserts only what the trait's doc comments
-//! promise or what the relay relies on. Writes are read back after [`Store::flush`], as the
-//! relay answers a write only after its group commit; read-modify-writes (a token spent twice,
-//! a mailbox deleted twice) are tried without one, since they must see queued writes.
+//! Each submodule covers one concept: [`offices`], [`mailboxes`], [`envelopes`], [`closing`],
+//! [`markers`], [`inbox`], [`packages`], [`sweep`] and [`restart`]. A test asserts only what
+//! the trait's doc comments promise or what the relay relies on. Writes are read back after
+//! [`Store::flush`], as the relay answers a write only after its group commit;
+//! read-modify-writes (a token spent twice, a mailbox deleted twice, a case closed twice) are
+//! tried without one, since they must see queued writes.
 //!
 //! Times are fixed Unix seconds from [`NOW`]: the store takes every time as an argument.
 
 use std::collections::BTreeSet;
 
+use candor_protocol::marker;
+use candor_protocol::seal::Sealer;
 use candor_protocol::{
-    CaseKeys, Codename, Day, Direction, Envelope, HandoffId, Identity, KemPublicKey, MailboxId,
-    Message, OfficeCard, OfficeId, Policy,
+    CaseKeys, Codename, Day, Envelope, HandoffId, Identity, KemPublicKey, MailboxId, Message,
+    OfficeCard, OfficeId, Policy,
 };
 
 use super::{
@@ -27,9 +30,11 @@ use super::{
     TokenKind, UsedToken,
 };
 
+pub(crate) mod closing;
 pub(crate) mod envelopes;
 pub(crate) mod inbox;
 pub(crate) mod mailboxes;
+pub(crate) mod markers;
 pub(crate) mod offices;
 pub(crate) mod packages;
 pub(crate) mod restart;
@@ -164,18 +169,25 @@ fn card(identity: &Identity, id: &str, serial: u64, retention_days: u32) -> Offi
     OfficeRecord::from_verified(signed, &parsed)
 }
 
-/// A visitor's case at an office: keys from a codename, and envelopes sealed to the office.
+/// A visitor's case at an office: keys from a codename, the first envelope it opens with, and
+/// envelopes sealed to the office.
 pub(crate) struct TestCase {
     pub(crate) keys: CaseKeys,
+    /// The envelope the case's mailbox is opened with (sequence number 1).
+    pub(crate) first: Envelope,
     office_kem: KemPublicKey,
 }
 
 impl TestCase {
     pub(crate) fn new(office: &TestOffice) -> Self {
         let codename = Codename::generate(&mut rand::rng());
+        let keys = codename.derive(&office.identity.fingerprint());
+        let office_kem = office.identity.kem().public_key();
+        let first = seal_to_office(&keys, &office_kem, "first");
         Self {
-            keys: codename.derive(&office.identity.fingerprint()),
-            office_kem: office.identity.kem().public_key(),
+            keys,
+            first,
+            office_kem,
         }
     }
 
@@ -191,22 +203,39 @@ impl TestCase {
             signing_key: self.keys.signing.public_key().to_bytes(),
             kem_key: self.keys.kem.public_key().to_bytes(),
             expiry,
+            first: self.first.clone(),
         }
+    }
+
+    /// The stored form of [`TestCase::first`]: sequence number 1 and its JSON.
+    pub(crate) fn first_stored(&self) -> (u64, Vec<u8>) {
+        (1, self.first.to_json())
     }
 
     /// A valid to-office envelope of this case carrying `text`.
     pub(crate) fn envelope(&self, text: &str) -> Envelope {
+        seal_to_office(&self.keys, &self.office_kem, text)
+    }
+
+    /// A valid to-visitor envelope of this case carrying `text`, sealed and signed by `office`.
+    pub(crate) fn reply(&self, office: &TestOffice, text: &str) -> Envelope {
         Message::text(text, Day(20_780))
             .seal(
-                &self.keys.kem,
-                &self.office_kem,
-                self.keys.mailbox,
-                Direction::ToOffice,
-                None,
+                &Sealer::office(&office.identity, self.keys.kem.public_key(), self.id()),
                 &mut rand::rng(),
             )
             .unwrap()
     }
+}
+
+/// A to-office envelope of the case with `keys` carrying `text`.
+fn seal_to_office(keys: &CaseKeys, office_kem: &KemPublicKey, text: &str) -> Envelope {
+    Message::text(text, Day(20_780))
+        .seal(
+            &Sealer::visitor(keys, office_kem.clone(), true),
+            &mut rand::rng(),
+        )
+        .unwrap()
 }
 
 /// Registers a new office `id` with a fresh invite, and flushes.
@@ -298,6 +327,11 @@ pub(crate) fn inbox_order(store: &dyn Store, office: &TestOffice) -> Vec<Mailbox
         .collect()
 }
 
+/// `office`'s sealed read marker for `case`: read up to `seq` (`candor_protocol::marker`).
+pub(crate) fn sealed_marker(office: &TestOffice, case: &TestCase, seq: u64) -> Vec<u8> {
+    marker::seal(&office.identity, &case.id(), seq, &mut rand::rng()).unwrap()
+}
+
 /// Asserts that `check` finds no problem.
 pub(crate) fn assert_clean(store: &dyn Store) {
     let report = store.check().unwrap();
@@ -329,20 +363,39 @@ macro_rules! store_conformance {
                 updating_an_unknown_office_is_not_found,
             }
             mailboxes {
-                a_new_mailbox_is_empty_with_its_keys_and_expiry,
+                a_new_mailbox_holds_exactly_its_first_envelope_with_its_keys_and_expiry,
                 opening_needs_an_existing_office_and_keeps_the_token,
                 a_proof_of_work_opens_one_mailbox,
                 opening_a_taken_mailbox_id_is_a_conflict,
                 an_office_opens_at_most_its_quota_of_mailboxes,
+                a_refused_open_leaves_neither_mailbox_nor_envelope,
                 deleting_a_mailbox_removes_it_with_its_envelopes_and_packages,
-                a_deleted_mailbox_id_opens_again_empty,
+                a_deleted_mailbox_id_opens_again_with_only_its_new_first_envelope,
+                a_deleted_mailbox_id_opens_again_open_and_unmarked,
             }
             envelopes {
-                appends_are_numbered_from_one_and_counted,
+                appends_are_numbered_after_the_first_envelope_and_counted,
                 the_envelope_quota_refuses_an_append_and_changes_nothing,
                 the_byte_quota_counts_envelope_json,
                 envelopes_page_after_a_sequence_number_byte_for_byte,
                 an_append_keeps_an_expiry_in_its_window_and_redraws_another,
+            }
+            closing {
+                closing_with_a_last_message_appends_it_and_closes_the_case,
+                closing_without_a_last_message_appends_nothing,
+                appends_after_closing_are_refused_and_change_nothing,
+                closing_twice_is_refused_and_changes_nothing,
+                closing_a_missing_mailbox_is_not_found,
+                a_full_mailbox_closes_only_without_a_last_message,
+                closing_moves_a_listed_case_to_the_end_of_the_inbox,
+                closing_sets_the_expiry_and_the_sweep_deletes_the_case_at_it,
+                a_closed_case_stays_closed_after_a_restart,
+            }
+            markers {
+                a_marker_reads_back_from_the_mailbox_and_the_inbox,
+                a_marker_survives_a_restart,
+                setting_a_marker_moves_neither_the_inbox_order_nor_the_expiry,
+                a_marker_of_a_missing_mailbox_is_not_found,
             }
             inbox {
                 the_inbox_lists_an_office_s_mailboxes_oldest_first,
@@ -406,10 +459,12 @@ macro_rules! store_conformance {
 pub(crate) use store_conformance;
 
 /// Each submodule's source, for [`assert_every_test_listed`].
-const SOURCES: [(&str, &str); 7] = [
+const SOURCES: [(&str, &str); 9] = [
     ("offices", include_str!("conformance/offices.rs")),
     ("mailboxes", include_str!("conformance/mailboxes.rs")),
     ("envelopes", include_str!("conformance/envelopes.rs")),
+    ("closing", include_str!("conformance/closing.rs")),
+    ("markers", include_str!("conformance/markers.rs")),
     ("inbox", include_str!("conformance/inbox.rs")),
     ("packages", include_str!("conformance/packages.rs")),
     ("sweep", include_str!("conformance/sweep.rs")),

@@ -12,6 +12,9 @@ pub enum StoreError {
     /// The office or mailbox already exists, or the card serial did not increase.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// The case is closed: nothing more may be appended, and it cannot be closed again.
+    #[error("the case is closed")]
+    Closed,
     /// The invite was already used.
     #[error("invite already used")]
     InviteUsed,

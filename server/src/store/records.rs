@@ -1,7 +1,9 @@
 //! What the store keeps, as the relay hands it over and gets it back: offices, mailboxes,
 //! envelopes, handoff packages and spent single-use tokens.
 
-use candor_protocol::{HandoffId, MailboxId, OfficeCard, OfficeId, SignedCard, SigningPublicKey};
+use candor_protocol::{
+    Envelope, HandoffId, MailboxId, OfficeCard, OfficeId, SignedCard, SigningPublicKey,
+};
 
 /// An office as stored: its signed card and what the relay needs from it without reparsing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +57,11 @@ pub struct MailboxRecord {
     pub expiry: u64,
     /// The office's activity counter at the mailbox's last write.
     pub activity: u64,
+    /// Whether the office has closed the case: nobody may append, and the expiry is the
+    /// grace period's.
+    pub closed: bool,
+    /// The office's sealed read marker (`candor_protocol::marker`), opaque to the relay.
+    pub marker: Option<Vec<u8>>,
 }
 
 impl MailboxRecord {
@@ -77,6 +84,8 @@ pub struct NewMailbox {
     pub kem_key: [u8; 32],
     /// Its first expiry.
     pub expiry: u64,
+    /// Its first envelope (sequence number 1), stored with it or not at all.
+    pub first: Envelope,
 }
 
 /// A stored envelope as the relay serves it: its sequence number and its canonical wire JSON

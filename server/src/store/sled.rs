@@ -216,6 +216,20 @@ impl Store for SledStore {
         mailboxes::append(self, id, envelope, expiry, quotas)
     }
 
+    fn close_mailbox(
+        &self,
+        id: &MailboxId,
+        last: Option<&Envelope>,
+        expiry: u64,
+        quotas: &Quotas,
+    ) -> Result<Option<u64>, StoreError> {
+        mailboxes::close_mailbox(self, id, last, expiry, quotas)
+    }
+
+    fn set_marker(&self, id: &MailboxId, marker: &[u8]) -> Result<(), StoreError> {
+        mailboxes::set_marker(self, id, marker)
+    }
+
     fn envelopes(
         &self,
         id: &MailboxId,

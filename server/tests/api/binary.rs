@@ -169,7 +169,8 @@ async fn invite_works_while_the_relay_runs_and_acknowledged_writes_survive_a_cra
             )
         }));
     }
-    let mut acknowledged = BTreeMap::new();
+    // The first envelope was acknowledged with the opening.
+    let mut acknowledged = BTreeMap::from([(1, case.first.to_json())]);
     for t in tasks {
         let (seq, json) = t.await.unwrap();
         acknowledged.insert(seq, json);
@@ -215,7 +216,7 @@ async fn invite_works_while_the_relay_runs_and_acknowledged_writes_survive_a_cra
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(
-        stdout.contains("1 offices, 1 mailboxes, 24 envelopes"),
+        stdout.contains("1 offices, 1 mailboxes, 25 envelopes"),
         "{stdout}"
     );
     assert!(stdout.contains("ok: every invariant holds"));
@@ -237,12 +238,13 @@ impl OpenHelper<'_> {
         let challenge =
             candor_protocol::pow::Challenge::from_json(&res.bytes().await.unwrap()).unwrap();
         let body = candor_protocol::api::OpenMailbox {
-            v: 1,
+            v: 2,
             office: office.id(),
             mailbox: case.keys.mailbox,
             signing_key: case.keys.signing.public_key().to_bytes(),
             kem_key: case.keys.kem.public_key().to_bytes(),
             pow: challenge.solve(case.keys.mailbox.as_bytes()),
+            envelope: case.first.clone(),
         };
         let body = serde_json::to_vec(&body).unwrap();
         let res = self

@@ -10,8 +10,9 @@ use actix_web::dev::ServerHandle;
 use actix_web::web;
 use candor_protocol::api::{InboxPage, OpenMailbox};
 use candor_protocol::pow::Challenge;
+use candor_protocol::seal::Sealer;
 use candor_protocol::{
-    CaseKeys, Codename, Day, Direction, Envelope, Identity, Message, OfficeCard, OfficeId, Policy,
+    CaseKeys, Codename, Day, Envelope, Identity, Message, OfficeCard, OfficeId, Policy,
     RequestAuth, SignedCard, Signer, SigningSecretKey,
 };
 use candor_server::clock::{Clock, ManualClock, SystemClock};
@@ -163,47 +164,54 @@ pub fn office_card(identity: &Identity, id: &str, retention_days: u32, serial: u
     }
 }
 
-/// A visitor's case at an office.
+/// A visitor's case at an office, with the first envelope its mailbox opens with.
 pub struct TestCase {
     pub keys: CaseKeys,
+    /// The to-office envelope carrying [`FIRST_MESSAGE`], sent with the opening (sequence
+    /// number 1).
+    pub first: Envelope,
 }
+
+/// What every case's first envelope, sent with its opening, carries.
+pub const FIRST_MESSAGE: &str = "the first message";
 
 impl TestCase {
     pub fn new(office: &TestOffice) -> Self {
         let codename = Codename::generate(&mut rand::rng());
-        Self {
-            keys: codename.derive(&office.identity.fingerprint()),
-        }
+        let keys = codename.derive(&office.identity.fingerprint());
+        let first = to_office(&keys, office, FIRST_MESSAGE);
+        Self { keys, first }
     }
     pub fn mailbox(&self) -> String {
         self.keys.mailbox.to_string()
     }
     /// A sealed to-office envelope carrying `text`.
     pub fn envelope(&self, office: &TestOffice, text: &str) -> Envelope {
-        Message::text(text, Day(20_780))
-            .seal(
-                &self.keys.kem,
-                &office.identity.kem().public_key(),
-                self.keys.mailbox,
-                Direction::ToOffice,
-                None,
-                &mut rand::rng(),
-            )
-            .unwrap()
+        to_office(&self.keys, office, text)
     }
     /// A sealed, signed to-visitor envelope from the office.
     pub fn reply(&self, office: &TestOffice, text: &str) -> Envelope {
         Message::text(text, Day(20_780))
             .seal(
-                office.identity.kem(),
-                &self.keys.kem.public_key(),
-                self.keys.mailbox,
-                Direction::ToVisitor,
-                Some(office.identity.signing()),
+                &Sealer::office(
+                    &office.identity,
+                    self.keys.kem.public_key(),
+                    self.keys.mailbox,
+                ),
                 &mut rand::rng(),
             )
             .unwrap()
     }
+}
+
+/// A sealed to-office envelope of the case with `keys`, carrying `text`.
+fn to_office(keys: &CaseKeys, office: &TestOffice, text: &str) -> Envelope {
+    Message::text(text, Day(20_780))
+        .seal(
+            &Sealer::visitor(keys, office.identity.kem().public_key(), true),
+            &mut rand::rng(),
+        )
+        .unwrap()
 }
 
 impl TestApp {
@@ -317,12 +325,13 @@ impl TestApp {
     /// The open-mailbox body for `case`.
     pub async fn open_body(&self, office: &TestOffice, case: &TestCase) -> Vec<u8> {
         let body = OpenMailbox {
-            v: 1,
+            v: 2,
             office: office.id(),
             mailbox: case.keys.mailbox,
             signing_key: case.keys.signing.public_key().to_bytes(),
             kem_key: case.keys.kem.public_key().to_bytes(),
             pow: self.solve_pow(case).await,
+            envelope: case.first.clone(),
         };
         serde_json::to_vec(&body).unwrap()
     }

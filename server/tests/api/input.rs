@@ -29,10 +29,10 @@ async fn malformed_json_unknown_fields_and_versions_are_told_apart() {
     assert!(!text.contains("smuggled-field-zq"), "echoed: {text}");
 
     // An unknown version.
-    let mut v2 = good.clone();
-    v2["v"] = 2.into();
+    let mut v3 = good.clone();
+    v3["v"] = 3.into();
     let res = app
-        .open_with(&case, &serde_json::to_vec(&v2).unwrap())
+        .open_with(&case, &serde_json::to_vec(&v3).unwrap())
         .await;
     assert_problem(res, 400, "unsupported-version").await;
 
@@ -57,7 +57,7 @@ async fn an_unknown_envelope_version_is_reported_as_such() {
     let office = app.register("ombuds", 90).await;
     let case = app.open_case(&office).await;
     let json = String::from_utf8(case.envelope(&office, "x").to_json()).unwrap();
-    let v2 = json.replace("\"v\":1", "\"v\":2");
+    let v3 = json.replace("\"v\":2", "\"v\":3");
     let path = format!("/v1/mailboxes/{}/envelopes", case.mailbox());
     let res = app
         .signed(
@@ -65,7 +65,7 @@ async fn an_unknown_envelope_version_is_reported_as_such() {
             Signer::Case,
             "POST",
             &path,
-            Some(v2.as_bytes()),
+            Some(v3.as_bytes()),
         )
         .await;
     assert_problem(res, 400, "unsupported-version").await;
@@ -74,8 +74,9 @@ async fn an_unknown_envelope_version_is_reported_as_such() {
     let mut short = case.envelope(&office, "x");
     short.ct.truncate(short.ct.len() - 1);
     let body = serde_json::to_vec(&serde_json::json!({
-        "v": 1, "mailbox": case.mailbox(), "direction": "to-office",
-        "enc": candor_protocol::encoding::b64(&short.enc),
+        "v": 2, "mailbox": case.mailbox(), "direction": "to-office",
+        "stanzas": short.stanzas,
+        "commit": candor_protocol::encoding::b64(&short.commit),
         "ct": candor_protocol::encoding::b64(&short.ct),
     }))
     .unwrap();

@@ -27,14 +27,14 @@ async fn a_case_opens_writes_reads_and_the_office_replies() {
         .append(&case.keys.signing, Signer::Case, &case.mailbox(), &concern)
         .await;
     assert_eq!(res.status(), 201);
-    assert_eq!(res.json::<Appended>().await.unwrap().seq, 1);
+    assert_eq!(res.json::<Appended>().await.unwrap().seq, 2);
     let reply = case.reply(&office, "Thank you; let us talk.");
     let res = app
         .append(office.key(), Signer::Office, &case.mailbox(), &reply)
         .await;
-    assert_eq!(res.json::<Appended>().await.unwrap().seq, 2);
+    assert_eq!(res.json::<Appended>().await.unwrap().seq, 3);
 
-    // Assert: both parties read both envelopes, and they open.
+    // Assert: both parties read the first envelope and both others, and they open.
     for (key, signer) in [
         (&case.keys.signing, Signer::Case),
         (office.key(), Signer::Office),
@@ -42,17 +42,22 @@ async fn a_case_opens_writes_reads_and_the_office_replies() {
         let res = app.list(key, signer, &case.mailbox(), "").await;
         assert_eq!(res.status(), 200);
         let page: EnvelopePage = res.json().await.unwrap();
-        assert_eq!(page.next, 2);
-        assert_eq!(page.envelopes[0].envelope, concern);
-        assert_eq!(page.envelopes[1].envelope, reply);
+        assert_eq!(page.next, 3);
+        let seqs: Vec<u64> = page.envelopes.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(page.envelopes[0].envelope, case.first);
+        assert_eq!(page.envelopes[1].envelope, concern);
+        assert_eq!(page.envelopes[2].envelope, reply);
+        assert!(!page.closed);
     }
-    let opened = Message::open(
-        office.identity.kem(),
-        &case.keys.kem.public_key(),
-        None,
-        &concern,
+    let opener = candor_protocol::seal::Opener::office(
+        &office.identity,
+        case.keys.kem.public_key(),
+        case.keys.signing.public_key(),
+        concern.direction,
     )
     .unwrap();
+    let opened = Message::open(&opener, &concern).unwrap();
     assert_eq!(opened.text, "The lab schedule keeps excluding me.");
     // Cursor and limit.
     let page: EnvelopePage = app
@@ -73,14 +78,14 @@ async fn a_case_opens_writes_reads_and_the_office_replies() {
             &case.keys.signing,
             Signer::Case,
             &case.mailbox(),
-            "?after=2",
+            "?after=3",
         )
         .await
         .json()
         .await
         .unwrap();
     assert!(page.envelopes.is_empty());
-    assert_eq!(page.next, 2);
+    assert_eq!(page.next, 3);
 }
 
 #[tokio::test]
@@ -362,8 +367,9 @@ async fn opening_must_be_signed_by_the_key_being_registered() {
 
 #[tokio::test]
 async fn quotas_are_enforced_per_mailbox_and_per_office() {
+    // A mailbox holds its first envelope and two more.
     let app = spawn_app_with(|s| {
-        s.max_envelopes_per_mailbox = 2;
+        s.max_envelopes_per_mailbox = 3;
         s.max_mailboxes_per_office = 2;
     })
     .await;
@@ -407,7 +413,9 @@ async fn the_byte_quota_counts_envelope_bytes() {
     let case = app.open_case(&office).await;
     let envelope = case.envelope(&office, "x");
     let per = envelope.to_json().len();
-    let fits = 4096 / per;
+    // The first envelope counts against the quota too.
+    let fits = (4096 - case.first.to_json().len()) / per;
+    assert!(fits >= 1, "the quota must leave room for an append");
     for _ in 0..fits {
         let res = app
             .append(&case.keys.signing, Signer::Case, &case.mailbox(), &envelope)

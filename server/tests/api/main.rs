@@ -4,11 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod binary;
+mod cases;
 mod durability;
 mod helpers;
 mod input;
 mod mailboxes;
 mod offices;
+mod opening;
 mod packages;
 mod privacy;
 mod retention;

@@ -135,7 +135,7 @@ async fn the_sweeper_deletes_expired_mailboxes_and_keeps_fresh_ones() {
     assert_eq!(inbox[0].mailbox, fresh.keys.mailbox);
     let report = store.check().unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
-    assert_eq!((report.mailboxes, report.envelopes), (1, 1));
+    assert_eq!((report.mailboxes, report.envelopes), (1, 2));
     let res = app
         .list(&old.keys.signing, Signer::Case, &old.mailbox(), "")
         .await;

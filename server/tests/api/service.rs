@@ -1,7 +1,7 @@
 //! Health, OpenAPI, metrics, unknown routes, and the headers every response carries.
 
 use candor_protocol::Signer;
-use candor_protocol::api::Health;
+use candor_protocol::api::{CloseMailbox, Closed, Health, Limits, Marker};
 
 use crate::helpers::{TestCase, assert_problem, spawn_app, spawn_app_with};
 
@@ -12,6 +12,33 @@ async fn health_answers_ok() {
     assert_eq!(res.status(), 200);
     let health: Health = res.json().await.unwrap();
     assert_eq!(health.status, "ok");
+}
+
+#[tokio::test]
+async fn limits_are_the_relay_s_settings() {
+    // Arrange
+    let app = spawn_app_with(|s| {
+        s.max_envelope_bytes = 50_000;
+        s.max_envelopes_per_mailbox = 77;
+        s.max_bytes_per_mailbox = 900_000;
+        s.request_window_secs = 120;
+    })
+    .await;
+
+    // Act: unsigned, as a client asks before it solves a proof of work.
+    let res = app.get("/v1/limits").await;
+
+    // Assert
+    assert_eq!(res.status(), 200);
+    let limits: Limits = res.json().await.unwrap();
+    let expected = Limits {
+        max_envelope_bytes: 50_000,
+        max_envelopes_per_mailbox: 77,
+        max_bytes_per_mailbox: 900_000,
+        pow_difficulty: app.state.settings.pow_difficulty,
+        request_window_secs: 120,
+    };
+    assert_eq!(limits, expected);
 }
 
 #[tokio::test]
@@ -139,6 +166,17 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
         serde_json::from_slice(&app.open_body(&office, &case).await).unwrap();
     let envelope: serde_json::Value =
         serde_json::from_slice(&case.envelope(&office, "x").to_json()).unwrap();
+    let limits: serde_json::Value = app.get("/v1/limits").await.json().await.unwrap();
+    let close = serde_json::to_value(CloseMailbox {
+        v: 1,
+        envelope: Some(case.reply(&office, "closing")),
+    })
+    .unwrap();
+    let closed = serde_json::to_value(Closed { seq: Some(2) }).unwrap();
+    let marker = serde_json::to_value(Marker {
+        sealed: vec![7; 56],
+    })
+    .unwrap();
 
     // Act
     let doc: serde_json::Value = app.get("/v1/openapi.json").await.json().await.unwrap();
@@ -159,10 +197,13 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
         ("/v1/mailboxes/{mailbox}/envelopes", "post"),
         ("/v1/mailboxes/{mailbox}/envelopes", "get"),
         ("/v1/mailboxes/{mailbox}", "delete"),
+        ("/v1/mailboxes/{mailbox}/close", "post"),
+        ("/v1/mailboxes/{mailbox}/marker", "put"),
+        ("/v1/limits", "get"),
     ] {
         assert!(paths[path][method].is_object(), "{method} {path}");
     }
-    assert_eq!(paths.len(), 10);
+    assert_eq!(paths.len(), 13);
     // Signed routes list the four headers.
     let params = paths["/v1/mailboxes/{mailbox}"]["delete"]["parameters"]
         .as_array()
@@ -195,6 +236,10 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
         json_keys(&open["pow"]["challenge"])
     );
     assert_eq!(property_names(&doc, "Envelope"), json_keys(&envelope));
+    assert_eq!(property_names(&doc, "Limits"), json_keys(&limits));
+    assert_eq!(property_names(&doc, "CloseMailbox"), json_keys(&close));
+    assert_eq!(property_names(&doc, "Closed"), json_keys(&closed));
+    assert_eq!(property_names(&doc, "Marker"), json_keys(&marker));
     let card: serde_json::Value = serde_json::to_value(&office.signed).unwrap();
     assert_eq!(property_names(&doc, "SignedCard"), json_keys(&card));
     assert_eq!(

@@ -79,11 +79,12 @@ async fn other_keys_open_nothing_and_look_exactly_like_an_unknown_mailbox() {
     assert_eq!(foreign.status, 404);
     assert_eq!(foreign, missing);
 
-    // Nothing was deleted or added: the victim's mailbox holds exactly its one envelope.
+    // Nothing was deleted or added: the victim's mailbox holds exactly its first envelope and
+    // the one appended.
     let stored = api.envelopes(&victim).await.unwrap();
-    assert_eq!(stored.len(), 1);
+    assert_eq!(stored.len(), 2);
     assert_eq!(
-        stored[0].1,
+        stored[1].1,
         serde_json::from_slice::<serde_json::Value>(&secret).unwrap()
     );
     assert!(api.inbox(&a).await.contains(&victim.mailbox()));

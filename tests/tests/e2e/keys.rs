@@ -57,6 +57,15 @@ fn a_colleague_imports_the_keys_and_answers_the_same_cases() {
         .ok()
         .json();
     assert_eq!(check["messages"][1]["text"], "a colleague answers");
+    // Each home reads the office's replies, whoever at the office wrote them.
+    let first_home = office.staff.candor(&["read", &label]).ok().stdout;
+    assert!(first_home.contains("a colleague answers"), "{first_home}");
+    let second_home = own(&["read", &label]).stdout;
+    assert!(second_home.contains("a colleague answers"), "{second_home}");
+    assert!(
+        second_home.contains("for whoever is on duty"),
+        "{second_home}"
+    );
     let newcomer = Party::new()
         .candor(&["raise", &office.address, "--yes"])
         .stdin("what is kept?")

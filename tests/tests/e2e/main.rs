@@ -7,7 +7,9 @@
 mod cli;
 mod flow;
 mod keys;
+mod keysub;
 mod network;
+mod thread;
 mod visitor;
 
 use std::path::PathBuf;

@@ -4,6 +4,7 @@
 
 use candor_protocol::api::{EnvelopePage, StoredEnvelope};
 use candor_protocol::card::CARD_VERSION;
+use candor_protocol::seal::Sealer;
 use candor_protocol::{
     Codename, CodenameTypo, Day, Direction, Error, Identity, Message, OfficeCard, Policy,
     SignedCard,
@@ -122,22 +123,22 @@ fn a_forged_office_reply_is_refused_with_exit_4() {
     let case = codename.derive(&office.fingerprint());
     let genuine = Message::text("GENUINE reply", Day(20_000))
         .seal(
-            office.kem(),
-            &case.kem.public_key(),
-            case.mailbox,
-            Direction::ToVisitor,
-            Some(office.signing()),
+            &candor_protocol::seal::Sealer::office(&office, case.kem.public_key(), case.mailbox),
             rng,
         )
         .unwrap();
     let thief = Identity::generate(rng);
     let forged = Message::text("FORGED: send us your name", Day(20_000))
         .seal(
-            &case.kem,
-            &case.kem.public_key(),
-            case.mailbox,
-            Direction::ToVisitor,
-            Some(thief.signing()),
+            &Sealer {
+                sender: &case.kem,
+                recipient: case.kem.public_key(),
+                own: case.kem.public_key(),
+                keep_copy: true,
+                author: thief.signing(),
+                mailbox: case.mailbox,
+                direction: Direction::ToVisitor,
+            },
             rng,
         )
         .unwrap();
@@ -153,6 +154,7 @@ fn a_forged_office_reply_is_refused_with_exit_4() {
             },
         ],
         next: 2,
+        closed: false,
     };
     let signed = card(&office, "http://127.0.0.1:1").sign(&office).unwrap();
     let fake = FakeRelay::routes(vec![
@@ -174,6 +176,82 @@ fn a_forged_office_reply_is_refused_with_exit_4() {
     // Assert: the genuine reply is shown verified, the forged one is not shown, and the error
     // names it.
     assert!(run.stdout.contains("GENUINE reply"), "{}", run.stdout);
+    assert!(!run.stdout.contains("FORGED"), "{}", run.stdout);
+    assert!(run.stdout.contains("DOES NOT VERIFY"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("#2") && run.stderr.contains("forged"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_forged_you_wrote_from_the_office_s_side_is_refused_with_exit_4() {
+    // Arrange: someone with the office's keys (a colleague gone rogue, or a thief of the office
+    // keystore) writes a "visitor" message into the case. The office's KEM secret lets it seal
+    // stanzas that claim the case key sent them to the office (key compromise impersonation),
+    // but it cannot sign as the case, nor seal the visitor's own stanza as the case.
+    let rng = &mut candor_protocol::rand::rng();
+    let office = Identity::generate(rng);
+    let codename = Codename::generate(rng);
+    let case = codename.derive(&office.fingerprint());
+    let genuine = Message::text("GENUINE words of mine", Day(20_000))
+        .seal(
+            &Sealer::visitor(&case, office.kem().public_key(), true),
+            rng,
+        )
+        .unwrap();
+    let forged = Message::text("FORGED: I withdraw my complaint", Day(20_000))
+        .seal(
+            &Sealer {
+                sender: office.kem(),
+                recipient: office.kem().public_key(),
+                own: case.kem.public_key(),
+                keep_copy: true,
+                author: office.signing(),
+                mailbox: case.mailbox,
+                direction: Direction::ToOffice,
+            },
+            rng,
+        )
+        .unwrap();
+    let page = EnvelopePage {
+        envelopes: vec![
+            StoredEnvelope {
+                seq: 1,
+                envelope: genuine,
+            },
+            StoredEnvelope {
+                seq: 2,
+                envelope: forged,
+            },
+        ],
+        next: 2,
+        closed: false,
+    };
+    let signed = card(&office, "http://127.0.0.1:1").sign(&office).unwrap();
+    let fake = FakeRelay::routes(vec![
+        ("/v1/offices/pinned".to_owned(), signed.to_json()),
+        (
+            format!("/v1/mailboxes/{}/envelopes", case.mailbox),
+            serde_json::to_vec(&page).unwrap(),
+        ),
+    ]);
+    let address = card(&office, &fake.url).address().unwrap().to_string();
+
+    // Act
+    let run = Party::new()
+        .candor(&["check", &address])
+        .env("CANDOR_CODENAME", codename.words().as_str())
+        .run()
+        .expect_code(4);
+
+    // Assert: the visitor's own message is shown, the forgery is not, and the error names it.
+    assert!(
+        run.stdout.contains("GENUINE words of mine"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains("FORGED"), "{}", run.stdout);
     assert!(run.stdout.contains("DOES NOT VERIFY"), "{}", run.stdout);
     assert!(
@@ -312,7 +390,7 @@ fn remember_keeps_only_an_encrypted_codename_until_forgotten() {
         .json();
 
     // Assert: one file, holding neither the words nor the office in plaintext.
-    assert_eq!(check["messages"][0]["sealed"], true);
+    assert_eq!(check["messages"][0]["readable"], true);
     let files = files_in(&visitor);
     assert_eq!(files.len(), 1, "{files:?}");
     let two_words = codename.split(' ').take(2).collect::<Vec<_>>().join(" ");

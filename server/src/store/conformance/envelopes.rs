@@ -7,7 +7,7 @@ use super::{
 };
 use crate::store::{Expiry, Quotas, StoreError};
 
-pub(crate) fn appends_are_numbered_from_one_and_counted(h: &mut dyn Harness) {
+pub(crate) fn appends_are_numbered_after_the_first_envelope_and_counted(h: &mut dyn Harness) {
     // Arrange
     let store = h.store();
     let office = registered(store, "ombuds");
@@ -30,21 +30,24 @@ pub(crate) fn appends_are_numbered_from_one_and_counted(h: &mut dyn Harness) {
     );
     store.flush().unwrap();
 
-    // Assert
-    assert_eq!(seqs, [1, 2, 3]);
+    // Assert: the first envelope is 1, so appends number from 2, and it is counted too.
+    assert_eq!(seqs, [2, 3, 4]);
     assert_eq!(missing, Err(StoreError::NotFound));
     let rec = store.mailbox(&case.id()).unwrap().unwrap();
-    let bytes: usize = envelopes.iter().map(|e| e.to_json().len()).sum();
-    assert_eq!((rec.last_seq, rec.count, rec.bytes), (3, 3, bytes as u64));
-    assert_eq!(store.check().unwrap().envelopes, 3);
+    let bytes: usize = std::iter::once(&case.first)
+        .chain(&envelopes)
+        .map(|e| e.to_json().len())
+        .sum();
+    assert_eq!((rec.last_seq, rec.count, rec.bytes), (4, 4, bytes as u64));
+    assert_eq!(store.check().unwrap().envelopes, 4);
     assert_clean(store);
 }
 
 pub(crate) fn the_envelope_quota_refuses_an_append_and_changes_nothing(h: &mut dyn Harness) {
-    // Arrange: a mailbox that may hold two envelopes, and holds them.
+    // Arrange: a mailbox that may hold three envelopes, and holds them: its first and two.
     let store = h.store();
     let limited = Quotas {
-        envelopes_per_mailbox: 2,
+        envelopes_per_mailbox: 3,
         ..quotas()
     };
     let office = registered(store, "ombuds");
@@ -66,19 +69,22 @@ pub(crate) fn the_envelope_quota_refuses_an_append_and_changes_nothing(h: &mut d
 
     // Assert
     assert!(matches!(refused, Err(StoreError::Quota(_))), "{refused:?}");
-    assert_eq!(held.len(), 2);
+    assert_eq!(held.len(), 3);
     assert_eq!(store.mailbox(&case.id()).unwrap(), before);
     assert_eq!(all_envelopes(store, &case.id()), held);
     assert_clean(store);
 }
 
 pub(crate) fn the_byte_quota_counts_envelope_json(h: &mut dyn Harness) {
-    // Arrange: a byte quota of exactly two envelopes' JSON.
+    // Arrange: a byte quota of exactly the first envelope's and two more envelopes' JSON.
     let store = h.store();
     let office = registered(store, "ombuds");
     let case = opened(store, &office);
     let (first, second) = (case.envelope("first"), case.envelope("second"));
-    let exact = (first.to_json().len() + second.to_json().len()) as u64;
+    let exact = [&case.first, &first, &second]
+        .map(|e| e.to_json().len() as u64)
+        .iter()
+        .sum();
     let limited = Quotas {
         bytes_per_mailbox: exact,
         ..quotas()
@@ -90,21 +96,24 @@ pub(crate) fn the_byte_quota_counts_envelope_json(h: &mut dyn Harness) {
     store.flush().unwrap();
 
     // Assert: the quota may be filled exactly, not passed.
-    assert_eq!(fits, [Ok(1), Ok(2)]);
+    assert_eq!(fits, [Ok(2), Ok(3)]);
     assert!(matches!(over, Err(StoreError::Quota(_))), "{over:?}");
     let rec = store.mailbox(&case.id()).unwrap().unwrap();
-    assert_eq!((rec.count, rec.bytes), (2, exact));
+    assert_eq!((rec.count, rec.bytes), (3, exact));
     assert_clean(store);
 }
 
 pub(crate) fn envelopes_page_after_a_sequence_number_byte_for_byte(h: &mut dyn Harness) {
-    // Arrange: five envelopes, and one in another mailbox.
+    // Arrange: five envelopes (the first and four more), and one in another mailbox.
     let store = h.store();
     let office = registered(store, "ombuds");
     let case = opened(store, &office);
-    let sent: Vec<(u64, Vec<u8>)> = (0..5)
-        .map(|i| appended(store, &case, &format!("message {i}")))
-        .map(|(seq, envelope)| (seq, envelope.to_json()))
+    let sent: Vec<(u64, Vec<u8>)> = std::iter::once(case.first_stored())
+        .chain(
+            (0..4)
+                .map(|i| appended(store, &case, &format!("message {i}")))
+                .map(|(seq, envelope)| (seq, envelope.to_json())),
+        )
         .collect();
     appended(store, &opened(store, &office), "elsewhere");
     let page = |after: u64, limit: usize| -> Vec<(u64, Vec<u8>)> {

@@ -55,7 +55,10 @@ pub(crate) fn a_sweep_deletes_what_expired_at_or_before_now(h: &mut dyn Harness)
         assert_no_envelopes(store, &case.id());
     }
     assert_eq!(inbox_order(store, &office), [kept.id()]);
-    assert_eq!(all_envelopes(store, &kept.id()), [(1, envelope.to_json())]);
+    assert_eq!(
+        all_envelopes(store, &kept.id()),
+        [kept.first_stored(), (2, envelope.to_json())]
+    );
     assert_eq!(store.package(&with_its_case.id).unwrap(), None);
     assert_eq!(store.package(&package_due.id).unwrap(), None);
     assert_eq!(store.packages(&kept.id()).unwrap(), [package_kept.id]);
@@ -91,7 +94,7 @@ pub(crate) fn a_sweep_with_nothing_expired_changes_nothing(h: &mut dyn Harness) 
     assert_eq!(store.check().unwrap(), before);
     assert!(store.mailbox(&case.id()).unwrap().is_some());
     assert_eq!(store.package(&p.id).unwrap(), Some(p.record));
-    assert_eq!((before.mailboxes, before.envelopes), (1, 1));
+    assert_eq!((before.mailboxes, before.envelopes), (1, 2));
     assert_clean(store);
 }
 
@@ -150,7 +153,7 @@ pub(crate) fn an_append_that_redraws_expiry_saves_a_mailbox(h: &mut dyn Harness)
     assert_eq!(store.mailbox(&idle.id()).unwrap(), None);
     assert_eq!(
         all_envelopes(store, &written.id()),
-        [(1, envelope.to_json())]
+        [written.first_stored(), (2, envelope.to_json())]
     );
     assert_clean(store);
     assert_eq!(store.sweep(hours(72) - 1, 100).unwrap().mailboxes, 0);

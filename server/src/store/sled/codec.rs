@@ -223,12 +223,19 @@ pub(super) fn decode_office(id: &OfficeId, raw: &[u8]) -> Result<OfficeRecord, S
     parsed.ok_or(StoreError::Corrupt("office record"))
 }
 
+/// The version byte of a mailbox record: 2 added the closed flag and the read marker. A version
+/// 1 record (of a case opened before the wire's version 2) reads as open and unmarked; its
+/// envelopes are version 1, which clients refuse as such, and it is swept on its expiry.
+const MAILBOX_VERSION: u8 = 2;
+
 // Mailbox record: version, office ID length (u8) and bytes, signing key, KEM key, last_seq,
-// count, bytes, expiry, activity.
+// count, bytes, expiry, activity; since version 2 also closed (u8, 0 or 1) and the marker
+// (length u16 and bytes, length 0 for none).
 pub(super) fn encode_mailbox(m: &MailboxRecord) -> Vec<u8> {
     let office = m.office.as_str().as_bytes();
-    let mut v = Vec::with_capacity(2 + office.len() + 64 + 40);
-    v.push(RECORD_VERSION);
+    let marker = m.marker.as_deref().unwrap_or_default();
+    let mut v = Vec::with_capacity(2 + office.len() + 64 + 43 + marker.len());
+    v.push(MAILBOX_VERSION);
     // Office IDs are at most 32 bytes.
     v.push(office.len() as u8);
     v.extend_from_slice(office);
@@ -237,18 +244,23 @@ pub(super) fn encode_mailbox(m: &MailboxRecord) -> Vec<u8> {
     for n in [m.last_seq, m.count, m.bytes, m.expiry, m.activity] {
         v.extend_from_slice(&n.to_be_bytes());
     }
+    v.push(u8::from(m.closed));
+    // Markers are at most `MAX_MARKER_BYTES` (256), checked by the relay.
+    v.extend_from_slice(&(marker.len() as u16).to_be_bytes());
+    v.extend_from_slice(marker);
     v
 }
 
 pub(super) fn decode_mailbox(raw: &[u8]) -> Result<MailboxRecord, StoreError> {
     let mut r = Reader(raw);
     let parsed = (|| {
-        if r.u8()? != RECORD_VERSION {
+        let version = r.u8()?;
+        if version != 1 && version != MAILBOX_VERSION {
             return None;
         }
         let len = usize::from(r.u8()?);
         let office: OfficeId = std::str::from_utf8(r.take(len)?).ok()?.parse().ok()?;
-        let rec = MailboxRecord {
+        let mut rec = MailboxRecord {
             office,
             signing_key: r.array()?,
             kem_key: r.array()?,
@@ -257,7 +269,21 @@ pub(super) fn decode_mailbox(raw: &[u8]) -> Result<MailboxRecord, StoreError> {
             bytes: r.u64()?,
             expiry: r.u64()?,
             activity: r.u64()?,
+            closed: false,
+            marker: None,
         };
+        if version == MAILBOX_VERSION {
+            rec.closed = match r.u8()? {
+                0 => false,
+                1 => true,
+                _ => return None,
+            };
+            let len = usize::from(u16::from_be_bytes(r.array()?));
+            rec.marker = (len > 0).then(|| r.take(len).map(<[u8]>::to_vec)).flatten();
+            if len > 0 && rec.marker.is_none() {
+                return None;
+            }
+        }
         r.0.is_empty().then_some(rec)
     })();
     parsed.ok_or(StoreError::Corrupt("mailbox record"))
@@ -309,6 +335,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_version_1_mailbox_record_reads_as_open_and_unmarked() {
+        // Version 1's layout: no closed flag, no marker.
+        let mut raw = vec![1, 6];
+        raw.extend_from_slice(b"ombuds");
+        raw.extend_from_slice(&[1; 32]);
+        raw.extend_from_slice(&[2; 32]);
+        for n in [3u64, 3, 4000, 1_800_000_000, 9] {
+            raw.extend_from_slice(&n.to_be_bytes());
+        }
+        let rec = decode_mailbox(&raw).unwrap();
+        assert!(!rec.closed && rec.marker.is_none() && rec.last_seq == 3);
+        raw[0] = 3;
+        assert!(decode_mailbox(&raw).is_err());
+    }
+
+    #[test]
     fn mailbox_records_round_trip_and_refuse_trailing_bytes() {
         let rec = MailboxRecord {
             office: "ombuds".parse().unwrap(),
@@ -319,11 +361,21 @@ mod tests {
             bytes: 4000,
             expiry: 1_800_000_000,
             activity: 9,
+            closed: false,
+            marker: None,
         };
         let mut raw = encode_mailbox(&rec);
         assert_eq!(decode_mailbox(&raw).unwrap(), rec);
         raw.push(0);
         assert!(decode_mailbox(&raw).is_err());
+        let marked = MailboxRecord {
+            closed: true,
+            marker: Some(vec![5; 56]),
+            ..rec.clone()
+        };
+        let raw = encode_mailbox(&marked);
+        assert_eq!(decode_mailbox(&raw).unwrap(), marked);
+        assert!(decode_mailbox(&raw[..raw.len() - 1]).is_err());
     }
 
     #[test]

@@ -41,18 +41,28 @@ pub(super) fn open_mailbox(
             "this office has as many open mailboxes as the relay allows",
         ));
     }
+    let json = mailbox.first.to_json();
+    if json.len() as u64 > quotas.bytes_per_mailbox {
+        return Err(StoreError::Quota(
+            "this mailbox holds as many bytes as the relay allows",
+        ));
+    }
     let activity = store.next_activity(&mailbox.office)?;
     let rec = MailboxRecord {
         office: mailbox.office.clone(),
         signing_key: mailbox.signing_key,
         kem_key: mailbox.kem_key,
-        last_seq: 0,
-        count: 0,
-        bytes: 0,
+        last_seq: 1,
+        count: 1,
+        bytes: json.len() as u64,
         expiry: mailbox.expiry,
         activity,
+        closed: false,
+        marker: None,
     };
+    let pointer = store.log.append_envelope(&mailbox.id, 1, &json)?;
     let mut batch = Changes::default();
+    batch.insert(&envelope_key(&mailbox.id, 1), &pointer.encode());
     batch.insert(&mailbox_key(&mailbox.id), encode_mailbox(&rec));
     batch.insert(&expiry_key(rec.expiry, &mailbox.id), &[]);
     batch.insert(inbox_key(&rec.office, activity), mailbox.id.as_bytes());
@@ -86,6 +96,9 @@ pub(super) fn append(
     let Some((mut rec, _office)) = store.lock_mailbox(id)? else {
         return Err(StoreError::NotFound);
     };
+    if rec.closed {
+        return Err(StoreError::Closed);
+    }
     if rec.count >= quotas.envelopes_per_mailbox {
         return Err(StoreError::Quota(
             "this mailbox holds as many envelopes as the relay allows",
@@ -120,6 +133,73 @@ pub(super) fn append(
     }
     store.submit(batch)?;
     Ok(rec.last_seq)
+}
+
+pub(super) fn close_mailbox(
+    store: &SledStore,
+    id: &MailboxId,
+    last: Option<&Envelope>,
+    expiry: u64,
+    quotas: &Quotas,
+) -> Result<Option<u64>, StoreError> {
+    let json = last.map(Envelope::to_json);
+    let Some((mut rec, _office)) = store.lock_mailbox(id)? else {
+        return Err(StoreError::NotFound);
+    };
+    if rec.closed {
+        return Err(StoreError::Closed);
+    }
+    let mut batch = Changes::default();
+    let mut seq = None;
+    if let Some(json) = &json {
+        let len = json.len() as u64;
+        if rec.count >= quotas.envelopes_per_mailbox
+            || rec.bytes.saturating_add(len) > quotas.bytes_per_mailbox
+        {
+            return Err(StoreError::Quota(
+                "this mailbox is full: close it without a last message",
+            ));
+        }
+        rec.last_seq += 1;
+        rec.count += 1;
+        rec.bytes += len;
+        let pointer = store.log.append_envelope(id, rec.last_seq, json)?;
+        batch.insert(&envelope_key(id, rec.last_seq), &pointer.encode());
+        seq = Some(rec.last_seq);
+    }
+    // Closing is a write the office's other readers must see: it moves like an append.
+    if rec.activity <= store.activity(&rec.office)?.listed {
+        batch.remove(inbox_key(&rec.office, rec.activity));
+        rec.activity = store.next_activity(&rec.office)?;
+        batch.insert(inbox_key(&rec.office, rec.activity), id.as_bytes());
+    }
+    if rec.expiry != expiry {
+        batch.remove(&expiry_key(rec.expiry, id));
+        batch.insert(&expiry_key(expiry, id), &[]);
+    }
+    rec.expiry = expiry;
+    rec.closed = true;
+    batch.insert(&mailbox_key(id), encode_mailbox(&rec));
+    store.submit(batch)?;
+    Ok(seq)
+}
+
+pub(super) fn set_marker(
+    store: &SledStore,
+    id: &MailboxId,
+    marker: &[u8],
+) -> Result<(), StoreError> {
+    if marker.len() > candor_protocol::api::MAX_MARKER_BYTES {
+        return Err(StoreError::Conflict("a read marker is at most 256 bytes"));
+    }
+    let Some((mut rec, _office)) = store.lock_mailbox(id)? else {
+        return Err(StoreError::NotFound);
+    };
+    // Neither the inbox order nor the expiry moves: reading is not activity.
+    rec.marker = Some(marker.to_vec());
+    let mut batch = Changes::default();
+    batch.insert(&mailbox_key(id), encode_mailbox(&rec));
+    store.submit(batch)
 }
 
 pub(super) fn envelopes(

@@ -98,6 +98,8 @@ pub(super) fn inbox(
             envelopes: rec.count,
             last_seq: rec.last_seq,
             activity,
+            closed: rec.closed,
+            marker: rec.marker,
         });
     }
     if let Some(last) = out.last() {
@@ -108,6 +110,8 @@ pub(super) fn inbox(
             if let Some(rec) = super::mailboxes::mailbox(store, &entry.mailbox)? {
                 entry.envelopes = rec.count;
                 entry.last_seq = rec.last_seq;
+                entry.closed = rec.closed;
+                entry.marker = rec.marker;
             }
         }
     }

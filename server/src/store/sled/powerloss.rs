@@ -399,6 +399,9 @@ impl Rig {
                 t.unacked_lost += u64::from(!exists);
             }
             let stored = store.envelopes(id, 0, usize::MAX).map_err(e)?;
+            if exists && stored.is_empty() {
+                return Err(format!("mailbox {label}: there, with no envelope"));
+            }
             if !exists {
                 if !stored.is_empty() {
                     return Err(format!("mailbox {label}: gone, but its envelopes are not"));
@@ -534,12 +537,15 @@ impl Load {
     fn open(&mut self, runtime: &tokio::runtime::Runtime) -> bool {
         let doomed = self.rng.random_bool(0.15);
         let id = MailboxId::random(&mut self.rng);
+        let first = self.envelope(id);
+        let json = first.to_json();
         let mailbox = NewMailbox {
             id,
             office: self.offices[self.rng.random_range(0..self.offices.len())].clone(),
             signing_key: self.rng.random(),
             kem_key: self.rng.random(),
             expiry: if doomed { HOUR } else { Self::expiry().drawn },
+            first,
         };
         let pow = token(TokenKind::Pow, &mut self.rng);
         if self.store.open_mailbox(&mailbox, &pow, &quotas()).is_err() {
@@ -550,25 +556,39 @@ impl Load {
             Case {
                 doomed,
                 owner: self.worker,
+                envelopes: vec![(json, false)],
                 ..Case::default()
             },
         );
         let durable = self.durable(runtime);
         if durable && let Some(case) = self.model().cases.get_mut(&id) {
             case.opened = true;
+            if let Some(first) = case.envelopes.first_mut() {
+                first.1 = true;
+            }
         }
         durable
     }
 
-    fn append(&mut self, runtime: &tokio::runtime::Runtime, id: MailboxId) -> bool {
+    /// An envelope of mailbox `id` of random size: the store never opens one.
+    fn envelope(&mut self, id: MailboxId) -> Envelope {
         // A padding bucket plus the AEAD tag, as every stored envelope is.
         let len = candor_protocol::padding::padded_len(self.rng.random_range(0..6000)) + 16;
-        let envelope = Envelope {
+        let stanza = || candor_protocol::envelope::Stanza {
+            enc: [7; 32],
+            key: [9; candor_protocol::envelope::WRAPPED_KEY_LEN],
+        };
+        Envelope {
             mailbox: id,
             direction: Direction::ToOffice,
-            enc: self.rng.random(),
+            stanzas: [stanza(), stanza()],
+            commit: self.rng.random(),
             ct: (0..len).map(|_| self.rng.random()).collect(),
-        };
+        }
+    }
+
+    fn append(&mut self, runtime: &tokio::runtime::Runtime, id: MailboxId) -> bool {
+        let envelope = self.envelope(id);
         let Ok(seq) = self
             .store
             .append(&id, &envelope, &Self::expiry(), &quotas())
