@@ -142,8 +142,14 @@ impl TestOffice {
 /// The record of a card of office `id`, signed by `identity` and verified.
 fn card(identity: &Identity, id: &str, serial: u64, retention_days: u32) -> OfficeRecord {
     let card = OfficeCard {
-        v: 1,
+        v: candor_protocol::card::OFFICE_CARD_VERSION.into(),
         serial,
+        expires: candor_protocol::Day::from_unix(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        )
+        .plus(365),
         id: id.parse().unwrap(),
         name: "Conformance Ombuds Office".into(),
         relay: "http://127.0.0.1:8080".parse().unwrap(),
@@ -156,7 +162,11 @@ fn card(identity: &Identity, id: &str, serial: u64, retention_days: u32) -> Offi
             retention: format!("{retention_days} days"),
         },
         retention_days,
+        reply_within_days: 3,
+        close_grace_days: 14,
         categories: vec![],
+        constituencies: vec![],
+        outcomes: vec![candor_protocol::Choice::new("resolved", "Resolved").unwrap()],
         resources: vec![],
     };
     let signed = card.sign(identity).unwrap();

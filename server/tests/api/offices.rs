@@ -25,7 +25,13 @@ async fn a_registered_card_is_served_as_signed() {
     assert_eq!(served, office.signed);
     assert_eq!(
         served
-            .verify_office_at(&office.card.address().unwrap())
+            .verify_office_at(
+                &office.card.address().unwrap(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs()
+            )
             .unwrap(),
         office.card
     );
