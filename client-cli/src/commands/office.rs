@@ -5,11 +5,13 @@
 //! keystore's.
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use candor_protocol::card::CARD_VERSION;
-use candor_protocol::{Identity, OfficeCard, OfficeId, RelayUrl};
+use candor_protocol::card::OFFICE_CARD_VERSION;
+use candor_protocol::{
+    Error, Identity, OfficeCard, OfficeId, RelayUrl, SignedCard, labels, limits,
+};
 use serde::Serialize;
 
-use super::Context;
+use super::{Context, today};
 use crate::cli::{BundleArgs, ImportArgs, InitArgs, PublishArgs};
 use crate::error::Unverified;
 use crate::home::{self, Home};
@@ -39,6 +41,21 @@ pub fn load_card(home: &Home) -> Result<OfficeCard> {
             anyhow!("could not read {}: {e}", path.display())
         }
     })?;
+    #[derive(serde::Deserialize)]
+    struct Version {
+        v: u64,
+    }
+    let version: Version = serde_json::from_slice(&bytes)
+        .with_context(|| format!("the office card {} is damaged", path.display()))?;
+    if version.v != u64::from(OFFICE_CARD_VERSION) {
+        bail!(
+            "the office card {} has format version {}, and this candor reads version {}: run the \
+             candor that wrote it, or create the office anew with `candor office init`",
+            path.display(),
+            version.v,
+            OFFICE_CARD_VERSION
+        );
+    }
     serde_json::from_slice(&bytes)
         .with_context(|| format!("the office card {} is damaged", path.display()))
 }
@@ -115,9 +132,11 @@ pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
         None => Vec::new(),
     };
     let identity = Identity::generate(&mut candor_protocol::rand::rng());
-    let card = OfficeCard {
-        v: CARD_VERSION.into(),
+    let mut card = OfficeCard {
+        v: OFFICE_CARD_VERSION.into(),
         serial: 1,
+        // `publish` sets the expiry anew; this one only makes the saved card valid.
+        expires: today().plus(limits::DEFAULT_CARD_VALID_DAYS),
         id,
         name: args.name.trim().to_owned(),
         relay,
@@ -125,11 +144,22 @@ pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
         kem_key: identity.kem().public_key().to_bytes(),
         policy: policy_texts,
         retention_days: args.retention_days,
+        reply_within_days: args.reply_within_days,
+        close_grace_days: args.close_grace_days,
         categories: policy::default_categories(),
+        constituencies: policy::default_constituencies(),
+        outcomes: policy::default_outcomes(),
         resources,
     };
+    if let Some(path) = &args.lists {
+        apply_lists(&mut card, policy::load_lists(path)?);
+    }
     // Sign once now, so that a card the relay would refuse is caught before anything is saved.
-    card.sign(&identity)?.verify_office()?;
+    check_card(
+        &card,
+        &identity,
+        &[&args.lists, &args.resources, &args.policy],
+    )?;
     let pass = input::new_passphrase(
         input::PASSPHRASE_ENV,
         "Choose a passphrase for the office keystore",
@@ -162,6 +192,7 @@ pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
 struct Published<'a> {
     office: &'a OfficeId,
     serial: u64,
+    expires: String,
     relay: &'a RelayUrl,
     address: String,
     registered: bool,
@@ -171,6 +202,12 @@ struct Published<'a> {
 pub fn publish(ctx: &Context, args: PublishArgs) -> Result<()> {
     let OfficeKeys { identity, mut card } = unlock(&ctx.home)?;
     apply_changes(&mut card, &args)?;
+    card.expires = today().plus(args.valid_days);
+    check_card(
+        &card,
+        &identity,
+        &[&args.lists, &args.resources, &args.policy],
+    )?;
     let relay = ctx.relay(&card.relay)?;
     let registered = args.invite.is_some();
     if let Some(invite) = &args.invite {
@@ -204,18 +241,14 @@ pub fn publish(ctx: &Context, args: PublishArgs) -> Result<()> {
             };
             anyhow::Error::new(e).context(hint)
         })?;
-        let theirs = current
-            .verify_office()
-            .ok()
-            .filter(|c| c.signing_key == card.signing_key)
-            .ok_or_else(|| {
-                Unverified(format!(
-                    "the relay's card for {} is not signed by this office's key; do not publish \
-                     over it without finding out why",
-                    card.id
-                ))
-            })?;
-        card.serial = card.serial.max(theirs.serial) + 1;
+        let theirs = relay_serial(&current, &card).ok_or_else(|| {
+            Unverified(format!(
+                "the relay's card for {} is not signed by this office's key; do not publish \
+                 over it without finding out why",
+                card.id
+            ))
+        })?;
+        card.serial = card.serial.max(theirs) + 1;
         let signed = card.sign(&identity)?;
         relay
             .update_office(&card.id, &signed, identity.signing())
@@ -226,13 +259,15 @@ pub fn publish(ctx: &Context, args: PublishArgs) -> Result<()> {
     let published = Published {
         office: &card.id,
         serial: card.serial,
+        expires: card.expires.to_string(),
         relay: &card.relay,
         address: card.address()?.to_string(),
         registered,
     };
     ctx.out.either(&published, |s| {
         format!(
-            "{} the card of {} (serial {}) at {}.\n\nThe office address, for visitors:\n{}",
+            "{} the card of {} (serial {}) at {}.\nIt is valid until {}: publish again before \
+             then, or visitors' clients will refuse it.\n\nThe office address, for visitors:\n{}",
             if registered {
                 "Registered"
             } else {
@@ -241,6 +276,7 @@ pub fn publish(ctx: &Context, args: PublishArgs) -> Result<()> {
             s.bold(&card.name),
             card.serial,
             card.relay,
+            card.expires,
             published.address
         )
     })
@@ -257,10 +293,75 @@ fn apply_changes(card: &mut OfficeCard, args: &PublishArgs) -> Result<()> {
     if let Some(path) = &args.policy {
         card.policy = policy::load_policy(path, card.policy.clone())?;
     }
+    if let Some(days) = args.reply_within_days {
+        card.reply_within_days = days;
+    }
+    if let Some(days) = args.close_grace_days {
+        card.close_grace_days = days;
+    }
+    if let Some(path) = &args.lists {
+        apply_lists(card, policy::load_lists(path)?);
+    }
     if let Some(path) = &args.resources {
         card.resources = policy::load_resources(path)?;
     }
     Ok(())
+}
+
+fn apply_lists(card: &mut OfficeCard, lists: policy::Lists) {
+    if let Some(list) = lists.categories {
+        card.categories = list;
+    }
+    if let Some(list) = lists.constituencies {
+        card.constituencies = list;
+    }
+    if let Some(list) = lists.outcomes {
+        card.outcomes = list;
+    }
+}
+
+/// Signs the card once and verifies it as a visitor would today, so that a card that breaks a
+/// field rule is refused, naming the files it came from, before it is saved or sent.
+fn check_card(
+    card: &OfficeCard,
+    identity: &Identity,
+    files: &[&Option<std::path::PathBuf>],
+) -> Result<()> {
+    let verified = card
+        .sign(identity)
+        .and_then(|signed| signed.verify_office_at(&card.address()?, crate::relay::unix_now()));
+    verified.map(drop).map_err(|e| {
+        let from: Vec<String> = files
+            .iter()
+            .filter_map(|f| f.as_ref().map(|p| p.display().to_string()))
+            .collect();
+        let hint = if from.is_empty() {
+            "the office card breaks a rule; nothing was saved or published".to_owned()
+        } else {
+            format!(
+                "the office card made with {} breaks a rule; fix the file and try again \
+                 (nothing was saved or published)",
+                from.join(" and ")
+            )
+        };
+        anyhow::Error::new(e).context(hint)
+    })
+}
+
+/// The serial of the relay's card, if it is signed by this office's key. A card of an older
+/// format is still the office's own, so its serial is read once its signature checks out.
+fn relay_serial(current: &SignedCard, ours: &OfficeCard) -> Option<u64> {
+    match current.verify_office() {
+        Ok(theirs) => (theirs.signing_key == ours.signing_key).then_some(theirs.serial),
+        Err(Error::UnsupportedVersion { .. }) => {
+            let key = ours.signing_public_key().ok()?;
+            key.verify(labels::OFFICE_CARD, &current.card, &current.signature)
+                .ok()?;
+            let old: serde_json::Value = serde_json::from_slice(&current.card).ok()?;
+            old.get("serial")?.as_u64()
+        }
+        Err(_) => None,
+    }
 }
 
 #[derive(Serialize)]

@@ -7,12 +7,12 @@
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use candor_protocol::api::InboxEntry;
-use candor_protocol::{Direction, KemPublicKey, Message, Resource};
+use candor_protocol::{Direction, ItemId, KemPublicKey, Message, OfficeCard, Resource};
 use serde::Serialize;
 
 use super::office::{OfficeKeys, unlock};
 use super::{Context, today};
-use crate::cli::{CaseArgs, CloseArgs, Outcome, ReplyArgs};
+use crate::cli::{CaseArgs, CloseArgs, ReplyArgs};
 use crate::compose::compose;
 use crate::error::Unverified;
 use crate::relay::{Auth, Relay, RelayError};
@@ -23,8 +23,8 @@ use crate::{input, output};
 #[derive(Serialize)]
 struct Summary {
     case: String,
-    category: Option<String>,
-    constituency: Option<String>,
+    categories: Vec<ItemId>,
+    constituency: Option<ItemId>,
     urgent: bool,
     unread: usize,
     messages: u64,
@@ -55,7 +55,7 @@ fn summarize(entry: &InboxEntry, thread: &Thread) -> Summary {
         .map_or(0, |i| i + 1);
     Summary {
         case: entry.mailbox.short_label(),
-        category: visitor.iter().find_map(|m| m.category.clone()),
+        categories: case_categories(&visitor),
         constituency: visitor.iter().find_map(|m| m.constituency.clone()),
         urgent: visitor.iter().any(|m| m.urgent),
         unread: thread.entries[last_reply..]
@@ -67,6 +67,15 @@ fn summarize(entry: &InboxEntry, thread: &Thread) -> Summary {
         activity: entry.activity,
         unreadable: thread.unreadable().len(),
     }
+}
+
+/// The categories of a case: those of the first visitor message that names any.
+fn case_categories(visitor: &[&Message]) -> Vec<ItemId> {
+    visitor
+        .iter()
+        .find(|m| !m.categories.is_empty())
+        .map(|m| m.categories.as_slice().to_vec())
+        .unwrap_or_default()
 }
 
 fn fetch_thread(
@@ -136,9 +145,16 @@ pub fn inbox(ctx: &Context) -> Result<()> {
         } else {
             format!("{:<7}", "")
         };
-        let category = c.category.as_deref().map_or("(none given)", |id| {
-            category_label(&keys.card.categories, id)
-        });
+        let category = if c.categories.is_empty() {
+            "(none given)".to_owned()
+        } else {
+            let labels: Vec<&str> = c
+                .categories
+                .iter()
+                .map(|id| category_label(&keys.card.categories, id.as_str()))
+                .collect();
+            labels.join("; ")
+        };
         let warn = if c.unreadable > 0 {
             s.red(&format!("  ({} unreadable)", c.unreadable))
         } else {
@@ -243,7 +259,7 @@ struct Replied<'a> {
 /// `candor reply CASE`.
 pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
     let keys = unlock(&ctx.home)?;
-    let resources = pick_resources(&keys.card.resources, &args.refer)?;
+    let resources = pick_resources(&keys.card, &args.refer)?;
     let relay = ctx.relay(&keys.card.relay)?;
     let entry = find_case(&relay, &keys, &args.case)?;
     let label = entry.mailbox.short_label();
@@ -269,7 +285,7 @@ pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
     let done = Replied {
         case: label.clone(),
         seq,
-        resources: resources.iter().map(|r| r.name.as_str()).collect(),
+        resources: resources.iter().map(|r| r.id.as_str()).collect(),
     };
     ctx.out.either(&done, |s| {
         let refs = if done.resources.is_empty() {
@@ -284,33 +300,58 @@ pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
     })
 }
 
-fn pick_resources<'a>(all: &'a [Resource], names: &[String]) -> Result<Vec<&'a Resource>> {
-    names
-        .iter()
-        .map(|name| {
-            all.iter().find(|r| r.name == *name).ok_or_else(|| {
-                let known: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
-                if known.is_empty() {
-                    anyhow!("the office card lists no resources; add them with `candor office publish --resources FILE`")
+fn pick_resources<'a>(card: &'a OfficeCard, ids: &[ItemId]) -> Result<Vec<&'a Resource>> {
+    ids.iter()
+        .map(|id| {
+            card.resource(id.as_str()).ok_or_else(|| {
+                if card.resources.is_empty() {
+                    anyhow!(
+                        "the office card lists no resources; add them with `candor office \
+                         publish --resources FILE`"
+                    )
                 } else {
-                    anyhow!("no resource called {name}; the office card lists: {}", known.join(", "))
+                    let known: Vec<String> = card
+                        .resources
+                        .iter()
+                        .map(|r| format!("{} ({})", r.id, r.name))
+                        .collect();
+                    anyhow!(
+                        "the office card has no resource {id}; pass --refer with one of: {}",
+                        known.join(", ")
+                    )
                 }
             })
         })
         .collect()
 }
 
+/// The outcome `id`, if the card lists it; else an error that lists the card's outcomes.
+fn pick_outcome(card: &OfficeCard, id: &ItemId) -> Result<ItemId> {
+    if card.outcome(id.as_str()).is_some() {
+        return Ok(id.clone());
+    }
+    let known: Vec<String> = card
+        .outcomes
+        .iter()
+        .map(|o| format!("{} ({})", o.id, o.label))
+        .collect();
+    Err(anyhow!(
+        "the office card has no outcome {id}; pass --outcome with one of: {}",
+        known.join(", ")
+    ))
+}
+
 /// What survives a closed case: an anonymous tally for the office's trend reports.
 #[derive(Serialize)]
 pub struct Tally {
-    /// The concern category, if the visitor gave one.
-    pub category: Option<String>,
+    /// The concern's categories (up to three), if the visitor gave any.
+    pub categories: Vec<ItemId>,
     /// The quarter the case closed, such as `2026-Q4`.
     pub quarter: String,
-    /// The visitor's constituency, if they gave one.
-    pub constituency: Option<String>,
-    /// How the case ended.
-    pub outcome: Outcome,
+    /// The visitor's constituency, by ID from the card, if they chose one.
+    pub constituency: Option<ItemId>,
+    /// How the case ended, by ID from the card.
+    pub outcome: ItemId,
 }
 
 /// HOOK for the records issue: record the anonymous tally of a closed case, encrypted to the
@@ -323,16 +364,24 @@ fn record_tally(_tally: &Tally) -> Result<bool> {
 /// `candor close CASE --outcome OUTCOME`.
 pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
     let keys = unlock(&ctx.home)?;
+    let outcome = pick_outcome(&keys.card, &args.outcome)?;
     let relay = ctx.relay(&keys.card.relay)?;
     let entry = find_case(&relay, &keys, &args.case)?;
     let label = entry.mailbox.short_label();
     let thread = fetch_case_thread(&relay, &keys, &entry)?;
     let visitor: Vec<&Message> = thread.visitor_messages().collect();
     let tally = Tally {
-        category: visitor.iter().find_map(|m| m.category.clone()),
+        // Only IDs that the card lists reach a statistic.
+        categories: case_categories(&visitor)
+            .into_iter()
+            .filter(|c| keys.card.category(c.as_str()).is_some())
+            .collect(),
         quarter: today().quarter(),
-        constituency: visitor.iter().find_map(|m| m.constituency.clone()),
-        outcome: args.outcome,
+        constituency: visitor
+            .iter()
+            .find_map(|m| m.constituency.clone())
+            .filter(|c| keys.card.constituency(c.as_str()).is_some()),
+        outcome,
     };
     let confirmed = input::confirm(
         &format!("Close case {label} and delete it from the relay? This cannot be undone."),
@@ -348,7 +397,7 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
     let recorded =
         record_tally(&tally).context("the case is closed, but its tally was not recorded")?;
     ctx.out.either(
-        &serde_json::json!({ "case": label, "closed": true, "outcome": args.outcome, "tally_recorded": recorded }),
-        |s| format!("{} case {label} ({}); it is deleted from the relay.", s.green("Closed"), args.outcome),
+        &serde_json::json!({ "case": label, "closed": true, "outcome": tally.outcome, "tally_recorded": recorded }),
+        |s| format!("{} case {label} ({}); it is deleted from the relay.", s.green("Closed"), tally.outcome),
     )
 }
