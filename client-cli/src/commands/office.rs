@@ -4,6 +4,8 @@
 //! `office-card.json`, the card in plaintext (it is public). The card's keys must match the
 //! keystore's.
 
+mod migrate;
+
 use anyhow::{Context as _, Result, anyhow, bail};
 use candor_protocol::card::OFFICE_CARD_VERSION;
 use candor_protocol::{
@@ -17,6 +19,7 @@ use crate::error::Unverified;
 use crate::home::{self, Home};
 use crate::input;
 use crate::keystore;
+use crate::output;
 use crate::policy;
 
 /// The office's unlocked keys and its card.
@@ -47,10 +50,27 @@ pub fn load_card(home: &Home) -> Result<OfficeCard> {
     }
     let version: Version = serde_json::from_slice(&bytes)
         .with_context(|| format!("the office card {} is damaged", path.display()))?;
+    if version.v == 1 {
+        // The office's own card of the first format: read it as the current one, and say that
+        // the next publish saves and sends it.
+        let card = migrate::from_v1(&bytes).with_context(|| {
+            format!(
+                "the office card {} is of candor's first format and cannot be converted",
+                path.display()
+            )
+        })?;
+        output::note(&format!(
+            "note: the office card {} is of candor's first format. It was read with the default \
+             constituencies and outcomes; `candor office publish` saves and sends it in the \
+             current format.",
+            path.display()
+        ));
+        return Ok(card);
+    }
     if version.v != u64::from(OFFICE_CARD_VERSION) {
         bail!(
-            "the office card {} has format version {}, and this candor reads version {}: run the \
-             candor that wrote it, or create the office anew with `candor office init`",
+            "the office card {} has format version {}, and this candor reads version {}: use a \
+             candor that reads it",
             path.display(),
             version.v,
             OFFICE_CARD_VERSION
@@ -424,4 +444,39 @@ pub fn import_keys(ctx: &Context, args: ImportArgs) -> Result<()> {
         &serde_json::json!({ "office": card.id, "address": address, "home": ctx.home.dir().display().to_string() }),
         |s| format!("Imported the keys of {} into {}.\nAddress: {address}", s.bold(&card.name), ctx.home.dir().display()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use candor_protocol::encoding;
+
+    use super::*;
+    use crate::policy::tests::card_for;
+
+    #[test]
+    fn publish_continues_from_the_serial_of_a_relay_card_of_the_first_format() {
+        // Arrange: the relay still holds the office's card of the first format, serial 9.
+        let identity = Identity::generate(&mut candor_protocol::rand::rng());
+        let ours = card_for(&identity);
+        let old = format!(
+            r#"{{"v":1,"serial":9,"id":"ombuds","signing_key":"{}"}}"#,
+            encoding::b64(&identity.signing().public_key().to_bytes())
+        )
+        .into_bytes();
+        let genuine = SignedCard {
+            signature: identity.signing().sign(labels::OFFICE_CARD, &old),
+            card: old.clone(),
+        };
+        let other = Identity::generate(&mut candor_protocol::rand::rng());
+        let forged = SignedCard {
+            signature: other.signing().sign(labels::OFFICE_CARD, &old),
+            card: old,
+        };
+
+        // Act and assert: its serial counts only under the office's own signature.
+        assert_eq!(relay_serial(&genuine, &ours), Some(9));
+        assert_eq!(relay_serial(&forged, &ours), None);
+        let current = ours.sign(&identity).unwrap();
+        assert_eq!(relay_serial(&current, &ours), Some(1));
+    }
 }

@@ -368,3 +368,67 @@ fn a_card_of_the_first_format_is_refused_as_old() {
         run.stderr
     );
 }
+
+#[test]
+fn an_office_home_of_the_first_format_keeps_its_address_and_republishes() {
+    // Arrange: an office whose card file is rewritten in the first format, as an older candor
+    // left it, with the same keys.
+    let relay = Relay::start();
+    let staff = Party::new();
+    staff
+        .candor(&[
+            "office",
+            "init",
+            "--name",
+            "Old Ombuds",
+            "--id",
+            "old",
+            "--relay",
+            &relay.url,
+        ])
+        .ok();
+    let address = staff.candor(&["office", "address"]).ok().stdout;
+    let path = staff.home().join("office-card.json");
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let fields = card.as_object_mut().unwrap();
+    for new in [
+        "expires",
+        "reply_within_days",
+        "close_grace_days",
+        "constituencies",
+        "outcomes",
+    ] {
+        fields.remove(new);
+    }
+    fields.insert("v".into(), 1.into());
+    fields.insert(
+        "resources".into(),
+        serde_json::json!([{"name": "counseling", "description": "d", "contact": "room 2",
+            "confidential": true}]),
+    );
+    std::fs::write(&path, serde_json::to_vec(&card).unwrap()).unwrap();
+
+    // Act
+    let read = staff.candor(&["office", "address"]).ok();
+    staff
+        .candor(&["office", "publish", "--invite", &relay.invite()])
+        .ok();
+    let visitor = Party::new();
+    crate::raise(&visitor, address.trim(), "the office still answers");
+
+    // Assert: the same address, a note, and a card file of the current format.
+    assert_eq!(read.stdout, address);
+    assert!(read.stderr.contains("first format"), "{}", read.stderr);
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(saved["v"], u64::from(OFFICE_CARD_VERSION));
+    assert_eq!(saved["resources"][0]["id"], "counseling");
+    assert_eq!(saved["resources"][0]["contact"], "room 2");
+    assert_eq!(
+        staff.candor(&["inbox", "--json"]).ok().json()["cases"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
