@@ -337,6 +337,7 @@ macro_rules! store_conformance {
                 a_taken_office_id_is_a_conflict_and_keeps_the_invite,
                 an_update_needs_a_larger_serial,
                 updating_an_unknown_office_is_not_found,
+                a_stored_card_of_the_first_format_is_not_damage,
             }
             mailboxes {
                 a_new_mailbox_is_empty_with_its_keys_and_expiry,
