@@ -44,40 +44,39 @@ pub fn load_card(home: &Home) -> Result<OfficeCard> {
             anyhow!("could not read {}: {e}", path.display())
         }
     })?;
+    own_card(&bytes, &path.display().to_string())
+}
+
+/// Parses the office's own card, as its home (or a key bundle, named by `origin`) holds it. A
+/// card of the first format is read as the current one, with a note that the next publish
+/// saves and sends it, so that an office that upgrades keeps its keys and its address.
+pub fn own_card(bytes: &[u8], origin: &str) -> Result<OfficeCard> {
     #[derive(serde::Deserialize)]
     struct Version {
         v: u64,
     }
-    let version: Version = serde_json::from_slice(&bytes)
-        .with_context(|| format!("the office card {} is damaged", path.display()))?;
+    let version: Version = serde_json::from_slice(bytes)
+        .with_context(|| format!("the office card {origin} is damaged"))?;
     if version.v == 1 {
-        // The office's own card of the first format: read it as the current one, and say that
-        // the next publish saves and sends it.
-        let card = migrate::from_v1(&bytes).with_context(|| {
-            format!(
-                "the office card {} is of candor's first format and cannot be converted",
-                path.display()
-            )
+        let card = migrate::from_v1(bytes).with_context(|| {
+            format!("the office card {origin} is of candor's first format and cannot be converted")
         })?;
         output::note(&format!(
-            "note: the office card {} is of candor's first format. It was read with the default \
-             constituencies and outcomes; `candor office publish` saves and sends it in the \
-             current format.",
-            path.display()
+            "note: the office card {origin} is of candor's first format. It was read with the \
+             default constituencies and outcomes; `candor office publish` saves and sends it in \
+             the current format."
         ));
         return Ok(card);
     }
     if version.v != u64::from(OFFICE_CARD_VERSION) {
         bail!(
-            "the office card {} has format version {}, and this candor reads version {}: use a \
-             candor that reads it",
-            path.display(),
+            "the office card {origin} has format version {}, and this candor reads version {}: \
+             use a candor that reads it",
             version.v,
             OFFICE_CARD_VERSION
         );
     }
-    serde_json::from_slice(&bytes)
-        .with_context(|| format!("the office card {} is damaged", path.display()))
+    serde_json::from_slice(bytes).with_context(|| format!("the office card {origin} is damaged"))
 }
 
 /// Reads the card and unlocks the keystore with the passphrase.
