@@ -202,8 +202,31 @@ impl From<CaseCategories> for Vec<ItemId> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::encoding;
+
+    proptest! {
+        #[test]
+        fn case_categories_round_trip_and_nothing_else_parses(
+            ids in proptest::collection::btree_set("[a-z0-9][a-z0-9-]{0,31}", 0..=3),
+            junk in "\\PC{0,40}",
+        ) {
+            let ids: Vec<ItemId> = ids.iter().map(|s| s.parse().unwrap()).collect();
+            let cats = CaseCategories::try_from(ids).unwrap();
+            let json = encoding::to_json(&cats);
+            prop_assert_eq!(encoding::from_json::<CaseCategories>("c", &json).unwrap(), cats);
+            // The rule as docs/protocol.md states it.
+            let expected = !junk.is_empty()
+                && junk.len() <= 32
+                && !junk.starts_with('-')
+                && junk
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            prop_assert_eq!(junk.parse::<ItemId>().is_ok(), expected);
+        }
+    }
 
     fn ids(list: &[&str]) -> Vec<ItemId> {
         list.iter().map(|s| s.parse().unwrap()).collect()
