@@ -56,8 +56,14 @@ pub(crate) fn office_card(
     relay: &str,
 ) -> Result<OfficeCard> {
     Ok(OfficeCard {
-        v: 1,
+        v: candor_protocol::card::OFFICE_CARD_VERSION.into(),
         serial: 1,
+        expires: candor_protocol::Day::from_unix(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        )
+        .plus(365),
         id: id.parse()?,
         name: name.into(),
         relay: relay.parse()?,
@@ -70,7 +76,11 @@ pub(crate) fn office_card(
             retention: "-".into(),
         },
         retention_days: 30,
+        reply_within_days: 3,
+        close_grace_days: 14,
         categories: vec![],
+        constituencies: vec![],
+        outcomes: vec![candor_protocol::Choice::new("resolved", "Resolved")?],
         resources: vec![],
     })
 }

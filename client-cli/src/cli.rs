@@ -3,12 +3,11 @@
 //! Every prompt has a flag or an environment variable, so that each command runs in a script
 //! without a terminal.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use candor_protocol::OfficeAddress;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use candor_protocol::{ItemId, OfficeAddress, limits};
+use clap::{Args, Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
 Environment:
@@ -110,12 +109,22 @@ pub struct InitArgs {
     /// Replace the default policy texts with this TOML file.
     #[arg(long, value_name = "FILE.toml")]
     pub policy: Option<PathBuf>,
+    /// Replace the default lists of categories, constituencies or outcomes with those in this
+    /// TOML file.
+    #[arg(long, value_name = "FILE.toml")]
+    pub lists: Option<PathBuf>,
     /// Referral resources, from this TOML file [default: none].
     #[arg(long, value_name = "FILE.toml")]
     pub resources: Option<PathBuf>,
-    /// Days a case is kept on the relay after its last activity.
-    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    /// Days a case is kept on the relay after its last activity (1 to 3650).
+    #[arg(long, default_value_t = 90, value_parser = retention_days)]
     pub retention_days: u32,
+    /// Working days within which the office usually replies; every visitor is told (1 to 30).
+    #[arg(long, default_value_t = limits::DEFAULT_REPLY_WITHIN_DAYS, value_parser = reply_within_days)]
+    pub reply_within_days: u32,
+    /// Days a visitor can still read a case after it is closed (1 to 90).
+    #[arg(long, default_value_t = limits::DEFAULT_CLOSE_GRACE_DAYS, value_parser = close_grace_days)]
+    pub close_grace_days: u32,
 }
 
 #[derive(Args)]
@@ -128,12 +137,26 @@ pub struct PublishArgs {
     /// Replace the policy texts with this TOML file before publishing.
     #[arg(long, value_name = "FILE.toml")]
     pub policy: Option<PathBuf>,
+    /// Replace the lists of categories, constituencies or outcomes named in this TOML file
+    /// before publishing.
+    #[arg(long, value_name = "FILE.toml")]
+    pub lists: Option<PathBuf>,
     /// Replace the referral resources with this TOML file before publishing.
     #[arg(long, value_name = "FILE.toml")]
     pub resources: Option<PathBuf>,
-    /// Change the retention period before publishing.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    /// Change the retention period before publishing (1 to 3650 days).
+    #[arg(long, value_parser = retention_days)]
     pub retention_days: Option<u32>,
+    /// Change the usual reply time before publishing (1 to 30 working days).
+    #[arg(long, value_parser = reply_within_days)]
+    pub reply_within_days: Option<u32>,
+    /// Change the grace period of closed cases before publishing (1 to 90 days).
+    #[arg(long, value_parser = close_grace_days)]
+    pub close_grace_days: Option<u32>,
+    /// Days from today until the published card expires; clients refuse an expired card, so
+    /// publish again before then (1 to 732).
+    #[arg(long, default_value_t = limits::DEFAULT_CARD_VALID_DAYS, value_parser = valid_days)]
+    pub valid_days: u32,
 }
 
 #[derive(Args)]
@@ -173,18 +196,19 @@ pub struct ReplyArgs {
     pub case: CaseArgs,
     #[command(flatten)]
     pub message: MessageArgs,
-    /// Attach a referral resource from the office card, by name (repeatable).
-    #[arg(long, value_name = "NAME")]
-    pub refer: Vec<String>,
+    /// Attach a referral resource from the office card, by ID (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub refer: Vec<ItemId>,
 }
 
 #[derive(Args)]
 pub struct CloseArgs {
     #[command(flatten)]
     pub case: CaseArgs,
-    /// How the case ended, for the office's anonymous statistics.
-    #[arg(long, value_enum)]
-    pub outcome: Outcome,
+    /// How the case ended, by ID from the office card's outcomes, for the office's anonymous
+    /// statistics.
+    #[arg(long, value_name = "ID")]
+    pub outcome: ItemId,
     /// A last message to the visitor, from this file [default: asked for at a terminal].
     #[arg(long, value_name = "FILE", conflicts_with = "no_message")]
     pub message_file: Option<PathBuf>,
@@ -197,31 +221,6 @@ pub struct CloseArgs {
     /// Close without asking for confirmation.
     #[arg(long)]
     pub yes: bool,
-}
-
-/// How a case ended. Only this, the category, the quarter and the constituency survive a case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// The visitor's concern was resolved.
-    Resolved,
-    /// The visitor was referred to another resource.
-    Referred,
-    /// The visitor received information or coaching and will proceed on their own.
-    Informed,
-    /// Resolved informally with a third party (shuttle diplomacy, facilitated conversation).
-    Facilitated,
-    /// The visitor withdrew or stopped answering.
-    Withdrawn,
-    /// Anything else.
-    Other,
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value = self.to_possible_value().map(|v| v.get_name().to_owned());
-        f.write_str(value.as_deref().unwrap_or("other"))
-    }
 }
 
 #[derive(Args)]
@@ -243,12 +242,13 @@ pub struct RaiseArgs {
     /// Acknowledge the office's policy without being asked.
     #[arg(long)]
     pub yes: bool,
-    /// The concern's category, by ID from the office card.
+    /// The concern's category, by ID from the office card (up to three times).
     #[arg(long, value_name = "ID")]
-    pub category: Option<String>,
-    /// Your constituency (student, faculty, staff, …), if you want to say.
-    #[arg(long, value_name = "WHO")]
-    pub constituency: Option<String>,
+    pub category: Vec<ItemId>,
+    /// Your constituency, by ID from the office card (student, faculty, staff, …), if you want
+    /// to say.
+    #[arg(long, value_name = "ID")]
+    pub constituency: Option<ItemId>,
     /// Flag an imminent risk of serious harm, so that the office answers first.
     #[arg(long)]
     pub urgent: bool,
@@ -285,6 +285,36 @@ pub struct DestroyArgs {
 pub struct ForgetArgs {
     /// The office address (candor:OFFICE.FINGERPRINT@RELAY).
     pub address: AddressArg,
+}
+
+fn days(value: &str, range: &std::ops::RangeInclusive<u32>) -> Result<u32, String> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|d| range.contains(d))
+        .ok_or_else(|| {
+            format!(
+                "give a whole number of days from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
+fn retention_days(value: &str) -> Result<u32, String> {
+    days(value, &limits::RETENTION_DAYS)
+}
+
+fn reply_within_days(value: &str) -> Result<u32, String> {
+    days(value, &limits::REPLY_WITHIN_DAYS)
+}
+
+fn close_grace_days(value: &str) -> Result<u32, String> {
+    days(value, &limits::CLOSE_GRACE_DAYS)
+}
+
+fn valid_days(value: &str) -> Result<u32, String> {
+    days(value, &(1..=limits::MAX_CARD_VALID_DAYS))
 }
 
 /// An office address given on the command line.
@@ -382,6 +412,26 @@ mod tests {
             publish.invite.as_deref(),
             Some("-iYMtytKYTdAfqXqFMCw.1796001838.STGN9Q5Z")
         );
+    }
+
+    #[test]
+    fn ids_and_days_are_parsed_by_the_card_rules() {
+        for bad in [
+            &["candor", "close", "abc", "--outcome", "Resolved!"][..],
+            &["candor", "office", "publish", "--close-grace-days", "91"],
+            &["candor", "office", "publish", "--valid-days", "0"],
+        ] {
+            let err = Cli::try_parse_from(bad).err().unwrap().to_string();
+            assert!(
+                err.contains("a-z, 0-9") || err.contains("from 1 to"),
+                "{bad:?}: {err}"
+            );
+        }
+        let ok = Cli::try_parse_from(["candor", "close", "abc", "--outcome", "facilitated"]);
+        let Command::Close(close) = ok.unwrap().command else {
+            unreachable!()
+        };
+        assert_eq!(close.outcome.as_str(), "facilitated");
     }
 
     #[test]

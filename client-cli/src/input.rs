@@ -144,17 +144,6 @@ pub fn select(prompt: &str, items: &[String], skip: &str) -> Result<Option<usize
     Ok((picked < items.len()).then_some(picked))
 }
 
-/// Asks for one optional line of text.
-pub fn line(prompt: &str) -> Result<Option<String>> {
-    let text: String = dialoguer::Input::new()
-        .with_prompt(prompt)
-        .allow_empty(true)
-        .interact_text()
-        .context("could not read the answer")?;
-    let text = text.trim();
-    Ok((!text.is_empty()).then(|| text.to_owned()))
-}
-
 /// Asks whether something is so.
 pub fn ask(question: &str) -> Result<bool> {
     dialoguer::Confirm::new()

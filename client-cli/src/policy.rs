@@ -1,6 +1,8 @@
-//! What an office tells visitors: the default policy texts, the default concern categories (the
-//! International Ombuds Association's uniform reporting categories, shortened) and the TOML
-//! files that replace them.
+//! What an office tells visitors: the default policy texts, the default lists (concern
+//! categories after the International Ombuds Association's uniform reporting categories,
+//! constituencies and outcomes), and the TOML files that replace them. Every field rule is the
+//! protocol's ([`candor_protocol::limits`]); the card is checked against them before it is
+//! saved or signed.
 //!
 //! A policy file sets any of the four texts; the ones it leaves out keep their defaults:
 //!
@@ -11,21 +13,43 @@
 //! retention = "…"
 //! ```
 //!
-//! A resources file lists referral resources:
+//! A lists file replaces any of the three lists; the ones it leaves out are kept:
+//!
+//! ```toml
+//! [[constituencies]]
+//! id = "student"
+//! label = "Student"
+//!
+//! [[categories]]
+//! id = "peer"
+//! label = "Peer and colleague relationships"
+//!
+//! [[outcomes]]
+//! id = "resolved"
+//! label = "The concern was resolved"
+//! ```
+//!
+//! A resources file lists referral resources. `contact`, `url`, `audience` (constituency IDs;
+//! left out, the resource serves everyone) and `urgent` (shown at once to a visitor who marks a
+//! concern urgent) may be left out:
 //!
 //! ```toml
 //! [[resources]]
-//! name = "counseling"
-//! description = "Free, confidential counseling for students and staff."
+//! id = "counseling"
+//! name = "Student Mental Health and Counseling Services"
+//! description = "Free, confidential counseling."
 //! contact = "+1 555 0100, Health Center room 2"
+//! url = "https://health.example.edu/counseling"
 //! confidential = true
+//! audience = ["student"]
+//! urgent = false
 //! ```
 
 use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
-use candor_protocol::{Category, Policy, Resource};
+use candor_protocol::{Category, Choice, Constituency, ItemId, Outcome, Policy, Resource};
 use serde::Deserialize;
 
 /// The default policy texts for an office that keeps cases `retention_days` days.
@@ -58,8 +82,8 @@ pub fn default_retention(retention_days: u32) -> String {
         "We keep no permanent record of confidential conversations. Your case is kept on the \
          relay only while it is in use: it is deleted {retention_days} days after its last \
          message, or sooner when you destroy it or we close it. When a case closes, we keep \
-         only an anonymous tally (the category, the quarter, your constituency if you gave one, \
-         and the outcome) to report trends, and we never publish counts small enough to point \
+         only an anonymous tally (the categories, the quarter, your constituency if you chose \
+         one, and the outcome) to report trends, and we never publish counts small enough to point \
          at a person."
     )
 }
@@ -85,10 +109,42 @@ pub fn default_categories() -> Vec<Category> {
         ("other", "Other"),
     ]
     .into_iter()
-    .map(|(id, label)| Category {
-        id: id.to_owned(),
-        label: label.to_owned(),
-    })
+    .filter_map(|(id, label)| Choice::new(id, label).ok())
+    .collect()
+}
+
+/// The default constituencies a visitor may choose from.
+pub fn default_constituencies() -> Vec<Constituency> {
+    [
+        ("student", "Student"),
+        ("faculty", "Faculty"),
+        ("staff", "Staff"),
+        ("postdoc", "Postdoctoral scholar"),
+        ("other", "Someone else (alumni, visitors, contractors, …)"),
+    ]
+    .into_iter()
+    .filter_map(|(id, label)| Choice::new(id, label).ok())
+    .collect()
+}
+
+/// The default outcomes a case can be closed with.
+pub fn default_outcomes() -> Vec<Outcome> {
+    [
+        ("resolved", "The visitor's concern was resolved"),
+        ("referred", "The visitor was referred to another resource"),
+        (
+            "informed",
+            "The visitor received information or coaching and will proceed on their own",
+        ),
+        (
+            "facilitated",
+            "Resolved informally with a third party (shuttle diplomacy, facilitated conversation)",
+        ),
+        ("withdrawn", "The visitor withdrew or stopped answering"),
+        ("other", "Anything else"),
+    ]
+    .into_iter()
+    .filter_map(|(id, label)| Choice::new(id, label).ok())
     .collect()
 }
 
@@ -124,33 +180,87 @@ pub fn load_policy(path: &Path, base: Policy) -> Result<Policy> {
     })
 }
 
+/// The lists a lists file replaces: each one it names, whole.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lists {
+    /// Concern categories.
+    pub categories: Option<Vec<Category>>,
+    /// Constituencies.
+    pub constituencies: Option<Vec<Constituency>>,
+    /// Outcomes.
+    pub outcomes: Option<Vec<Outcome>>,
+}
+
+/// Reads a lists file. The IDs' syntax is checked here, the rest with the whole card.
+pub fn load_lists(path: &Path) -> Result<Lists> {
+    let lists: Lists = read_toml(path, "lists")?;
+    for (what, list) in [
+        ("category", &lists.categories),
+        ("constituency", &lists.constituencies),
+        ("outcome", &lists.outcomes),
+    ] {
+        unique(path, what, list.iter().flatten().map(|c| &c.id))?;
+    }
+    Ok(lists)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResourcesFile {
     #[serde(default)]
-    resources: Vec<Resource>,
+    resources: Vec<ResourceEntry>,
 }
 
-/// Reads a resources file. Names must be unique, since `candor reply --refer NAME` picks by name.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResourceEntry {
+    id: ItemId,
+    name: String,
+    description: String,
+    contact: Option<String>,
+    url: Option<String>,
+    confidential: bool,
+    #[serde(default)]
+    audience: Vec<ItemId>,
+    #[serde(default)]
+    urgent: bool,
+}
+
+/// Reads a resources file. IDs must be unique, since `candor reply --refer ID` picks by ID;
+/// names are free text. The rest is checked with the whole card, whose constituencies the
+/// audiences must be drawn from.
 pub fn load_resources(path: &Path) -> Result<Vec<Resource>> {
     let file: ResourcesFile = read_toml(path, "resources")?;
+    unique(path, "resource", file.resources.iter().map(|r| &r.id))?;
+    let trim = |t: String| t.trim().to_owned();
+    Ok(file
+        .resources
+        .into_iter()
+        .map(|r| Resource {
+            id: r.id,
+            name: trim(r.name),
+            description: trim(r.description),
+            contact: r.contact.map(trim).filter(|c| !c.is_empty()),
+            url: r.url.map(trim).filter(|u| !u.is_empty()),
+            confidential: r.confidential,
+            audience: r.audience,
+            urgent: r.urgent,
+        })
+        .collect())
+}
+
+fn unique<'a>(path: &Path, what: &str, ids: impl Iterator<Item = &'a ItemId>) -> Result<()> {
     let mut seen = HashSet::new();
-    for r in &file.resources {
-        if r.name.trim().is_empty() || r.name.chars().any(char::is_whitespace) {
+    for id in ids {
+        if !seen.insert(id) {
             bail!(
-                "resource names in {} must be single words, like counseling or title-ix",
-                path.display()
-            );
-        }
-        if !seen.insert(r.name.as_str()) {
-            bail!(
-                "the resource name {} appears twice in {}",
-                r.name,
+                "the {what} ID {id} appears twice in {}; give each its own",
                 path.display()
             );
         }
     }
-    Ok(file.resources)
+    Ok(())
 }
 
 fn read_toml<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
@@ -167,12 +277,14 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use candor_protocol::{Identity, OfficeCard};
+    use candor_protocol::card::OFFICE_CARD_VERSION;
+    use candor_protocol::{Day, Identity, OfficeCard, limits};
 
     pub(crate) fn card_for(identity: &Identity) -> OfficeCard {
         OfficeCard {
-            v: 1,
+            v: OFFICE_CARD_VERSION.into(),
             serial: 1,
+            expires: crate::commands::today().plus(limits::DEFAULT_CARD_VALID_DAYS),
             id: "ombuds".parse().unwrap(),
             name: "Test Ombuds".into(),
             relay: "http://127.0.0.1:1".parse().unwrap(),
@@ -180,7 +292,11 @@ pub(crate) mod tests {
             kem_key: identity.kem().public_key().to_bytes(),
             policy: default_policy(90),
             retention_days: 90,
+            reply_within_days: limits::DEFAULT_REPLY_WITHIN_DAYS,
+            close_grace_days: limits::DEFAULT_CLOSE_GRACE_DAYS,
             categories: default_categories(),
+            constituencies: default_constituencies(),
+            outcomes: default_outcomes(),
             resources: vec![],
         }
     }
@@ -199,21 +315,51 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn resource_names_are_unique_words() {
+    fn resource_ids_are_unique_and_names_are_free_text() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.toml");
-        let one = "[[resources]]\nname = \"counseling\"\ndescription = \"d\"\ncontact = \"c\"\nconfidential = true\n";
+        let one = "[[resources]]\nid = \"idhr\"\nname = \"Institute Discrimination & \
+                   Harassment Response Office (IDHR)\"\ndescription = \"d\"\nconfidential = \
+                   false\naudience = [\"student\"]\n";
         std::fs::write(&path, one).unwrap();
-        assert_eq!(load_resources(&path).unwrap().len(), 1);
+        let loaded = load_resources(&path).unwrap();
+        assert_eq!(
+            loaded[0].name,
+            "Institute Discrimination & Harassment Response Office (IDHR)"
+        );
+        assert_eq!(loaded[0].contact, None);
+        assert!(!loaded[0].urgent);
         std::fs::write(&path, format!("{one}{one}")).unwrap();
-        assert!(load_resources(&path).is_err());
+        let twice = load_resources(&path).unwrap_err();
+        assert!(format!("{twice:#}").contains("appears twice"), "{twice:#}");
+        std::fs::write(&path, one.replace("\"idhr\"", "\"Title IX\"")).unwrap();
+        let bad_id = load_resources(&path).unwrap_err();
+        assert!(format!("{bad_id:#}").contains("a-z, 0-9"), "{bad_id:#}");
     }
 
     #[test]
-    fn default_categories_have_unique_ids() {
-        let cats = default_categories();
-        let ids: HashSet<_> = cats.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids.len(), cats.len());
-        assert!(ids.contains("other"));
+    fn a_lists_file_replaces_only_the_lists_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.toml");
+        std::fs::write(
+            &path,
+            "[[constituencies]]\nid = \"resident\"\nlabel = \"Resident\"\n",
+        )
+        .unwrap();
+        let lists = load_lists(&path).unwrap();
+        assert_eq!(lists.constituencies.unwrap()[0].id.as_str(), "resident");
+        assert!(lists.categories.is_none() && lists.outcomes.is_none());
+    }
+
+    #[test]
+    fn the_default_lists_make_a_valid_card() {
+        let id = Identity::generate(&mut candor_protocol::rand::rng());
+        let card = card_for(&id);
+        assert_eq!(card.categories.len(), 10);
+        assert_eq!(card.constituencies.len(), 5);
+        assert_eq!(card.outcomes.len(), 6, "today's six outcomes");
+        assert!(card.outcome("facilitated").is_some());
+        card.check().unwrap();
+        assert!(card.expires > Day(0));
     }
 }

@@ -5,6 +5,12 @@
 //! [`crate::keystore`]) holding, for each case, the office address and the codename: the least
 //! that lets `check`, `send` and `destroy` run without typing the words. The address is inside
 //! the encryption too, so the file does not say which office the visitor talked to.
+//!
+//! Beside each codename the file keeps the highest office card serial this computer has seen
+//! for that office, so that a relay cannot serve an older, superseded card to a visitor who has
+//! seen a newer one. It is kept here and nowhere else: a plaintext list of serials would itself
+//! say which offices this computer talked to, so a visitor who remembers nothing gets only the
+//! card's expiry as a bound on rollback (see `docs/threat-model.md`).
 
 use std::path::PathBuf;
 
@@ -29,6 +35,9 @@ struct Remembered {
 struct Case {
     address: String,
     codename: String,
+    /// The highest card serial seen for the office; 0 in files from before it was kept.
+    #[serde(default)]
+    card_serial: u64,
 }
 
 impl Drop for Case {
@@ -81,21 +90,68 @@ pub fn any(home: &Home) -> bool {
     home.file(home::REMEMBERED).exists()
 }
 
-/// The remembered codename for this office, if any. Asks for the passphrase.
-pub fn lookup(home: &Home, address: &OfficeAddress) -> Result<Option<Codename>> {
+/// The remembered codenames, unlocked with their passphrase.
+pub struct Unlocked {
+    list: Remembered,
+    pass: SecretString,
+}
+
+/// Unlocks the remembered codenames, if there are any. Asks for the passphrase.
+pub fn unlock(home: &Home) -> Result<Option<Unlocked>> {
     if !any(home) {
         return Ok(None);
     }
-    let list = load(home, &passphrase()?)?;
-    list.cases
-        .iter()
-        .find(|c| same_office(&c.address, address))
-        .map(|c| input::parse_codename(&c.codename))
-        .transpose()
+    let pass = passphrase()?;
+    let list = load(home, &pass)?;
+    Ok(Some(Unlocked { list, pass }))
 }
 
-/// Remembers the codename for this office, replacing an older one. Returns the file's path.
-pub fn remember(home: &Home, address: &OfficeAddress, codename: &Codename) -> Result<PathBuf> {
+impl Unlocked {
+    fn case(&self, address: &OfficeAddress) -> Option<&Case> {
+        self.list
+            .cases
+            .iter()
+            .find(|c| same_office(&c.address, address))
+    }
+
+    /// The remembered codename for this office, if any.
+    pub fn codename(&self, address: &OfficeAddress) -> Result<Option<Codename>> {
+        self.case(address)
+            .map(|c| input::parse_codename(&c.codename))
+            .transpose()
+    }
+
+    /// The highest card serial this computer has seen for the office (0 if none is known).
+    pub fn seen_serial(&self, address: &OfficeAddress) -> u64 {
+        self.case(address).map_or(0, |c| c.card_serial)
+    }
+
+    /// Records that the office's card had `serial`, if that is higher than any seen before.
+    pub fn saw_serial(&mut self, home: &Home, address: &OfficeAddress, serial: u64) -> Result<()> {
+        let Some(case) = self
+            .list
+            .cases
+            .iter_mut()
+            .find(|c| same_office(&c.address, address))
+        else {
+            return Ok(());
+        };
+        if serial <= case.card_serial {
+            return Ok(());
+        }
+        case.card_serial = serial;
+        save(home, &self.list, &self.pass).map(drop)
+    }
+}
+
+/// Remembers the codename for this office, replacing an older one, with the card serial seen
+/// now. Returns the file's path.
+pub fn remember(
+    home: &Home,
+    address: &OfficeAddress,
+    codename: &Codename,
+    card_serial: u64,
+) -> Result<PathBuf> {
     let (mut list, pass) = if any(home) {
         let pass = passphrase()?;
         (load(home, &pass)?, pass)
@@ -106,10 +162,18 @@ pub fn remember(home: &Home, address: &OfficeAddress, codename: &Codename) -> Re
         )?;
         (Remembered::default(), pass)
     };
+    let seen = list
+        .cases
+        .iter()
+        .filter(|c| same_office(&c.address, address))
+        .map(|c| c.card_serial)
+        .max()
+        .unwrap_or(0);
     list.cases.retain(|c| !same_office(&c.address, address));
     list.cases.push(Case {
         address: address.to_string(),
         codename: codename.words().to_string(),
+        card_serial: card_serial.max(seen),
     });
     save(home, &list, &pass)
 }

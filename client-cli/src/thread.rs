@@ -9,7 +9,8 @@
 use candor_protocol::api::StoredEnvelope;
 use candor_protocol::seal::{Opened, Opener};
 use candor_protocol::{
-    CaseKeys, Category, Direction, Identity, KemPublicKey, Message, Resource, SigningPublicKey,
+    CaseKeys, Category, Direction, Identity, ItemId, KemPublicKey, Message, Resource,
+    SigningPublicKey,
 };
 use serde::Serialize;
 
@@ -208,8 +209,14 @@ impl Thread {
                 }
                 Content::Opened(m) => {
                     let mut meta = vec![m.day.to_string(), style.green("verified")];
-                    if let Some(c) = &m.category {
-                        meta.push(format!("category: {}", category_label(categories, c)));
+                    if !m.categories.is_empty() {
+                        let labels: Vec<&str> = m
+                            .categories
+                            .as_slice()
+                            .iter()
+                            .map(|c| category_label(categories, c.as_str()))
+                            .collect();
+                        meta.push(format!("categories: {}", labels.join("; ")));
                     }
                     if let Some(c) = &m.constituency {
                         meta.push(format!("constituency: {c}"));
@@ -249,7 +256,7 @@ impl Thread {
                     kept: true,
                     day: None,
                     text: None,
-                    category: None,
+                    categories: None,
                     constituency: None,
                     urgent: None,
                     resources: None,
@@ -261,8 +268,8 @@ impl Thread {
                         j.readable = true;
                         j.day = Some(m.day.to_string());
                         j.text = Some(&m.text);
-                        j.category = m.category.as_deref();
-                        j.constituency = m.constituency.as_deref();
+                        j.categories = Some(m.categories.as_slice());
+                        j.constituency = m.constituency.as_ref().map(ItemId::as_str);
                         j.urgent = Some(m.urgent);
                         j.resources = Some(&m.resources);
                     }
@@ -286,7 +293,7 @@ pub struct JsonEntry<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    category: Option<&'a str>,
+    categories: Option<&'a [ItemId]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     constituency: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -299,7 +306,7 @@ pub struct JsonEntry<'a> {
 pub fn category_label<'a>(categories: &'a [Category], id: &'a str) -> &'a str {
     categories
         .iter()
-        .find(|c| c.id == id)
+        .find(|c| c.id == *id)
         .map_or(id, |c| c.label.as_str())
 }
 
@@ -310,13 +317,19 @@ pub fn render_resource(r: &Resource, style: &Style) -> String {
     } else {
         "not confidential"
     };
-    format!(
-        "    {} {} ({kind}): {}\n      contact: {}\n",
+    let mut text = format!(
+        "    {} {} ({kind}): {}\n",
         style.bold("referral:"),
         r.name,
         r.description,
-        r.contact
-    )
+    );
+    if let Some(contact) = &r.contact {
+        text.push_str(&format!("      contact: {contact}\n"));
+    }
+    if let Some(url) = &r.url {
+        text.push_str(&format!("      web: {url}\n"));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -30,8 +30,14 @@ fn main() {
 
     let office = Identity::generate(rng);
     let card = OfficeCard {
-        v: 1,
+        v: candor_protocol::card::OFFICE_CARD_VERSION.into(),
         serial: 1,
+        expires: candor_protocol::Day::from_unix(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        )
+        .plus(365),
         id: "ombuds".parse().unwrap(),
         name: "Seed Office".into(),
         relay: "http://127.0.0.1:8080".parse().unwrap(),
@@ -44,7 +50,11 @@ fn main() {
             retention: "r".into(),
         },
         retention_days: 90,
+        reply_within_days: 3,
+        close_grace_days: 14,
         categories: vec![],
+        constituencies: vec![],
+        outcomes: vec![candor_protocol::Choice::new("resolved", "Resolved").unwrap()],
         resources: vec![],
     };
     write(

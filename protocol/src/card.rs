@@ -4,17 +4,26 @@
 //! On the wire a card is `{"card": base64url(card JSON), "signature": base64url(64 bytes)}`.
 //! The signature covers the exact card bytes, so nobody has to canonicalize JSON.
 
+mod check;
+pub mod directory;
+
 use serde::{Deserialize, Serialize};
 
+pub use self::directory::{
+    CaseCategories, Category, Choice, Constituency, ItemId, Outcome, Resource,
+};
 use crate::encoding::{self, b64_array, b64_vec};
 use crate::keys::{Identity, KemPublicKey, SigningPublicKey};
+pub use crate::limits::MAX_CARD_BYTES;
+use crate::message::Day;
 use crate::{Error, Fingerprint, OfficeAddress, OfficeId, RelayUrl, labels};
 
-/// The card format version.
-pub const CARD_VERSION: u8 = 1;
+/// The office card format version. Version 1 (single-word resource names, no lists of
+/// constituencies or outcomes, no expiry) is refused as [`Error::UnsupportedVersion`].
+pub const OFFICE_CARD_VERSION: u8 = 2;
 
-/// Limits that keep a card small enough for any relay.
-pub const MAX_CARD_BYTES: usize = 64 * 1024;
+/// The third-party card format version.
+pub const THIRD_PARTY_CARD_VERSION: u8 = 1;
 
 /// The office's public policy texts, shown to a visitor before the first message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,38 +39,17 @@ pub struct Policy {
     pub retention: String,
 }
 
-/// A concern category: a stable ID and a label for people.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Category {
-    /// Stable ID, used in messages and statistics.
-    pub id: String,
-    /// Human label.
-    pub label: String,
-}
-
-/// A referral resource: another office, hotline or formal channel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Resource {
-    /// Short name, also used to pick it on the command line.
-    pub name: String,
-    /// What it is for.
-    pub description: String,
-    /// How to reach it.
-    pub contact: String,
-    /// Whether talking to it is confidential.
-    pub confidential: bool,
-}
-
 /// The public description of an office, signed by its identity key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OfficeCard {
-    /// Format version, [`CARD_VERSION`].
+    /// Format version, [`OFFICE_CARD_VERSION`].
     pub v: u64,
-    /// Increases with every update; the relay refuses an older card.
+    /// Increases with every update; the relay refuses an older card, and a client that has
+    /// seen a serial refuses a lower one.
     pub serial: u64,
+    /// The last day on which the card is valid; verifiers refuse it after that day.
+    pub expires: Day,
     /// The office's ID on the relay.
     pub id: OfficeId,
     /// Display name.
@@ -78,8 +66,16 @@ pub struct OfficeCard {
     pub policy: Policy,
     /// How many days a case is kept after its last activity.
     pub retention_days: u32,
-    /// Concern categories.
+    /// The office usually replies within this many working days; every visitor is told so.
+    pub reply_within_days: u32,
+    /// How many days a visitor can still read a case after the office closed it.
+    pub close_grace_days: u32,
+    /// Concern categories; a case names up to three.
     pub categories: Vec<Category>,
+    /// The constituencies a visitor may choose from (student, faculty, staff, …).
+    pub constituencies: Vec<Constituency>,
+    /// How a case can end, for the office's statistics.
+    pub outcomes: Vec<Outcome>,
     /// Referral resources.
     pub resources: Vec<Resource>,
 }
@@ -105,18 +101,63 @@ impl OfficeCard {
             relay: self.relay.clone(),
         })
     }
-    /// Signs the card with the office identity, which must own the card's keys.
+    /// The category with this ID, if the card lists it.
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == *id)
+    }
+    /// The constituency with this ID, if the card lists it.
+    pub fn constituency(&self, id: &str) -> Option<&Constituency> {
+        self.constituencies.iter().find(|c| c.id == *id)
+    }
+    /// The outcome with this ID, if the card lists it.
+    pub fn outcome(&self, id: &str) -> Option<&Outcome> {
+        self.outcomes.iter().find(|c| c.id == *id)
+    }
+    /// The resource with this ID, if the card lists it.
+    pub fn resource(&self, id: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.id == *id)
+    }
+    /// The resources to show at once to a visitor who marks a concern urgent, narrowed to
+    /// `constituency` if they gave one.
+    pub fn urgent_resources(
+        &self,
+        constituency: Option<&ItemId>,
+    ) -> impl Iterator<Item = &Resource> {
+        self.resources
+            .iter()
+            .filter(move |r| r.urgent && r.serves(constituency))
+    }
+
+    /// Checks every field rule of [`crate::limits`] that does not depend on the time.
+    pub fn check(&self) -> Result<(), Error> {
+        check::fields(self)
+    }
+
+    /// Checks that the card is valid on the day that contains `now` (Unix seconds):
+    /// [`Error::CardExpired`] after its `expires` day, and refused if it claims to stay valid
+    /// for more than [`crate::limits::MAX_CARD_VALID_DAYS`].
+    pub fn check_current(&self, now: u64) -> Result<(), Error> {
+        check::current(self, now)
+    }
+
+    /// Signs the card with the office identity, which must own the card's keys. A card that
+    /// breaks a field rule is refused rather than signed.
     pub fn sign(&self, identity: &Identity) -> Result<SignedCard, Error> {
         if identity.signing().public_key().to_bytes() != self.signing_key
             || identity.kem().public_key().to_bytes() != self.kem_key
         {
             return Err(Error::CardMismatch);
         }
-        Ok(SignedCard::sign(
-            encoding::to_json(self),
-            labels::OFFICE_CARD,
-            identity,
-        ))
+        encoding::check_version("office card", self.v, OFFICE_CARD_VERSION)?;
+        self.check()?;
+        let bytes = encoding::to_json(self);
+        if bytes.len() > MAX_CARD_BYTES {
+            return Err(Error::malformed(
+                "office card",
+                format!("it is {} bytes; the most is 64 KiB", bytes.len()),
+            ));
+        }
+        Ok(SignedCard::sign(bytes, labels::OFFICE_CARD, identity))
     }
 }
 
@@ -124,7 +165,7 @@ impl OfficeCard {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThirdPartyCard {
-    /// Format version, [`CARD_VERSION`].
+    /// Format version, [`THIRD_PARTY_CARD_VERSION`].
     pub v: u64,
     /// Name and role, for example "Head of the Chemistry Department".
     pub name: String,
@@ -193,83 +234,73 @@ impl SignedCard {
         encoding::to_json(self)
     }
 
-    /// Verifies an office card's self-signature and returns the card. This proves only that the
-    /// card is internally consistent; use [`SignedCard::verify_office_at`] to pin it to an
-    /// address.
+    /// Verifies an office card's self-signature and field rules, and returns the card. This
+    /// proves only that the card is internally consistent, not that it is current (the relay
+    /// stores cards this way); use [`SignedCard::verify_office_at`] to pin it to an address on
+    /// a day.
     pub fn verify_office(&self) -> Result<OfficeCard, Error> {
-        let card: OfficeCard = parse_card("office card", &self.card)?;
+        let card: OfficeCard = parse_card("office card", &self.card, OFFICE_CARD_VERSION)?;
         card.signing_public_key()?
             .verify(labels::OFFICE_CARD, &self.card, &self.signature)?;
-        check_texts(&card)?;
+        card.check()?;
         Ok(card)
     }
 
-    /// Verifies an office card against the address a visitor was given: the signature, the
-    /// fingerprint and the office ID must all match.
-    pub fn verify_office_at(&self, address: &OfficeAddress) -> Result<OfficeCard, Error> {
-        let card: OfficeCard = parse_card("office card", &self.card)?;
+    /// Verifies an office card against the address a visitor was given, on the day that
+    /// contains `now` (Unix seconds): the signature, the fingerprint and the office ID must all
+    /// match, and the card must not have expired.
+    pub fn verify_office_at(&self, address: &OfficeAddress, now: u64) -> Result<OfficeCard, Error> {
+        let card: OfficeCard = parse_card("office card", &self.card, OFFICE_CARD_VERSION)?;
         if card.fingerprint()? != address.fingerprint || card.id != address.office {
             return Err(Error::CardMismatch);
         }
-        self.verify_office()
+        let card = self.verify_office()?;
+        card.check_current(now)?;
+        Ok(card)
     }
 
     /// Verifies a third-party card's self-signature.
     pub fn verify_third_party(&self) -> Result<ThirdPartyCard, Error> {
-        let card: ThirdPartyCard = parse_card("third-party card", &self.card)?;
+        let card: ThirdPartyCard =
+            parse_card("third-party card", &self.card, THIRD_PARTY_CARD_VERSION)?;
         card.signing_public_key()?
             .verify(labels::THIRD_PARTY_CARD, &self.card, &self.signature)?;
         Ok(card)
     }
 }
 
-fn parse_card<T: serde::de::DeserializeOwned + HasVersion>(
+/// Parses a card's bytes: the version first, so that a card of another version is refused as
+/// [`Error::UnsupportedVersion`] and not as whatever field it lacks, then the whole card.
+fn parse_card<T: serde::de::DeserializeOwned>(
     what: &'static str,
     bytes: &[u8],
+    supported: u8,
 ) -> Result<T, Error> {
+    #[derive(Deserialize)]
+    struct Version {
+        v: u64,
+    }
     if bytes.len() > MAX_CARD_BYTES {
         return Err(Error::malformed(what, "larger than 64 KiB"));
     }
-    let card: T = encoding::from_json(what, bytes)?;
-    encoding::check_version(what, card.version(), CARD_VERSION)?;
-    Ok(card)
-}
-
-fn check_texts(card: &OfficeCard) -> Result<(), Error> {
-    if card.name.trim().is_empty() {
-        return Err(Error::malformed("office card", "the name is empty"));
-    }
-    if card.retention_days == 0 || card.retention_days > 3650 {
-        return Err(Error::malformed(
-            "office card",
-            "retention_days must be between 1 and 3650",
-        ));
-    }
-    Ok(())
-}
-
-trait HasVersion {
-    fn version(&self) -> u64;
-}
-impl HasVersion for OfficeCard {
-    fn version(&self) -> u64 {
-        self.v
-    }
-}
-impl HasVersion for ThirdPartyCard {
-    fn version(&self) -> u64 {
-        self.v
-    }
+    let version: Version = encoding::from_json(what, bytes)?;
+    encoding::check_version(what, version.v, supported)?;
+    encoding::from_json(what, bytes)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::limits;
+
+    /// 2026-12-01, in Unix seconds.
+    pub(crate) const NOW: u64 = 1_796_083_200;
 
     pub(crate) fn sample_card(identity: &Identity) -> OfficeCard {
         OfficeCard {
-            v: 1,
+            v: OFFICE_CARD_VERSION.into(),
             serial: 1,
+            expires: Day(Day::from_unix(NOW).0 + 365),
             id: "ombuds".parse().unwrap(),
             name: "Example Ombuds".into(),
             relay: "http://127.0.0.1:8080".parse().unwrap(),
@@ -282,9 +313,29 @@ pub(crate) mod tests {
                 retention: "r".into(),
             },
             retention_days: 90,
-            categories: vec![],
-            resources: vec![],
+            reply_within_days: 3,
+            close_grace_days: 14,
+            categories: vec![Choice::new("career", "Career progression").unwrap()],
+            constituencies: vec![
+                Choice::new("student", "Student").unwrap(),
+                Choice::new("staff", "Staff").unwrap(),
+            ],
+            outcomes: vec![Choice::new("resolved", "Resolved").unwrap()],
+            resources: vec![Resource {
+                id: "idhr".parse().unwrap(),
+                name: "Institute Discrimination & Harassment Response Office (IDHR)".into(),
+                description: "For concerns about discrimination, harassment and bias.".into(),
+                contact: None,
+                url: Some("https://idhr.example.edu".into()),
+                confidential: false,
+                audience: vec!["student".parse().unwrap()],
+                urgent: true,
+            }],
         }
+    }
+
+    fn signed_anyway(card: &OfficeCard, identity: &Identity) -> SignedCard {
+        SignedCard::sign(encoding::to_json(card), labels::OFFICE_CARD, identity)
     }
 
     #[test]
@@ -294,7 +345,8 @@ pub(crate) mod tests {
         let signed = card.sign(&id).unwrap();
         let wire = SignedCard::from_json(&signed.to_json()).unwrap();
         assert_eq!(
-            wire.verify_office_at(&card.address().unwrap()).unwrap(),
+            wire.verify_office_at(&card.address().unwrap(), NOW)
+                .unwrap(),
             card
         );
     }
@@ -306,7 +358,10 @@ pub(crate) mod tests {
         let address = sample_card(&ours).address().unwrap();
         // A genuine card of another office, served under our address.
         let signed = sample_card(&theirs).sign(&theirs).unwrap();
-        assert_eq!(signed.verify_office_at(&address), Err(Error::CardMismatch));
+        assert_eq!(
+            signed.verify_office_at(&address, NOW),
+            Err(Error::CardMismatch)
+        );
     }
 
     #[test]
@@ -317,7 +372,7 @@ pub(crate) mod tests {
         let text = String::from_utf8(signed.card.clone()).unwrap();
         signed.card = text.replace("Example", "Exemple").into_bytes();
         assert_eq!(
-            signed.verify_office_at(&card.address().unwrap()),
+            signed.verify_office_at(&card.address().unwrap(), NOW),
             Err(Error::BadSignature)
         );
     }
@@ -326,11 +381,121 @@ pub(crate) mod tests {
     fn unknown_card_version_is_refused() {
         let id = Identity::generate(&mut rand::rng());
         let mut card = sample_card(&id);
-        card.v = 2;
-        let signed = card.sign(&id).unwrap();
+        card.v = 3;
+        assert!(matches!(
+            card.sign(&id),
+            Err(Error::UnsupportedVersion { .. })
+        ));
+        let signed = signed_anyway(&card, &id);
         assert!(matches!(
             signed.verify_office(),
-            Err(Error::UnsupportedVersion { found: 2, .. })
+            Err(Error::UnsupportedVersion { found: 3, .. })
         ));
+    }
+
+    #[test]
+    fn a_version_1_card_is_refused_as_an_old_version() {
+        // Arrange: a genuine card of the first format, signed by the office's key.
+        let id = Identity::generate(&mut rand::rng());
+        let old = format!(
+            r#"{{"v":1,"serial":4,"id":"ombuds","name":"Example Ombuds","relay":"http://127.0.0.1:8080","signing_key":"{}","kem_key":"{}","policy":{{"confidentiality":"c","exception":"e","not_notice":"n","retention":"r"}},"retention_days":90,"categories":[],"resources":[{{"name":"counseling","description":"d","contact":"c","confidential":true}}]}}"#,
+            encoding::b64(&id.signing().public_key().to_bytes()),
+            encoding::b64(&id.kem().public_key().to_bytes()),
+        );
+        let signed = SignedCard::sign(old.into_bytes(), labels::OFFICE_CARD, &id);
+        let address = sample_card(&id).address().unwrap();
+
+        // Act
+        let refused = signed.verify_office_at(&address, NOW).unwrap_err();
+
+        // Assert: the version, not a missing field, is what the reader is told.
+        assert_eq!(
+            refused,
+            Error::UnsupportedVersion {
+                what: "office card",
+                found: 1,
+                supported: OFFICE_CARD_VERSION,
+            }
+        );
+        assert!(refused.to_string().contains("version 1"), "{refused}");
+    }
+
+    #[test]
+    fn an_expired_card_is_refused_after_its_last_day() {
+        let id = Identity::generate(&mut rand::rng());
+        let mut card = sample_card(&id);
+        card.expires = Day::from_unix(NOW);
+        let signed = card.sign(&id).unwrap();
+        let address = card.address().unwrap();
+        assert!(
+            signed
+                .verify_office_at(&address, NOW + 86_399 - NOW % 86_400)
+                .is_ok()
+        );
+        let next_day = NOW + 86_400;
+        let refused = signed.verify_office_at(&address, next_day).unwrap_err();
+        assert_eq!(
+            refused,
+            Error::CardExpired {
+                expires: card.expires
+            }
+        );
+        assert!(refused.to_string().contains("2026-12-01"), "{refused}");
+        // The relay stores cards without a clock, and still can.
+        assert!(signed.verify_office().is_ok());
+    }
+
+    #[test]
+    fn a_card_cannot_claim_to_stay_valid_for_ever() {
+        let id = Identity::generate(&mut rand::rng());
+        let mut card = sample_card(&id);
+        card.expires = Day(Day::from_unix(NOW).0 + limits::MAX_CARD_VALID_DAYS + 1);
+        let signed = card.sign(&id).unwrap();
+        let refused = signed
+            .verify_office_at(&card.address().unwrap(), NOW)
+            .unwrap_err();
+        assert!(refused.to_string().contains("days ahead"), "{refused}");
+    }
+
+    #[test]
+    fn field_rules_are_checked_when_signing_and_verifying() {
+        let id = Identity::generate(&mut rand::rng());
+        type Breaker = fn(&mut OfficeCard);
+        let cases: [(&str, Breaker); 8] = [
+            ("not one of the card's constituencies", |c| {
+                c.resources[0].audience = vec!["postdoc".parse().unwrap()];
+            }),
+            ("twice", |c| {
+                let again = c.categories[0].clone();
+                c.categories.push(again);
+            }),
+            ("outcomes", |c| c.outcomes.clear()),
+            ("close_grace_days", |c| c.close_grace_days = 91),
+            ("reply_within_days", |c| c.reply_within_days = 0),
+            ("control character", |c| {
+                c.resources[0].name = "IDHR\u{1b}[2J".into();
+            }),
+            ("url", |c| {
+                c.resources[0].url = Some("idhr.example.edu".into())
+            }),
+            ("blank", |c| c.constituencies[0].label = " ".into()),
+        ];
+        for (why, break_it) in cases {
+            let mut card = sample_card(&id);
+            break_it(&mut card);
+            let refused = card.sign(&id).unwrap_err();
+            assert!(refused.to_string().contains(why), "{why}: {refused}");
+            let verified = signed_anyway(&card, &id).verify_office().unwrap_err();
+            assert_eq!(verified, refused, "{why}");
+        }
+    }
+
+    #[test]
+    fn names_may_be_any_words() {
+        let id = Identity::generate(&mut rand::rng());
+        let mut card = sample_card(&id);
+        card.resources[0].name = "MIT Police: Anonymous Sexual Assault Form".into();
+        card.resources[0].contact = Some("Dial 100 from campus phones, or 617-253-1212".into());
+        assert!(card.sign(&id).unwrap().verify_office().is_ok());
     }
 }

@@ -6,6 +6,8 @@
 
 use thiserror::Error;
 
+use crate::message::Day;
+
 /// Everything that can go wrong in the protocol crate.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -47,6 +49,16 @@ pub enum Error {
     /// office.
     #[error("the office card does not match the office address")]
     CardMismatch,
+
+    /// An office card is past its last valid day. Its office must publish a new one.
+    #[error(
+        "the office card expired on {expires}: the office has to publish a new card before you \
+         can use it (tell them, if you can)"
+    )]
+    CardExpired {
+        /// The card's last valid day.
+        expires: Day,
+    },
 
     /// A signed request's timestamp is outside the accepted window.
     #[error("the request timestamp is outside the accepted window")]

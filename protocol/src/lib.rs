@@ -7,6 +7,7 @@
 //! - [`keys`]: identities, public keys and fingerprints;
 //! - [`codename`]: the visitor's 12 words and the case keys derived from them;
 //! - [`card`] and [`address`]: the signed office card and the address that pins it;
+//! - [`limits`]: every field rule of cards and messages, in one table;
 //! - [`seal`], [`padding`], [`envelope`] and [`message`]: signed messages, sealed once and
 //!   wrapped to two recipients;
 //! - [`request`]: signed relay requests;
@@ -46,6 +47,7 @@ pub mod handoff;
 mod ids;
 pub mod keys;
 pub mod labels;
+pub mod limits;
 pub mod marker;
 pub mod message;
 pub mod padding;
@@ -54,7 +56,10 @@ pub mod request;
 pub mod seal;
 
 pub use address::{OfficeAddress, RelayUrl};
-pub use card::{Category, OfficeCard, Policy, Resource, SignedCard, ThirdPartyCard};
+pub use card::{
+    CaseCategories, Category, Choice, Constituency, ItemId, OfficeCard, Outcome, Policy, Resource,
+    SignedCard, ThirdPartyCard,
+};
 pub use codename::{CaseKeys, Codename};
 pub use envelope::{Direction, Envelope};
 pub use error::{CodenameTypo, Error, PowError};

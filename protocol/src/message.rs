@@ -1,15 +1,16 @@
 //! The plaintext message inside an envelope.
 //!
 //! JSON with every field present and unknown fields refused:
-//! `{"text":…,"category":…|null,"constituency":…|null,"urgent":false,"resources":[…],
-//! "attachments":[…],"day":20414}`.
+//! `{"text":…,"categories":[…],"constituency":…|null,"urgent":false,"resources":[…],
+//! "attachments":[…],"day":20414}`. Category and constituency IDs are [`ItemId`]s, at most
+//! three distinct categories ([`CaseCategories`]).
 
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::card::Resource;
+use crate::card::{CaseCategories, ItemId, Resource};
 use crate::encoding::{self, b64_array};
 use crate::seal::{Opener, Sealer};
 use crate::{Envelope, Error};
@@ -23,6 +24,11 @@ impl Day {
     /// The day that contains `unix_seconds`.
     pub fn from_unix(unix_seconds: u64) -> Self {
         Day(u32::try_from(unix_seconds / 86_400).unwrap_or(u32::MAX))
+    }
+
+    /// The day `days` later (saturating).
+    pub fn plus(self, days: u32) -> Self {
+        Day(self.0.saturating_add(days))
     }
 
     /// The civil date `(year, month, day)` (proleptic Gregorian; Howard Hinnant's algorithm).
@@ -72,10 +78,10 @@ pub struct AttachmentRef {
 pub struct Message {
     /// The text.
     pub text: String,
-    /// A concern category ID from the office card.
-    pub category: Option<String>,
-    /// The visitor's constituency (student, faculty, staff, …), if they chose to say.
-    pub constituency: Option<String>,
+    /// The concern's categories, by ID from the office card: up to three, each once.
+    pub categories: CaseCategories,
+    /// The visitor's constituency, by ID from the office card's list, if they chose to say.
+    pub constituency: Option<ItemId>,
     /// The imminent-harm path: the visitor asks for urgent attention.
     pub urgent: bool,
     /// Referral resources attached by the ombuds.
@@ -97,7 +103,7 @@ impl Message {
     pub fn text(text: impl Into<String>, day: Day) -> Self {
         Self {
             text: text.into(),
-            category: None,
+            categories: CaseCategories::none(),
             constituency: None,
             urgent: false,
             resources: Vec::new(),
@@ -149,5 +155,24 @@ mod tests {
             encoding::from_json::<Message>("message", s.replace(",\"day\":1", "").as_bytes())
                 .is_err()
         );
+        // Free text never passes for a constituency, nor a fourth category for the three.
+        for (field, bad) in [
+            (
+                "\"constituency\":null",
+                "\"constituency\":\"a PhD student in lab 4\"",
+            ),
+            (
+                "\"categories\":[]",
+                "\"categories\":[\"a\",\"b\",\"c\",\"d\"]",
+            ),
+            ("\"categories\":[]", "\"categories\":[\"peer\",\"peer\"]"),
+        ] {
+            assert!(s.contains(field), "{s}");
+            let bad = s.replace(field, bad);
+            assert!(
+                encoding::from_json::<Message>("message", bad.as_bytes()).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

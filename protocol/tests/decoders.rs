@@ -27,8 +27,14 @@ fn valid() -> Valid {
     let rng = &mut rand::rng();
     let office = Identity::generate(rng);
     let card = OfficeCard {
-        v: 1,
+        v: candor_protocol::card::OFFICE_CARD_VERSION.into(),
         serial: 1,
+        expires: candor_protocol::Day::from_unix(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        )
+        .plus(365),
         id: "ombuds".parse().unwrap(),
         name: "Office".into(),
         relay: "http://127.0.0.1:8080".parse().unwrap(),
@@ -41,7 +47,11 @@ fn valid() -> Valid {
             retention: "r".into(),
         },
         retention_days: 90,
+        reply_within_days: 3,
+        close_grace_days: 14,
         categories: vec![],
+        constituencies: vec![],
+        outcomes: vec![candor_protocol::Choice::new("resolved", "Resolved").unwrap()],
         resources: vec![],
     };
     let codename = Codename::from_entropy([1; 16]);

@@ -36,8 +36,14 @@ impl TestOffice {
     pub fn new(id: &str, retention_days: u32) -> Self {
         let identity = Identity::generate(&mut candor_protocol::rand::rng());
         let card = OfficeCard {
-            v: 1,
+            v: candor_protocol::card::OFFICE_CARD_VERSION.into(),
             serial: 1,
+            expires: candor_protocol::Day::from_unix(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+            )
+            .plus(365),
             id: id.parse().expect("a valid office id"),
             name: "Adversarial Test Office".into(),
             relay: "http://127.0.0.1:8080".parse().expect("a relay url"),
@@ -50,7 +56,13 @@ impl TestOffice {
                 retention: "1 day".into(),
             },
             retention_days,
+            reply_within_days: 3,
+            close_grace_days: 14,
             categories: vec![],
+            constituencies: vec![],
+            outcomes: vec![
+                candor_protocol::Choice::new("resolved", "Resolved").expect("a valid outcome"),
+            ],
             resources: vec![],
         };
         let signed = card.sign(&identity).expect("sign the card");

@@ -4,17 +4,22 @@
 //! `office-card.json`, the card in plaintext (it is public). The card's keys must match the
 //! keystore's.
 
+mod migrate;
+
 use anyhow::{Context as _, Result, anyhow, bail};
-use candor_protocol::card::CARD_VERSION;
-use candor_protocol::{Identity, OfficeCard, OfficeId, RelayUrl};
+use candor_protocol::card::OFFICE_CARD_VERSION;
+use candor_protocol::{
+    Error, Identity, OfficeCard, OfficeId, RelayUrl, SignedCard, labels, limits,
+};
 use serde::Serialize;
 
-use super::Context;
+use super::{Context, today};
 use crate::cli::{BundleArgs, ImportArgs, InitArgs, PublishArgs};
 use crate::error::Unverified;
 use crate::home::{self, Home};
 use crate::input;
 use crate::keystore;
+use crate::output;
 use crate::policy;
 
 /// The office's unlocked keys and its card.
@@ -39,8 +44,39 @@ pub fn load_card(home: &Home) -> Result<OfficeCard> {
             anyhow!("could not read {}: {e}", path.display())
         }
     })?;
-    serde_json::from_slice(&bytes)
-        .with_context(|| format!("the office card {} is damaged", path.display()))
+    own_card(&bytes, &path.display().to_string())
+}
+
+/// Parses the office's own card, as its home (or a key bundle, named by `origin`) holds it. A
+/// card of the first format is read as the current one, with a note that the next publish
+/// saves and sends it, so that an office that upgrades keeps its keys and its address.
+pub fn own_card(bytes: &[u8], origin: &str) -> Result<OfficeCard> {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        v: u64,
+    }
+    let version: Version = serde_json::from_slice(bytes)
+        .with_context(|| format!("the office card {origin} is damaged"))?;
+    if version.v == 1 {
+        let card = migrate::from_v1(bytes).with_context(|| {
+            format!("the office card {origin} is of candor's first format and cannot be converted")
+        })?;
+        output::note(&format!(
+            "note: the office card {origin} is of candor's first format. It was read with the \
+             default constituencies and outcomes; `candor office publish` saves and sends it in \
+             the current format."
+        ));
+        return Ok(card);
+    }
+    if version.v != u64::from(OFFICE_CARD_VERSION) {
+        bail!(
+            "the office card {origin} has format version {}, and this candor reads version {}: \
+             use a candor that reads it",
+            version.v,
+            OFFICE_CARD_VERSION
+        );
+    }
+    serde_json::from_slice(bytes).with_context(|| format!("the office card {origin} is damaged"))
 }
 
 /// Reads the card and unlocks the keystore with the passphrase.
@@ -115,9 +151,11 @@ pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
         None => Vec::new(),
     };
     let identity = Identity::generate(&mut candor_protocol::rand::rng());
-    let card = OfficeCard {
-        v: CARD_VERSION.into(),
+    let mut card = OfficeCard {
+        v: OFFICE_CARD_VERSION.into(),
         serial: 1,
+        // `publish` sets the expiry anew; this one only makes the saved card valid.
+        expires: today().plus(limits::DEFAULT_CARD_VALID_DAYS),
         id,
         name: args.name.trim().to_owned(),
         relay,
@@ -125,11 +163,22 @@ pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
         kem_key: identity.kem().public_key().to_bytes(),
         policy: policy_texts,
         retention_days: args.retention_days,
+        reply_within_days: args.reply_within_days,
+        close_grace_days: args.close_grace_days,
         categories: policy::default_categories(),
+        constituencies: policy::default_constituencies(),
+        outcomes: policy::default_outcomes(),
         resources,
     };
+    if let Some(path) = &args.lists {
+        apply_lists(&mut card, policy::load_lists(path)?);
+    }
     // Sign once now, so that a card the relay would refuse is caught before anything is saved.
-    card.sign(&identity)?.verify_office()?;
+    check_card(
+        &card,
+        &identity,
+        &[&args.lists, &args.resources, &args.policy],
+    )?;
     let pass = input::new_passphrase(
         input::PASSPHRASE_ENV,
         "Choose a passphrase for the office keystore",
@@ -162,6 +211,7 @@ pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
 struct Published<'a> {
     office: &'a OfficeId,
     serial: u64,
+    expires: String,
     relay: &'a RelayUrl,
     address: String,
     registered: bool,
@@ -171,6 +221,12 @@ struct Published<'a> {
 pub fn publish(ctx: &Context, args: PublishArgs) -> Result<()> {
     let OfficeKeys { identity, mut card } = unlock(&ctx.home)?;
     apply_changes(&mut card, &args)?;
+    card.expires = today().plus(args.valid_days);
+    check_card(
+        &card,
+        &identity,
+        &[&args.lists, &args.resources, &args.policy],
+    )?;
     let relay = ctx.relay(&card.relay)?;
     let registered = args.invite.is_some();
     if let Some(invite) = &args.invite {
@@ -204,18 +260,14 @@ pub fn publish(ctx: &Context, args: PublishArgs) -> Result<()> {
             };
             anyhow::Error::new(e).context(hint)
         })?;
-        let theirs = current
-            .verify_office()
-            .ok()
-            .filter(|c| c.signing_key == card.signing_key)
-            .ok_or_else(|| {
-                Unverified(format!(
-                    "the relay's card for {} is not signed by this office's key; do not publish \
-                     over it without finding out why",
-                    card.id
-                ))
-            })?;
-        card.serial = card.serial.max(theirs.serial) + 1;
+        let theirs = relay_serial(&current, &card).ok_or_else(|| {
+            Unverified(format!(
+                "the relay's card for {} is not signed by this office's key; do not publish \
+                 over it without finding out why",
+                card.id
+            ))
+        })?;
+        card.serial = card.serial.max(theirs) + 1;
         let signed = card.sign(&identity)?;
         relay
             .update_office(&card.id, &signed, identity.signing())
@@ -226,13 +278,15 @@ pub fn publish(ctx: &Context, args: PublishArgs) -> Result<()> {
     let published = Published {
         office: &card.id,
         serial: card.serial,
+        expires: card.expires.to_string(),
         relay: &card.relay,
         address: card.address()?.to_string(),
         registered,
     };
     ctx.out.either(&published, |s| {
         format!(
-            "{} the card of {} (serial {}) at {}.\n\nThe office address, for visitors:\n{}",
+            "{} the card of {} (serial {}) at {}.\nIt is valid until {}: publish again before \
+             then, or visitors' clients will refuse it.\n\nThe office address, for visitors:\n{}",
             if registered {
                 "Registered"
             } else {
@@ -241,6 +295,7 @@ pub fn publish(ctx: &Context, args: PublishArgs) -> Result<()> {
             s.bold(&card.name),
             card.serial,
             card.relay,
+            card.expires,
             published.address
         )
     })
@@ -257,10 +312,75 @@ fn apply_changes(card: &mut OfficeCard, args: &PublishArgs) -> Result<()> {
     if let Some(path) = &args.policy {
         card.policy = policy::load_policy(path, card.policy.clone())?;
     }
+    if let Some(days) = args.reply_within_days {
+        card.reply_within_days = days;
+    }
+    if let Some(days) = args.close_grace_days {
+        card.close_grace_days = days;
+    }
+    if let Some(path) = &args.lists {
+        apply_lists(card, policy::load_lists(path)?);
+    }
     if let Some(path) = &args.resources {
         card.resources = policy::load_resources(path)?;
     }
     Ok(())
+}
+
+fn apply_lists(card: &mut OfficeCard, lists: policy::Lists) {
+    if let Some(list) = lists.categories {
+        card.categories = list;
+    }
+    if let Some(list) = lists.constituencies {
+        card.constituencies = list;
+    }
+    if let Some(list) = lists.outcomes {
+        card.outcomes = list;
+    }
+}
+
+/// Signs the card once and verifies it as a visitor would today, so that a card that breaks a
+/// field rule is refused, naming the files it came from, before it is saved or sent.
+fn check_card(
+    card: &OfficeCard,
+    identity: &Identity,
+    files: &[&Option<std::path::PathBuf>],
+) -> Result<()> {
+    let verified = card
+        .sign(identity)
+        .and_then(|signed| signed.verify_office_at(&card.address()?, crate::relay::unix_now()));
+    verified.map(drop).map_err(|e| {
+        let from: Vec<String> = files
+            .iter()
+            .filter_map(|f| f.as_ref().map(|p| p.display().to_string()))
+            .collect();
+        let hint = if from.is_empty() {
+            "the office card breaks a rule; nothing was saved or published".to_owned()
+        } else {
+            format!(
+                "the office card made with {} breaks a rule; fix the file and try again \
+                 (nothing was saved or published)",
+                from.join(" and ")
+            )
+        };
+        anyhow::Error::new(e).context(hint)
+    })
+}
+
+/// The serial of the relay's card, if it is signed by this office's key. A card of an older
+/// format is still the office's own, so its serial is read once its signature checks out.
+fn relay_serial(current: &SignedCard, ours: &OfficeCard) -> Option<u64> {
+    match current.verify_office() {
+        Ok(theirs) => (theirs.signing_key == ours.signing_key).then_some(theirs.serial),
+        Err(Error::UnsupportedVersion { .. }) => {
+            let key = ours.signing_public_key().ok()?;
+            key.verify(labels::OFFICE_CARD, &current.card, &current.signature)
+                .ok()?;
+            let old: serde_json::Value = serde_json::from_slice(&current.card).ok()?;
+            old.get("serial")?.as_u64()
+        }
+        Err(_) => None,
+    }
 }
 
 #[derive(Serialize)]
@@ -323,4 +443,39 @@ pub fn import_keys(ctx: &Context, args: ImportArgs) -> Result<()> {
         &serde_json::json!({ "office": card.id, "address": address, "home": ctx.home.dir().display().to_string() }),
         |s| format!("Imported the keys of {} into {}.\nAddress: {address}", s.bold(&card.name), ctx.home.dir().display()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use candor_protocol::encoding;
+
+    use super::*;
+    use crate::policy::tests::card_for;
+
+    #[test]
+    fn publish_continues_from_the_serial_of_a_relay_card_of_the_first_format() {
+        // Arrange: the relay still holds the office's card of the first format, serial 9.
+        let identity = Identity::generate(&mut candor_protocol::rand::rng());
+        let ours = card_for(&identity);
+        let old = format!(
+            r#"{{"v":1,"serial":9,"id":"ombuds","signing_key":"{}"}}"#,
+            encoding::b64(&identity.signing().public_key().to_bytes())
+        )
+        .into_bytes();
+        let genuine = SignedCard {
+            signature: identity.signing().sign(labels::OFFICE_CARD, &old),
+            card: old.clone(),
+        };
+        let other = Identity::generate(&mut candor_protocol::rand::rng());
+        let forged = SignedCard {
+            signature: other.signing().sign(labels::OFFICE_CARD, &old),
+            card: old,
+        };
+
+        // Act and assert: its serial counts only under the office's own signature.
+        assert_eq!(relay_serial(&genuine, &ours), Some(9));
+        assert_eq!(relay_serial(&forged, &ours), None);
+        let current = ours.sign(&identity).unwrap();
+        assert_eq!(relay_serial(&current, &ours), Some(1));
+    }
 }

@@ -11,12 +11,14 @@
 use anyhow::{Context as _, Result, anyhow, bail};
 use candor_protocol::api::InboxEntry;
 use candor_protocol::seal::Sealer;
-use candor_protocol::{KemPublicKey, Message, Resource, SigningPublicKey, marker};
+use candor_protocol::{
+    ItemId, KemPublicKey, Message, OfficeCard, Resource, SigningPublicKey, marker,
+};
 use serde::Serialize;
 
 use super::office::{OfficeKeys, unlock};
 use super::{Context, today};
-use crate::cli::{CaseArgs, CloseArgs, Outcome, ReplyArgs};
+use crate::cli::{CaseArgs, CloseArgs, ReplyArgs};
 use crate::compose::compose;
 use crate::error::Unverified;
 use crate::relay::{Auth, Relay, RelayError};
@@ -27,8 +29,8 @@ use crate::{input, output};
 #[derive(Serialize)]
 struct Summary {
     case: String,
-    category: Option<String>,
-    constituency: Option<String>,
+    categories: Vec<ItemId>,
+    constituency: Option<ItemId>,
     urgent: bool,
     unread: usize,
     closed: bool,
@@ -66,7 +68,7 @@ fn summarize(keys: &OfficeKeys, entry: &InboxEntry, thread: &Thread) -> Summary 
     let read = read_up_to(keys, entry);
     Summary {
         case: entry.mailbox.short_label(),
-        category: visitor.iter().find_map(|m| m.category.clone()),
+        categories: case_categories(&visitor),
         constituency: visitor.iter().find_map(|m| m.constituency.clone()),
         urgent: visitor.iter().any(|m| m.urgent),
         unread: thread
@@ -80,6 +82,15 @@ fn summarize(keys: &OfficeKeys, entry: &InboxEntry, thread: &Thread) -> Summary 
         activity: entry.activity,
         unreadable: thread.unreadable().len(),
     }
+}
+
+/// The categories of a case: those of the first visitor message that names any.
+fn case_categories(visitor: &[&Message]) -> Vec<ItemId> {
+    visitor
+        .iter()
+        .find(|m| !m.categories.is_empty())
+        .map(|m| m.categories.as_slice().to_vec())
+        .unwrap_or_default()
 }
 
 /// The case's keys, once they are shown to be the case's: its mailbox ID is their hash.
@@ -183,9 +194,16 @@ pub fn inbox(ctx: &Context) -> Result<()> {
         } else {
             format!("{:<7}", "")
         };
-        let category = c.category.as_deref().map_or("(none given)", |id| {
-            category_label(&keys.card.categories, id)
-        });
+        let category = if c.categories.is_empty() {
+            "(none given)".to_owned()
+        } else {
+            let labels: Vec<&str> = c
+                .categories
+                .iter()
+                .map(|id| category_label(&keys.card.categories, id.as_str()))
+                .collect();
+            labels.join("; ")
+        };
         let mut warn = if c.unreadable > 0 {
             s.red(&format!("  ({} unreadable)", c.unreadable))
         } else {
@@ -322,7 +340,7 @@ struct Replied<'a> {
 /// `candor reply CASE`.
 pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
     let keys = unlock(&ctx.home)?;
-    let resources = pick_resources(&keys.card.resources, &args.refer)?;
+    let resources = pick_resources(&keys.card, &args.refer)?;
     let relay = ctx.relay(&keys.card.relay)?;
     let entry = find_case(&relay, &keys, &args.case)?;
     let label = entry.mailbox.short_label();
@@ -349,7 +367,7 @@ pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
     let done = Replied {
         case: label.clone(),
         seq,
-        resources: resources.iter().map(|r| r.name.as_str()).collect(),
+        resources: resources.iter().map(|r| r.id.as_str()).collect(),
     };
     ctx.out.either(&done, |s| {
         let refs = if done.resources.is_empty() {
@@ -364,33 +382,58 @@ pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
     })
 }
 
-fn pick_resources<'a>(all: &'a [Resource], names: &[String]) -> Result<Vec<&'a Resource>> {
-    names
-        .iter()
-        .map(|name| {
-            all.iter().find(|r| r.name == *name).ok_or_else(|| {
-                let known: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
-                if known.is_empty() {
-                    anyhow!("the office card lists no resources; add them with `candor office publish --resources FILE`")
+fn pick_resources<'a>(card: &'a OfficeCard, ids: &[ItemId]) -> Result<Vec<&'a Resource>> {
+    ids.iter()
+        .map(|id| {
+            card.resource(id.as_str()).ok_or_else(|| {
+                if card.resources.is_empty() {
+                    anyhow!(
+                        "the office card lists no resources; add them with `candor office \
+                         publish --resources FILE`"
+                    )
                 } else {
-                    anyhow!("no resource called {name}; the office card lists: {}", known.join(", "))
+                    let known: Vec<String> = card
+                        .resources
+                        .iter()
+                        .map(|r| format!("{} ({})", r.id, r.name))
+                        .collect();
+                    anyhow!(
+                        "the office card has no resource {id}; pass --refer with one of: {}",
+                        known.join(", ")
+                    )
                 }
             })
         })
         .collect()
 }
 
+/// The outcome `id`, if the card lists it; else an error that lists the card's outcomes.
+fn pick_outcome(card: &OfficeCard, id: &ItemId) -> Result<ItemId> {
+    if card.outcome(id.as_str()).is_some() {
+        return Ok(id.clone());
+    }
+    let known: Vec<String> = card
+        .outcomes
+        .iter()
+        .map(|o| format!("{} ({})", o.id, o.label))
+        .collect();
+    Err(anyhow!(
+        "the office card has no outcome {id}; pass --outcome with one of: {}",
+        known.join(", ")
+    ))
+}
+
 /// What survives a closed case: an anonymous tally for the office's trend reports.
 #[derive(Serialize)]
 pub struct Tally {
-    /// The concern category, if the visitor gave one.
-    pub category: Option<String>,
+    /// The concern's categories (up to three), if the visitor gave any.
+    pub categories: Vec<ItemId>,
     /// The quarter the case closed, such as `2026-Q4`.
     pub quarter: String,
-    /// The visitor's constituency, if they gave one.
-    pub constituency: Option<String>,
-    /// How the case ended.
-    pub outcome: Outcome,
+    /// The visitor's constituency, by ID from the card, if they chose one.
+    pub constituency: Option<ItemId>,
+    /// How the case ended, by ID from the card.
+    pub outcome: ItemId,
 }
 
 /// HOOK for the records issue: record the anonymous tally of a closed case, encrypted to the
@@ -403,6 +446,7 @@ fn record_tally(_tally: &Tally) -> Result<bool> {
 /// `candor close CASE --outcome OUTCOME`.
 pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
     let keys = unlock(&ctx.home)?;
+    let outcome = pick_outcome(&keys.card, &args.outcome)?;
     let relay = ctx.relay(&keys.card.relay)?;
     let entry = find_case(&relay, &keys, &args.case)?;
     let label = entry.mailbox.short_label();
@@ -413,10 +457,17 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
     }
     let visitor: Vec<&Message> = thread.visitor_messages().collect();
     let tally = Tally {
-        category: visitor.iter().find_map(|m| m.category.clone()),
+        // Only IDs that the card lists reach a statistic.
+        categories: case_categories(&visitor)
+            .into_iter()
+            .filter(|c| keys.card.category(c.as_str()).is_some())
+            .collect(),
         quarter: today().quarter(),
-        constituency: visitor.iter().find_map(|m| m.constituency.clone()),
-        outcome: args.outcome,
+        constituency: visitor
+            .iter()
+            .find_map(|m| m.constituency.clone())
+            .filter(|c| keys.card.constituency(c.as_str()).is_some()),
+        outcome,
     };
     // Every choice and the last message first; then the confirmation; then the relay.
     let last = if args.delete || args.no_message {
@@ -469,17 +520,17 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
             "closed": true,
             "deleted": args.delete,
             "last_message": last.is_some(),
-            "outcome": args.outcome,
+            "outcome": tally.outcome,
             "tally_recorded": recorded,
         }),
         |s| {
             if args.delete {
-                format!("{} case {label} ({}); it is deleted from the relay.", s.green("Closed"), args.outcome)
+                format!("{} case {label} ({}); it is deleted from the relay.", s.green("Closed"), tally.outcome)
             } else {
                 format!(
                     "{} case {label} ({}){}; the visitor can read it for {} days, then it is deleted.",
                     s.green("Closed"),
-                    args.outcome,
+                    tally.outcome,
                     if last.is_some() { ", with a last message" } else { "" },
                     close_grace_days(&keys)
                 )
@@ -488,8 +539,7 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
     )
 }
 
-/// The card's grace period for closed cases.
-fn close_grace_days(_keys: &OfficeKeys) -> u32 {
-    // MERGE: from the card once its `close_grace_days` lands.
-    14
+/// The card's grace period for closed cases (the relay never keeps a case past retention).
+fn close_grace_days(keys: &OfficeKeys) -> u32 {
+    keys.card.close_grace_days.min(keys.card.retention_days)
 }

@@ -13,7 +13,8 @@ use candor_protocol::api::{OPEN_MAILBOX_VERSION, OpenMailbox};
 use candor_protocol::pow::{Challenge, Solution};
 use candor_protocol::seal::Sealer;
 use candor_protocol::{
-    CaseKeys, Codename, Envelope, MailboxId, Message, OfficeAddress, OfficeCard,
+    CaseCategories, CaseKeys, Codename, Envelope, Error, ItemId, MailboxId, Message, OfficeAddress,
+    OfficeCard,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -23,8 +24,8 @@ use crate::cli::{DestroyArgs, ForgetArgs, RaiseArgs, SendArgs, VisitorArgs};
 use crate::compose::compose;
 use crate::error::Unverified;
 use crate::output::{self, Style};
-use crate::relay::{Auth, Relay, RelayError};
-use crate::thread::{Thread, Viewer};
+use crate::relay::{Auth, Relay, RelayError, unix_now};
+use crate::thread::{Thread, Viewer, render_resource};
 use crate::{input, remember};
 
 /// The verified office and a client for its relay.
@@ -49,18 +50,47 @@ fn verified_office(ctx: &Context, address: &OfficeAddress) -> Result<Office> {
         };
         anyhow::Error::new(e).context(hint)
     })?;
-    let card = signed.verify_office_at(address).map_err(|_| {
-        Unverified(format!(
-            "the office card that {} served does not match the address: its key or its name \
-             differs, or its signature is bad. Do not go on: check that the address is exactly \
-             the one the office published; if it is, someone may be impersonating the office",
-            address.relay
-        ))
-    })?;
+    let card = signed
+        .verify_office_at(address, unix_now())
+        .map_err(|e| refused_card(address, e))?;
     Ok(Office {
         relay,
         card,
         address: address.clone(),
+    })
+}
+
+/// Why a card was refused, and what the visitor can do about it.
+fn refused_card(address: &OfficeAddress, err: Error) -> Unverified {
+    Unverified(match err {
+        Error::CardExpired { .. } => format!(
+            "{err}. The relay {} may be serving an old card, or the office forgot to publish \
+             again; nothing was sent",
+            address.relay
+        ),
+        Error::UnsupportedVersion {
+            found, supported, ..
+        } if found < u64::from(supported) => format!(
+            "the office card that {} served is in the old format {found}, which this candor no \
+             longer reads (it reads format {supported}): the office has to publish its card \
+             again with a current candor; nothing was sent",
+            address.relay
+        ),
+        Error::UnsupportedVersion { found, .. } => format!(
+            "the office card that {} served is in format {found}, newer than this candor reads: \
+             update candor; nothing was sent",
+            address.relay
+        ),
+        Error::Malformed { .. } => format!(
+            "the office card that {} served breaks the card's rules ({err}); nothing was sent",
+            address.relay
+        ),
+        _ => format!(
+            "the office card that {} served does not match the address: its key or its name \
+             differs, or its signature is bad. Do not go on: check that the address is exactly \
+             the one the office published; if it is, someone may be impersonating the office",
+            address.relay
+        ),
     })
 }
 
@@ -87,11 +117,26 @@ fn case_error(office: &Office, err: RelayError) -> anyhow::Error {
     anyhow::Error::new(err).context(hint)
 }
 
-/// The codename: from `CANDOR_CODENAME`, else remembered on this computer, else typed.
-fn codename(ctx: &Context, address: &OfficeAddress) -> Result<Codename> {
+/// The codename: from `CANDOR_CODENAME`, else remembered on this computer, else typed. A
+/// remembered case also remembers the highest card serial seen for the office, and a card with a
+/// lower one is refused: the relay is serving a superseded card.
+fn codename(ctx: &Context, office: &Office) -> Result<Codename> {
     if std::env::var_os(input::CODENAME_ENV).is_none_or(|v| v.is_empty())
-        && let Some(c) = remember::lookup(&ctx.home, address)?
+        && let Some(mut memory) = remember::unlock(&ctx.home)?
+        && let Some(c) = memory.codename(&office.address)?
     {
+        let seen = memory.seen_serial(&office.address);
+        if office.card.serial < seen {
+            return Err(Unverified(format!(
+                "the relay {} served card serial {} of {}, but this computer has already seen \
+                 serial {seen}: the relay may be serving a superseded card, with old policy \
+                 texts or keys. Nothing was sent. Try again later; if it persists, tell the \
+                 office",
+                office.address.relay, office.card.serial, office.card.name
+            ))
+            .into());
+        }
+        memory.saw_serial(&ctx.home, &office.address, office.card.serial)?;
         return Ok(c);
     }
     input::codename()
@@ -101,11 +146,12 @@ fn remember_if_asked(
     ctx: &Context,
     args: &VisitorArgs,
     codename: &Codename,
+    card: &OfficeCard,
 ) -> Result<Option<String>> {
     if !args.remember {
         return Ok(None);
     }
-    let path = remember::remember(&ctx.home, &args.address.0, codename)?;
+    let path = remember::remember(&ctx.home, &args.address.0, codename, card.serial)?;
     Ok(Some(path.display().to_string()))
 }
 
@@ -135,6 +181,8 @@ struct Raised<'a> {
     address: String,
     seq: u64,
     remembered: Option<String>,
+    reply_within_days: u32,
+    urgent_resources: Vec<&'a candor_protocol::Resource>,
 }
 
 /// `candor raise OFFICE_ADDRESS`.
@@ -156,20 +204,32 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
         bail!("you did not acknowledge the office's policy, so nothing was sent");
     }
 
-    let category = match &args.category {
-        Some(id) => Some(check_category(card, id)?),
-        None if input::interactive() && !card.categories.is_empty() => {
+    let categories =
+        if args.category.is_empty() && input::interactive() && !card.categories.is_empty() {
             let labels: Vec<String> = card.categories.iter().map(|c| c.label.clone()).collect();
-            input::select("What is it about?", &labels, "Prefer not to say")?
+            let picked = input::select("What is it about?", &labels, "Prefer not to say")?;
+            let ids: Vec<ItemId> = picked
                 .map(|i| card.categories[i].id.clone())
-        }
-        None => None,
-    };
+                .into_iter()
+                .collect();
+            pick_categories(card, &ids)?
+        } else {
+            pick_categories(card, &args.category)?
+        };
     let constituency = match &args.constituency {
-        Some(c) if !c.trim().is_empty() => Some(c.trim().to_owned()),
-        Some(_) => None,
-        None if input::interactive() => {
-            input::line("Your constituency (student, faculty, staff, …), or Enter to skip")?
+        Some(id) => Some(check_constituency(card, id)?),
+        None if input::interactive() && !card.constituencies.is_empty() => {
+            let labels: Vec<String> = card
+                .constituencies
+                .iter()
+                .map(|c| c.label.clone())
+                .collect();
+            input::select(
+                "Who are you, if you want to say?",
+                &labels,
+                "Prefer not to say",
+            )?
+            .map(|i| card.constituencies[i].id.clone())
         }
         None => None,
     };
@@ -178,6 +238,10 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
             && input::ask(
                 "Is someone at imminent risk of serious harm? (the office will read this first)",
             )?);
+    if urgent {
+        // At once, before the message is written and the proof of work runs.
+        show_urgent_resources(card, constituency.as_ref(), &style);
+    }
 
     let text = compose(
         args.message.message_file.as_deref(),
@@ -187,8 +251,8 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
         ),
     )?;
     let mut message = Message::text(text.as_str(), today());
-    message.category = category;
-    message.constituency = constituency;
+    message.categories = categories;
+    message.constituency = constituency.clone();
     message.urgent = urgent;
 
     let rng = &mut candor_protocol::rand::rng();
@@ -205,7 +269,7 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
     // The case and its first message are stored together, or not at all.
     open_mailbox(&office, &case, envelope)?;
     let seq = 1;
-    let remembered = remember_if_asked(ctx, &args.visitor, &codename)?;
+    let remembered = remember_if_asked(ctx, &args.visitor, &codename, card)?;
 
     let words = codename.words();
     let raised = Raised {
@@ -214,12 +278,19 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
         address: office.address.to_string(),
         seq,
         remembered: remembered.clone(),
+        reply_within_days: card.reply_within_days,
+        urgent_resources: if urgent {
+            card.urgent_resources(constituency.as_ref()).collect()
+        } else {
+            Vec::new()
+        },
     };
     ctx.out.either(&raised, |s| {
         let mut text = format!(
-            "{} to {}.\n{}",
+            "{} to {}.\n{}\n{}",
             s.green("Your concern was sent"),
             card.name,
+            output::wrap(&acknowledgement(card), output::stdout_width(), ""),
             codename_advice(
                 &codename,
                 &office.address,
@@ -339,17 +410,72 @@ fn codename_advice(
     text
 }
 
-fn check_category(card: &OfficeCard, id: &str) -> Result<String> {
-    if card.categories.iter().any(|c| c.id == id) {
-        return Ok(id.to_owned());
+/// The ordinary acknowledgement every visitor gets.
+fn acknowledgement(card: &OfficeCard) -> String {
+    let days = card.reply_within_days;
+    format!(
+        "{} usually replies within {days} working day{}. Check for the reply with `candor \
+         check` and your codename.",
+        card.name,
+        if days == 1 { "" } else { "s" }
+    )
+}
+
+/// Shows the card's urgent resources on stderr, for a visitor who marked the concern urgent.
+fn show_urgent_resources(card: &OfficeCard, constituency: Option<&ItemId>, style: &Style) {
+    let urgent: Vec<_> = card.urgent_resources(constituency).collect();
+    let mut text = format!(
+        "\n{}\n",
+        style.red("If someone is in danger right now, call your local emergency number.")
+    );
+    if !urgent.is_empty() {
+        text.push_str(&format!(
+            "{} lists these for urgent help, now:\n",
+            card.name
+        ));
+        for r in urgent {
+            text.push_str(&render_resource(r, style));
+        }
+    }
+    output::note(&text);
+}
+
+/// The categories given with `--category`: each one the card lists, at most three, each once.
+fn pick_categories(card: &OfficeCard, ids: &[ItemId]) -> Result<CaseCategories> {
+    let known = || -> String {
+        let list: Vec<String> = card
+            .categories
+            .iter()
+            .map(|c| format!("{} ({})", c.id, c.label))
+            .collect();
+        list.join(", ")
+    };
+    if let Some(id) = ids.iter().find(|id| card.category(id.as_str()).is_none()) {
+        bail!(
+            "the office has no category {id}; pass --category with one of: {}",
+            known()
+        );
+    }
+    CaseCategories::try_from(ids.to_vec()).map_err(|e| {
+        anyhow::Error::new(e).context("pass --category at most three times, each with another ID")
+    })
+}
+
+fn check_constituency(card: &OfficeCard, id: &ItemId) -> Result<ItemId> {
+    if card.constituency(id.as_str()).is_some() {
+        return Ok(id.clone());
     }
     let known: Vec<String> = card
-        .categories
+        .constituencies
         .iter()
         .map(|c| format!("{} ({})", c.id, c.label))
         .collect();
+    if known.is_empty() {
+        bail!("the office does not ask for a constituency; leave out --constituency");
+    }
     Err(anyhow!(
-        "the office has no category {id}; choose one of: {}",
+        "the office has no constituency {id}; pass --constituency with one of: {}, or leave \
+         it out",
         known.join(", ")
     ))
 }
@@ -403,7 +529,7 @@ fn solve(challenge: &Challenge, mailbox: &MailboxId) -> Solution {
 /// `candor check OFFICE_ADDRESS`.
 pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
     let office = verified_office(ctx, &args.address.0)?;
-    let codename = codename(ctx, &office.address)?;
+    let codename = codename(ctx, &office)?;
     let case = codename.derive(&office.address.fingerprint);
     let fetched = office
         .relay
@@ -417,7 +543,7 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
         &office.card.kem_public_key(),
         &signing,
     );
-    let remembered = remember_if_asked(ctx, &args, &codename)?;
+    let remembered = remember_if_asked(ctx, &args, &codename, &office.card)?;
     ctx.out.either(
         &serde_json::json!({
             "office": office.card.id,
@@ -458,7 +584,7 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
 /// `candor send OFFICE_ADDRESS`.
 pub fn send(ctx: &Context, args: SendArgs) -> Result<()> {
     let office = verified_office(ctx, &args.visitor.address.0)?;
-    let codename = codename(ctx, &office.address)?;
+    let codename = codename(ctx, &office)?;
     let case = codename.derive(&office.address.fingerprint);
     let text = compose(
         args.message.message_file.as_deref(),
@@ -482,7 +608,7 @@ pub fn send(ctx: &Context, args: SendArgs) -> Result<()> {
             }
             case_error(&office, e)
         })?;
-    let remembered = remember_if_asked(ctx, &args.visitor, &codename)?;
+    let remembered = remember_if_asked(ctx, &args.visitor, &codename, &office.card)?;
     ctx.out.either(
         &serde_json::json!({ "office": office.card.id, "seq": seq, "remembered": remembered }),
         |s| {
@@ -498,7 +624,7 @@ pub fn send(ctx: &Context, args: SendArgs) -> Result<()> {
 /// `candor destroy OFFICE_ADDRESS`.
 pub fn destroy(ctx: &Context, args: DestroyArgs) -> Result<()> {
     let office = verified_office(ctx, &args.address.0)?;
-    let codename = codename(ctx, &office.address)?;
+    let codename = codename(ctx, &office)?;
     let case = codename.derive(&office.address.fingerprint);
     let confirmed = input::confirm(
         &format!(

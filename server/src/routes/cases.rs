@@ -13,13 +13,15 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::OfficeRecord;
 
-/// How long a closed case stays readable when the card does not say.
+/// How long a closed case stays readable when the stored card cannot be read (a card of the
+/// first format, kept from before the upgrade).
 pub const DEFAULT_CLOSE_GRACE_DAYS: u32 = 14;
 
 /// The card's grace period for closed cases.
 fn close_grace_days(office: Option<&OfficeRecord>) -> u32 {
-    // MERGE: the card's `close_grace_days` lands with the card's new fields.
-    office.map_or(DEFAULT_CLOSE_GRACE_DAYS, |_| DEFAULT_CLOSE_GRACE_DAYS)
+    office
+        .and_then(|o| o.card.verify_office().ok())
+        .map_or(DEFAULT_CLOSE_GRACE_DAYS, |card| card.close_grace_days)
 }
 
 fn office_only(signer: Signer) -> Result<(), ApiError> {

@@ -147,8 +147,14 @@ impl TestOffice {
 /// The record of a card of office `id`, signed by `identity` and verified.
 fn card(identity: &Identity, id: &str, serial: u64, retention_days: u32) -> OfficeRecord {
     let card = OfficeCard {
-        v: 1,
+        v: candor_protocol::card::OFFICE_CARD_VERSION.into(),
         serial,
+        expires: candor_protocol::Day::from_unix(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        )
+        .plus(365),
         id: id.parse().unwrap(),
         name: "Conformance Ombuds Office".into(),
         relay: "http://127.0.0.1:8080".parse().unwrap(),
@@ -161,7 +167,11 @@ fn card(identity: &Identity, id: &str, serial: u64, retention_days: u32) -> Offi
             retention: format!("{retention_days} days"),
         },
         retention_days,
+        reply_within_days: 3,
+        close_grace_days: 14,
         categories: vec![],
+        constituencies: vec![],
+        outcomes: vec![candor_protocol::Choice::new("resolved", "Resolved").unwrap()],
         resources: vec![],
     };
     let signed = card.sign(identity).unwrap();
@@ -361,6 +371,7 @@ macro_rules! store_conformance {
                 a_taken_office_id_is_a_conflict_and_keeps_the_invite,
                 an_update_needs_a_larger_serial,
                 updating_an_unknown_office_is_not_found,
+                a_stored_card_of_the_first_format_is_not_damage,
             }
             mailboxes {
                 a_new_mailbox_holds_exactly_its_first_envelope_with_its_keys_and_expiry,

@@ -145,8 +145,14 @@ impl TestOffice {
 
 pub fn office_card(identity: &Identity, id: &str, retention_days: u32, serial: u64) -> OfficeCard {
     OfficeCard {
-        v: 1,
+        v: candor_protocol::card::OFFICE_CARD_VERSION.into(),
         serial,
+        expires: candor_protocol::Day::from_unix(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        )
+        .plus(365),
         id: id.parse().unwrap(),
         name: "Test Ombuds Office".into(),
         relay: "http://127.0.0.1:8080".parse().unwrap(),
@@ -159,7 +165,11 @@ pub fn office_card(identity: &Identity, id: &str, retention_days: u32, serial: u
             retention: "90 days".into(),
         },
         retention_days,
+        reply_within_days: 3,
+        close_grace_days: 14,
         categories: vec![],
+        constituencies: vec![],
+        outcomes: vec![candor_protocol::Choice::new("resolved", "Resolved").unwrap()],
         resources: vec![],
     }
 }

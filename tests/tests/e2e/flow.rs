@@ -34,6 +34,9 @@ fn a_visitor_raises_a_concern_and_the_ombuds_replies() {
         .json();
     let codename = raised["codename"].as_str().unwrap().to_owned();
     assert_eq!(codename.split(' ').count(), 12);
+    // Every visitor hears when to expect a reply; an urgent one, at once, where to get help.
+    assert_eq!(raised["reply_within_days"], 3);
+    assert_eq!(raised["urgent_resources"][0]["id"], "counseling");
     let mailbox = mailbox_of(&codename, &office.address).to_string();
 
     // The ombuds sees the case by its short label, urgent, with its category and constituency.
@@ -47,7 +50,7 @@ fn a_visitor_raises_a_concern_and_the_ombuds_replies() {
     let case = &cases[0];
     let label = case["case"].as_str().unwrap().to_owned();
     assert!(mailbox.starts_with(&label) && label.len() < mailbox.len());
-    assert_eq!(case["category"], "career");
+    assert_eq!(case["categories"], serde_json::json!(["career"]));
     assert_eq!(case["constituency"], "staff");
     assert_eq!(case["urgent"], true);
     assert_eq!(case["unread"], 1);
@@ -101,7 +104,11 @@ fn a_visitor_raises_a_concern_and_the_ombuds_replies() {
     assert_eq!(messages[1]["from"], "office");
     assert_eq!(messages[1]["readable"], true);
     assert_eq!(messages[1]["text"], REPLY);
-    assert_eq!(messages[1]["resources"][0]["name"], "counseling");
+    assert_eq!(messages[1]["resources"][0]["id"], "counseling");
+    assert_eq!(
+        messages[1]["resources"][0]["name"],
+        "Counseling and Crisis Support"
+    );
     let shown = visitor
         .candor(&["check", &office.address])
         .env("CANDOR_CODENAME", &codename)

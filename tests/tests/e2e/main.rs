@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod card;
 mod cli;
 mod flow;
 mod keys;
@@ -20,10 +21,13 @@ use candor_tests::{Party, Relay};
 /// A resources file with one referral, for `--resources`.
 const RESOURCES: &str = r#"
 [[resources]]
-name = "counseling"
+id = "counseling"
+name = "Counseling and Crisis Support"
 description = "Free, confidential counseling for students and staff."
 contact = "Health Center, room 2"
 confidential = true
+audience = ["student", "staff"]
+urgent = true
 "#;
 
 /// An office registered at a relay, with its staff's home.

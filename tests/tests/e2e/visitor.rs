@@ -3,7 +3,6 @@
 //! disk unless asked.
 
 use candor_protocol::api::{EnvelopePage, StoredEnvelope};
-use candor_protocol::card::CARD_VERSION;
 use candor_protocol::seal::Sealer;
 use candor_protocol::{
     Codename, CodenameTypo, Day, Direction, Error, Identity, Message, OfficeCard, Policy,
@@ -56,8 +55,14 @@ fn a_mistyped_codename_is_reported_as_a_typo() {
 
 fn card(identity: &Identity, relay: &str) -> OfficeCard {
     OfficeCard {
-        v: CARD_VERSION.into(),
+        v: candor_protocol::card::OFFICE_CARD_VERSION.into(),
         serial: 1,
+        expires: candor_protocol::Day::from_unix(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        )
+        .plus(365),
         id: "pinned".parse().unwrap(),
         name: "Pinned Ombuds".into(),
         relay: relay.parse().unwrap(),
@@ -70,7 +75,11 @@ fn card(identity: &Identity, relay: &str) -> OfficeCard {
             retention: "r".into(),
         },
         retention_days: 30,
+        reply_within_days: 3,
+        close_grace_days: 14,
         categories: vec![],
+        constituencies: vec![],
+        outcomes: vec![candor_protocol::Choice::new("resolved", "Resolved").unwrap()],
         resources: vec![],
     }
 }

@@ -94,3 +94,32 @@ pub(crate) fn updating_an_unknown_office_is_not_found(h: &mut dyn Harness) {
     assert_eq!(store.office(&office.id()).unwrap(), None);
     assert_eq!(store.check().unwrap().offices, 0);
 }
+
+pub(crate) fn a_stored_card_of_the_first_format_is_not_damage(h: &mut dyn Harness) {
+    // Arrange: a store written before office cards had version 2 holds the office's genuine
+    // card of the first format.
+    let store = h.store();
+    let office = TestOffice::new("ombuds");
+    let old = format!(
+        r#"{{"v":1,"serial":1,"id":"ombuds","signing_key":"{}"}}"#,
+        candor_protocol::encoding::b64(&office.record.signing_key)
+    )
+    .into_bytes();
+    let mut record = office.record.clone();
+    record.card = candor_protocol::SignedCard {
+        signature: office
+            .identity
+            .signing()
+            .sign(candor_protocol::labels::OFFICE_CARD, &old),
+        card: old,
+    };
+
+    // Act
+    store.register_office(&record, &invite()).unwrap();
+    store.flush().unwrap();
+
+    // Assert: `check` does not call it damaged, and the office can still publish over it.
+    assert_clean(store);
+    store.update_office(&office.card(2, 30)).unwrap();
+    assert_clean(store);
+}

@@ -34,12 +34,14 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
         report.offices += 1;
         match rec {
             Ok(rec) => {
-                if rec
-                    .card
-                    .verify_office()
-                    .map(|c| c.id == id)
-                    .unwrap_or(false)
-                {
+                // A card of an older format verified when it was stored, and still names the
+                // office's key; the office replaces it when it next publishes.
+                let verifies = match rec.card.verify_office() {
+                    Ok(c) => c.id == id,
+                    Err(candor_protocol::Error::UnsupportedVersion { .. }) => true,
+                    Err(_) => false,
+                };
+                if verifies {
                     open_per_office.insert(id, 0);
                 } else {
                     problems.push(format!("office {id}: its card does not verify"));
