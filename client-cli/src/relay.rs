@@ -21,6 +21,7 @@ use reqwest::blocking::Client;
 use thiserror::Error;
 
 use crate::cli::ProxyUrl;
+use crate::output::escape_remote;
 
 /// How long to wait for a connection. Generous, because onion services take a while.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -67,10 +68,17 @@ pub enum RelayError {
     },
 }
 
+/// The refusal as the user reads it. The relay wrote the title and detail, so they are escaped.
 fn describe(status: u16, problem: Option<&Problem>) -> String {
     match problem {
-        Some(p) if p.detail.is_empty() => format!("{} (HTTP {status})", p.title),
-        Some(p) => format!("{} (HTTP {status}): {}", p.title, p.detail),
+        Some(p) if p.detail.is_empty() => {
+            format!("{} (HTTP {status})", escape_remote(&p.title))
+        }
+        Some(p) => format!(
+            "{} (HTTP {status}): {}",
+            escape_remote(&p.title),
+            escape_remote(&p.detail)
+        ),
         None => format!("HTTP {status}"),
     }
 }
@@ -342,14 +350,16 @@ impl Relay {
         RelayError::Unreachable {
             url: self.base.to_string(),
             via: self.via.clone(),
-            reason,
+            // A proxy's or a server's words may be in it.
+            reason: escape_remote(&reason).into_owned(),
         }
     }
 
     fn bad(&self, why: impl std::fmt::Display) -> RelayError {
         RelayError::BadAnswer {
             url: self.base.to_string(),
-            why: why.to_string(),
+            // Parse errors quote what the relay sent.
+            why: escape_remote(&why.to_string()).into_owned(),
         }
     }
 }

@@ -11,7 +11,7 @@ use candor_protocol::{
 };
 use serde::Serialize;
 
-use crate::output::Style;
+use crate::output::{Style, escape_remote};
 
 /// Who wrote an entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -168,7 +168,7 @@ impl Thread {
                     "you".to_owned()
                 }
                 (Author::Visitor, Viewer::Office) => "visitor".to_owned(),
-                (Author::Office, Viewer::Visitor) => office_name.to_owned(),
+                (Author::Office, Viewer::Visitor) => escape_remote(office_name).into_owned(),
                 (Author::ThirdParty, _) => "third party".to_owned(),
             };
             let head = format!("#{} {}", e.seq, style.bold(&who));
@@ -195,10 +195,13 @@ impl Thread {
                         meta.push(style.green("verified"));
                     }
                     if let Some(c) = &m.category {
-                        meta.push(format!("category: {}", category_label(categories, c)));
+                        meta.push(format!(
+                            "category: {}",
+                            escape_remote(category_label(categories, c))
+                        ));
                     }
                     if let Some(c) = &m.constituency {
-                        meta.push(format!("constituency: {c}"));
+                        meta.push(format!("constituency: {}", escape_remote(c)));
                     }
                     if m.urgent {
                         meta.push(style.red("URGENT"));
@@ -294,9 +297,9 @@ pub fn render_resource(r: &Resource, style: &Style) -> String {
     format!(
         "    {} {} ({kind}): {}\n      contact: {}\n",
         style.bold("referral:"),
-        r.name,
-        r.description,
-        r.contact
+        escape_remote(&r.name),
+        escape_remote(&r.description),
+        escape_remote(&r.contact)
     )
 }
 

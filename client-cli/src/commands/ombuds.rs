@@ -15,6 +15,7 @@ use super::{Context, today};
 use crate::cli::{CaseArgs, CloseArgs, Outcome, ReplyArgs};
 use crate::compose::compose;
 use crate::error::Unverified;
+use crate::output::escape_remote;
 use crate::relay::{Auth, Relay, RelayError};
 use crate::thread::{Author, Thread, Viewer, category_label};
 use crate::{input, output};
@@ -136,8 +137,8 @@ pub fn inbox(ctx: &Context) -> Result<()> {
         } else {
             format!("{:<7}", "")
         };
-        let category = c.category.as_deref().map_or("(none given)", |id| {
-            category_label(&keys.card.categories, id)
+        let category = c.category.as_deref().map_or("(none given)".into(), |id| {
+            escape_remote(category_label(&keys.card.categories, id))
         });
         let warn = if c.unreadable > 0 {
             s.red(&format!("  ({} unreadable)", c.unreadable))

@@ -21,7 +21,7 @@ use super::{Context, today};
 use crate::cli::{DestroyArgs, ForgetArgs, RaiseArgs, SendArgs, VisitorArgs};
 use crate::compose::compose;
 use crate::error::Unverified;
-use crate::output::{self, Style};
+use crate::output::{self, Style, escape_remote};
 use crate::relay::{Auth, Relay, RelayError};
 use crate::thread::{Thread, Viewer};
 use crate::{input, remember};
@@ -111,7 +111,7 @@ fn remember_if_asked(
 fn show_policy(card: &OfficeCard, style: &Style) {
     let p = &card.policy;
     let width = output::stderr_width();
-    let mut text = format!("\n{}\n", style.bold(&card.name));
+    let mut text = format!("\n{}\n", style.bold(&escape_remote(&card.name)));
     for (title, body) in [
         ("Confidentiality", &p.confidentiality),
         ("The exception", &p.exception),
@@ -158,7 +158,11 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
     let category = match &args.category {
         Some(id) => Some(check_category(card, id)?),
         None if input::interactive() && !card.categories.is_empty() => {
-            let labels: Vec<String> = card.categories.iter().map(|c| c.label.clone()).collect();
+            let labels: Vec<String> = card
+                .categories
+                .iter()
+                .map(|c| escape_remote(&c.label).into_owned())
+                .collect();
             input::select("What is it about?", &labels, "Prefer not to say")?
                 .map(|i| card.categories[i].id.clone())
         }
@@ -234,7 +238,7 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
         let mut text = format!(
             "{} to {}.\n{}",
             s.green("Your concern was sent"),
-            card.name,
+            escape_remote(&card.name),
             codename_advice(&codename, &office.address, s, output::stdout_width())
         );
         if let Some(path) = &remembered {
@@ -402,7 +406,7 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
             format!(
                 "{} {}\n\n{}",
                 s.bold("Your case at"),
-                s.bold(&office.card.name),
+                s.bold(&escape_remote(&office.card.name)),
                 thread.render(
                     Viewer::Visitor,
                     &office.card.name,
@@ -457,7 +461,7 @@ pub fn send(ctx: &Context, args: SendArgs) -> Result<()> {
             format!(
                 "{} to {} (message #{seq}).",
                 s.green("Sent"),
-                office.card.name
+                escape_remote(&office.card.name)
             )
         },
     )
@@ -472,7 +476,7 @@ pub fn destroy(ctx: &Context, args: DestroyArgs) -> Result<()> {
         &format!(
             "Destroy your case at {}? Every message in it is deleted from the relay now, and \
              cannot be recovered",
-            office.card.name
+            escape_remote(&office.card.name)
         ),
         args.yes,
         "--yes",
@@ -500,7 +504,7 @@ pub fn destroy(ctx: &Context, args: DestroyArgs) -> Result<()> {
             format!(
                 "{} your case at {} is deleted from the relay.",
                 s.green("Destroyed:"),
-                office.card.name
+                escape_remote(&office.card.name)
             )
         },
     )

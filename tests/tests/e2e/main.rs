@@ -8,6 +8,7 @@ mod cli;
 mod flow;
 mod keys;
 mod network;
+mod terminal;
 mod visitor;
 
 use std::path::PathBuf;
