@@ -11,6 +11,7 @@ pub mod api;
 pub mod fake;
 pub mod relay;
 pub mod socks;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
@@ -138,7 +139,7 @@ impl Party {
 
     /// A `candor` invocation with this party's environment and nothing else from ours.
     pub fn candor(&self, args: &[&str]) -> Invocation {
-        let mut cmd = assert_cmd::Command::new(&binaries().candor);
+        let mut cmd = StdCommand::new(&binaries().candor);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home.path())
@@ -146,8 +147,7 @@ impl Party {
             .env("CANDOR_PASSPHRASE", PASSPHRASE)
             .env("CANDOR_TEST_FAST_KDF", "1")
             .env("NO_COLOR", "1")
-            .args(args)
-            .timeout(COMMAND_TIMEOUT);
+            .args(args);
         if let Some(proxy) = &self.proxy {
             cmd.env("CANDOR_PROXY", proxy);
         }
@@ -161,7 +161,7 @@ impl Party {
 
 /// A command about to run.
 pub struct Invocation {
-    cmd: assert_cmd::Command,
+    cmd: StdCommand,
     stdin: Vec<u8>,
     shown: String,
 }
@@ -185,11 +185,49 @@ impl Invocation {
         self
     }
 
+    /// Runs the command with `terminal` as its stdin (stdout and stderr stay pipes), to
+    /// completion or the timeout. What it should read, type with [`terminal::Terminal::type_text`]
+    /// first: the terminal holds it until the command reads.
+    pub fn run_on(self, terminal: &terminal::Terminal) -> Run {
+        let mut cmd = self.cmd;
+        let mut child = cmd
+            .stdin(terminal.secondary())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run candor");
+        let read = |mut pipe: Box<dyn std::io::Read + Send>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                String::from_utf8_lossy(&bytes).into_owned()
+            })
+        };
+        let stdout = read(Box::new(child.stdout.take().expect("piped stdout")));
+        let stderr = read(Box::new(child.stderr.take().expect("piped stderr")));
+        let status = match wait_timeout::ChildExt::wait_timeout(&mut child, COMMAND_TIMEOUT)
+            .expect("wait for candor")
+        {
+            Some(status) => status,
+            None => {
+                let _ = child.kill();
+                child.wait().expect("wait for the killed candor")
+            }
+        };
+        Run {
+            code: status.code(),
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+            shown: self.shown,
+        }
+    }
+
     /// Runs the command to completion (or the timeout).
-    pub fn run(mut self) -> Run {
+    pub fn run(self) -> Run {
+        let mut cmd = assert_cmd::Command::from_std(self.cmd);
         // Always give stdin, so that it is closed after writing and never blocks.
-        self.cmd.write_stdin(self.stdin);
-        let output = self.cmd.output().expect("run candor");
+        cmd.timeout(COMMAND_TIMEOUT).write_stdin(self.stdin);
+        let output = cmd.output().expect("run candor");
         Run {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
