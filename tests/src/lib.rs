@@ -186,40 +186,15 @@ impl Invocation {
     }
 
     /// Runs the command with `terminal` as its stdin (stdout and stderr stay pipes), to
-    /// completion or the timeout. What it should read, type with [`terminal::Terminal::type_text`]
-    /// first: the terminal holds it until the command reads.
+    /// completion or the timeout.
     pub fn run_on(self, terminal: &terminal::Terminal) -> Run {
-        let mut cmd = self.cmd;
-        let mut child = cmd
-            .stdin(terminal.secondary())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("run candor");
-        let read = |mut pipe: Box<dyn std::io::Read + Send>| {
-            std::thread::spawn(move || {
-                let mut bytes = Vec::new();
-                let _ = pipe.read_to_end(&mut bytes);
-                String::from_utf8_lossy(&bytes).into_owned()
-            })
-        };
-        let stdout = read(Box::new(child.stdout.take().expect("piped stdout")));
-        let stderr = read(Box::new(child.stderr.take().expect("piped stderr")));
-        let status = match wait_timeout::ChildExt::wait_timeout(&mut child, COMMAND_TIMEOUT)
-            .expect("wait for candor")
-        {
-            Some(status) => status,
-            None => {
-                let _ = child.kill();
-                child.wait().expect("wait for the killed candor")
-            }
-        };
-        Run {
-            code: status.code(),
-            stdout: stdout.join().expect("stdout reader"),
-            stderr: stderr.join().expect("stderr reader"),
-            shown: self.shown,
-        }
+        terminal.run_on(self.cmd, self.shown)
+    }
+
+    /// Runs the command with `terminal` as stdin and stderr, and types `secret` at the hidden
+    /// prompt containing `prompt`. The run's stderr is what the terminal showed.
+    pub fn type_secret(self, terminal: &mut terminal::Terminal, prompt: &str, secret: &str) -> Run {
+        terminal.type_secret(self.cmd, self.shown, prompt, secret)
     }
 
     /// Runs the command to completion (or the timeout).
@@ -250,7 +225,7 @@ pub struct Run {
     pub stdout: String,
     /// Everything on stderr.
     pub stderr: String,
-    shown: String,
+    pub(crate) shown: String,
 }
 
 impl Run {

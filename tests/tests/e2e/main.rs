@@ -7,6 +7,7 @@
 mod cli;
 mod editor;
 mod flow;
+mod invite;
 mod keys;
 mod network;
 mod terminal;
