@@ -5,6 +5,8 @@
 //! arrive as RFC 9457 problem documents and become [`RelayError::Refused`]; a relay that cannot
 //! be reached is [`RelayError::Unreachable`], with its URL.
 
+mod transport;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use candor_protocol::api::{
@@ -20,6 +22,7 @@ use reqwest::Method;
 use reqwest::blocking::Client;
 use thiserror::Error;
 
+use self::transport::Transport;
 use crate::cli::ProxyUrl;
 use crate::output::escape_remote;
 
@@ -116,45 +119,13 @@ pub struct Relay {
     http: Client,
 }
 
-/// How a relay URL would be reached, when that is allowed at all.
-#[derive(Debug, PartialEq, Eq)]
-enum Transport {
-    /// TLS, an onion service or this machine: nothing on the network reads the requests.
-    Private,
-    /// Plain HTTP across a network: allowed, for lab setups, with a warning.
-    PlainHttp,
-}
-
-/// Whether `base` may be reached, `proxied` or not. An onion name without a proxy is refused:
-/// the system resolver would send it to DNS in clear, which RFC 7686 §2 forbids.
-fn transport(base: &RelayUrl, proxied: bool) -> anyhow::Result<Transport> {
-    let host = base.host().trim_end_matches('.').to_ascii_lowercase();
-    let onion = host == "onion" || host.ends_with(".onion");
-    if onion && !proxied {
-        anyhow::bail!(
-            "the relay {base} is an onion service, which only Tor can reach: pass --proxy \
-             socks5h://127.0.0.1:9050 (or set CANDOR_PROXY) with Tor running. Without a proxy, \
-             the onion name would be sent to DNS in clear (RFC 7686)"
-        );
-    }
-    let loopback = host == "localhost"
-        || host.ends_with(".localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if base.as_str().starts_with("http://") && !onion && !loopback {
-        return Ok(Transport::PlainHttp);
-    }
-    Ok(Transport::Private)
-}
-
 impl Relay {
     /// A client for the relay at `base`, through `proxy` if given. Without a proxy, proxy
     /// environment variables are ignored, so that traffic goes where the user thinks it goes.
     /// An onion relay needs a proxy; plain `http://` to anything but an onion or this machine
     /// gets a warning on stderr.
     pub fn new(base: &RelayUrl, proxy: Option<&ProxyUrl>) -> anyhow::Result<Self> {
-        if transport(base, proxy.is_some())? == Transport::PlainHttp {
+        if transport::check(base, proxy.is_some())? == Transport::PlainHttp {
             crate::output::warn(&format!(
                 "the relay {base} is reached over plain http://, so anyone on the way sees which \
                  mailboxes are used and when, and can change the relay's answers (messages stay \
@@ -438,37 +409,6 @@ mod tests {
             err.to_string()
                 .contains("Not found (HTTP 404): No such mailbox.")
         );
-    }
-
-    #[test]
-    fn an_onion_relay_needs_a_proxy_and_plain_http_is_flagged_off_this_machine() {
-        let url = |s: &str| s.parse::<RelayUrl>().unwrap();
-        for onion in [
-            "http://abc.onion",
-            "http://abc.ONION.:80",
-            "https://x.y.onion/r",
-        ] {
-            let err = transport(&url(onion), false).unwrap_err();
-            assert!(err.to_string().contains("--proxy"), "{err}");
-            assert_eq!(transport(&url(onion), true).unwrap(), Transport::Private);
-        }
-        for private in [
-            "https://relay.example.edu",
-            "http://127.0.0.1:8080",
-            "http://127.3.2.1",
-            "http://[::1]:8080",
-            "http://localhost:1",
-            "http://relay.localhost",
-        ] {
-            assert_eq!(transport(&url(private), false).unwrap(), Transport::Private);
-        }
-        for plain in [
-            "http://relay.example.edu",
-            "http://10.0.0.1:80",
-            "http://onion.example",
-        ] {
-            assert_eq!(transport(&url(plain), true).unwrap(), Transport::PlainHttp);
-        }
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub fn escape_remote(text: &str) -> Cow<'_, str> {
 
 /// serde_json's pretty printer, but DEL, C1 controls and bidi controls in strings are written
 /// as `\uXXXX` escapes rather than raw.
-pub struct SafeJson(pub PrettyFormatter<'static>);
+pub struct SafeJson(PrettyFormatter<'static>);
 
 impl SafeJson {
     /// A pretty printer with serde_json's default indent.
