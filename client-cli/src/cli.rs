@@ -130,10 +130,14 @@ pub struct InitArgs {
 #[derive(Args)]
 pub struct PublishArgs {
     /// A one-time registration token from the relay's operator (`candor-server invite`).
-    /// Needed the first time only.
+    /// Needed the first time only. `-` reads it from stdin, or asks for it at a terminal, so
+    /// that it stays out of the process list and the shell's history.
     // The token starts with base64url, so 1 in 64 starts with '-'.
     #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub invite: Option<String>,
+    /// Read the invite token from this file instead.
+    #[arg(long, value_name = "FILE", conflicts_with = "invite")]
+    pub invite_file: Option<std::path::PathBuf>,
     /// Replace the policy texts with this TOML file before publishing.
     #[arg(long, value_name = "FILE.toml")]
     pub policy: Option<PathBuf>,

@@ -40,14 +40,40 @@ fn read_stdin() -> Result<Zeroizing<String>> {
     Ok(text)
 }
 
+/// The variables the editor does not get: all of Candor's. Some hold the codename and the
+/// passphrases, and the editor, its plugins and whatever they start need none of them.
+const WITHHELD_PREFIX: &str = "CANDOR_";
+
+/// The editor to run: `$VISUAL`, else `$EDITOR`, else `vi`. An empty or blank one is unset, so
+/// that `VISUAL=` falls through to `EDITOR`.
+fn choose_editor(visual: Option<String>, editor: Option<String>) -> String {
+    let set = |v: Option<String>| v.filter(|e| !e.trim().is_empty());
+    set(visual)
+        .or_else(|| set(editor))
+        .unwrap_or_else(|| "vi".to_owned())
+}
+
+/// The command that runs `editor` on `path`, through the shell so that `EDITOR="code --wait"`
+/// works, with every `CANDOR_*` variable taken out of its environment.
+fn editor_command(editor: &str, path: &Path) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(path);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with(WITHHELD_PREFIX) {
+            command.env_remove(&name);
+        }
+    }
+    command
+}
+
 /// Opens the user's editor on a private temporary file and returns what they wrote, without the
 /// comment lines. The file is overwritten with zeros and deleted afterwards.
 fn edit(guide: &str) -> Result<Zeroizing<String>> {
-    let editor = std::env::var("VISUAL")
-        .ok()
-        .or_else(|| std::env::var("EDITOR").ok())
-        .filter(|e| !e.trim().is_empty())
-        .unwrap_or_else(|| "vi".to_owned());
+    let editor = choose_editor(std::env::var("VISUAL").ok(), std::env::var("EDITOR").ok());
     // Prefer a memory-backed, per-user directory, so that the draft never reaches a disk.
     let dir = std::env::var_os("XDG_RUNTIME_DIR")
         .map(std::path::PathBuf::from)
@@ -69,12 +95,7 @@ fn edit(guide: &str) -> Result<Zeroizing<String>> {
         .context("could not prepare the editor file")?;
     file.flush()?;
 
-    // Run through the shell, so that EDITOR="code --wait" works.
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{editor} \"$1\""))
-        .arg("sh")
-        .arg(file.path())
+    let status = editor_command(&editor, file.path())
         .status()
         .with_context(|| {
             format!(
@@ -118,5 +139,17 @@ mod tests {
         assert_eq!(compose(Some(&path), "").unwrap().as_str(), "hello there");
         std::fs::write(&path, " \n").unwrap();
         assert!(compose(Some(&path), "").is_err());
+    }
+
+    #[test]
+    fn an_empty_visual_falls_through_to_editor() {
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(choose_editor(some(""), some("nano")), "nano");
+        assert_eq!(choose_editor(some("  "), None), "vi");
+        assert_eq!(
+            choose_editor(some("code --wait"), some("nano")),
+            "code --wait"
+        );
+        assert_eq!(choose_editor(None, some("")), "vi");
     }
 }

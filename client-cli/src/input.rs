@@ -4,7 +4,9 @@
 //! stdin and stderr are terminals; otherwise a missing answer is an error that names the flag or
 //! variable to use.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Read as _};
+use std::path::Path;
+use std::str::FromStr;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use candor_protocol::Codename;
@@ -115,6 +117,69 @@ pub fn parse_codename(words: &str) -> Result<Codename> {
     })
 }
 
+/// A one-time office registration token, as `candor-server invite` prints it: one line of
+/// base64url and dots. It is a bearer secret until used, so it has no `Debug`.
+pub struct InviteToken(String);
+
+/// The longest token accepted; real ones are about 100 characters.
+const MAX_INVITE_CHARS: usize = 512;
+
+impl InviteToken {
+    /// The token, to send to the relay.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for InviteToken {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let token = s.trim();
+        if token.is_empty() {
+            bail!("the invite token is empty: give the line that `candor-server invite` printed");
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+        if token.len() > MAX_INVITE_CHARS || !token.chars().all(allowed) {
+            bail!(
+                "this is not an invite token: expected the one line that `candor-server invite` \
+                 printed (letters, digits, '-', '_' and '.')"
+            );
+        }
+        Ok(Self(token.to_owned()))
+    }
+}
+
+/// The invite token for `office publish`: `--invite TOKEN`; `--invite -`, from stdin, or a
+/// hidden prompt at a terminal; or `--invite-file FILE`. The last two keep it out of the
+/// process list and the shell's history.
+pub fn invite(arg: Option<&str>, file: Option<&Path>) -> Result<Option<InviteToken>> {
+    let text = match (arg, file) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => bail!("give the invite with --invite or --invite-file, not both"),
+        (Some("-"), None) if interactive() => Zeroizing::new(
+            dialoguer::Password::new()
+                .with_prompt("Invite token (from the relay's operator)")
+                .interact()
+                .context("could not read the invite token")?,
+        ),
+        (Some("-"), None) => {
+            let mut text = Zeroizing::new(String::new());
+            std::io::stdin()
+                .take(MAX_INVITE_CHARS as u64 + 2)
+                .read_to_string(&mut text)
+                .context("could not read the invite token from stdin")?;
+            text
+        }
+        (Some(token), None) => Zeroizing::new(token.to_owned()),
+        (None, Some(path)) => {
+            Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
+                format!("could not read the invite token from {}", path.display())
+            })?)
+        }
+    };
+    text.parse().map(Some)
+}
+
 /// Asks a yes/no question; `yes` answers it in advance. Without a terminal, the answer must be
 /// given with `flag`.
 pub fn confirm(question: &str, yes: bool, flag: &str) -> Result<bool> {
@@ -156,6 +221,37 @@ pub fn ask(question: &str) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invite_token_is_one_line_of_base64url_and_dots() {
+        let token: InviteToken = " -iYMtytKYTdAfqXqFMCw.1796001838.STGN9Q5Z\n"
+            .parse()
+            .unwrap();
+        assert_eq!(token.as_str(), "-iYMtytKYTdAfqXqFMCw.1796001838.STGN9Q5Z");
+        for bad in ["", " \n", "two\nlines", "tok en", "x".repeat(513).as_str()] {
+            assert!(bad.parse::<InviteToken>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_invite_comes_from_the_flag_or_a_file_and_not_both() {
+        // Arrange
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("invite");
+        std::fs::write(&path, "abc.123.XYZ\n").unwrap();
+
+        // Act and assert
+        assert!(invite(None, None).unwrap().is_none());
+        let from_file = invite(None, Some(&path)).unwrap().unwrap();
+        assert_eq!(from_file.as_str(), "abc.123.XYZ");
+        assert_eq!(
+            invite(Some("t.1.x"), None).unwrap().unwrap().as_str(),
+            "t.1.x"
+        );
+        assert!(invite(Some("t.1.x"), Some(&path)).is_err());
+        let missing = invite(None, Some(&dir.path().join("nope"))).err().unwrap();
+        assert!(missing.to_string().contains("could not read"), "{missing}");
+    }
 
     #[test]
     fn a_mistyped_codename_says_typo() {

@@ -17,6 +17,10 @@
 //! Three kinds exist: the office identity (its 64 secret bytes), the office bundle that moves
 //! keys between staff (the 64 bytes followed by the card's JSON) and the visitor's remembered
 //! codenames.
+//!
+//! What parameters a file may carry, and the test-only fast mode, are in [`cost`].
+
+mod cost;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -29,29 +33,13 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use self::cost::{Cost, FAST_KDF_ENV, FastMode, Strength};
 use crate::output;
 
 /// Label at the start of every keystore AAD.
 const KEYSTORE_AAD: &[u8] = b"candor/v1/keystore";
 const FORMAT: &str = "candor-keystore";
 const VERSION: u64 = 1;
-
-/// Argon2id memory in KiB: 64 MiB (RFC 9106 §4, second recommended option, with one lane).
-const M_KIB: u32 = 64 * 1024;
-/// Argon2id passes.
-const T_COST: u32 = 3;
-/// Argon2id lanes.
-const P_COST: u32 = 1;
-
-/// Test-only switch to cheap Argon2id parameters for files created while it is set. It makes a
-/// keystore fast to guess: never set it for real keys.
-pub const FAST_KDF_ENV: &str = "CANDOR_TEST_FAST_KDF";
-
-/// Upper bounds for parameters read from a file, so that a hostile bundle cannot make us
-/// allocate gigabytes or spin for hours.
-const MAX_M_KIB: u32 = 1024 * 1024;
-const MAX_T_COST: u32 = 16;
-const MAX_P_COST: u32 = 8;
 
 /// What a keystore holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,34 +113,42 @@ fn derive_key(passphrase: &SecretString, kdf: &KdfParams) -> Result<Zeroizing<[u
     Ok(key)
 }
 
+/// The fast mode of this process, warning about it when it was asked for.
+fn fast_mode() -> FastMode {
+    let mode = cost::fast_mode();
+    match mode {
+        FastMode::On => output::warn(&format!(
+            "{FAST_KDF_ENV}=1: keystores use test-only Argon2id parameters and are easy to guess"
+        )),
+        FastMode::Ignored => output::warn(&format!(
+            "{FAST_KDF_ENV} is ignored: only test builds of candor honour it"
+        )),
+        FastMode::Off => {}
+    }
+    mode
+}
+
 /// Encrypts `plaintext` under `passphrase` into the bytes of a keystore file.
 pub fn seal(kind: Kind, plaintext: &[u8], passphrase: &SecretString) -> Result<Vec<u8>> {
-    let cost = if std::env::var_os(FAST_KDF_ENV).is_some_and(|v| v == "1") {
-        output::warn(&format!(
-            "{FAST_KDF_ENV}=1: this keystore uses test-only Argon2id parameters and is easy to guess"
-        ));
-        FAST_COST
-    } else {
-        (M_KIB, T_COST, P_COST)
+    let cost = match fast_mode() {
+        FastMode::On => cost::FAST,
+        FastMode::Off | FastMode::Ignored => cost::DEFAULT,
     };
     seal_with(kind, plaintext, passphrase, cost)
 }
-
-/// Argon2id memory (KiB), passes and lanes for the test-only fast mode.
-const FAST_COST: (u32, u32, u32) = (64, 1, 1);
 
 fn seal_with(
     kind: Kind,
     plaintext: &[u8],
     passphrase: &SecretString,
-    (m_kib, t, p): (u32, u32, u32),
+    cost: Cost,
 ) -> Result<Vec<u8>> {
     let rng = &mut candor_protocol::rand::rng();
     let kdf = KdfParams {
         alg: "argon2id".to_owned(),
-        m_kib,
-        t,
-        p,
+        m_kib: cost.m_kib,
+        t: cost.t,
+        p: cost.p,
         salt: random_bytes(rng),
     };
     let key = derive_key(passphrase, &kdf)?;
@@ -180,8 +176,22 @@ fn seal_with(
     Ok(bytes)
 }
 
-/// Decrypts a keystore file of the expected `kind`.
+/// Decrypts a keystore file of the expected `kind`. Parameters below [`cost::FLOOR`] are
+/// refused, except in the test-only fast mode; below the default, it warns.
 pub fn open(kind: Kind, bytes: &[u8], passphrase: &SecretString) -> Result<Zeroizing<Vec<u8>>> {
+    let floor = match fast_mode() {
+        FastMode::On => cost::FAST,
+        FastMode::Off | FastMode::Ignored => cost::FLOOR,
+    };
+    open_with(kind, bytes, passphrase, floor)
+}
+
+fn open_with(
+    kind: Kind,
+    bytes: &[u8],
+    passphrase: &SecretString,
+    floor: Cost,
+) -> Result<Zeroizing<Vec<u8>>> {
     let file: File = serde_json::from_slice(bytes)
         .map_err(|e| anyhow!("this is not a Candor keystore file ({e})"))?;
     if file.format != FORMAT || file.v != VERSION {
@@ -199,8 +209,26 @@ pub fn open(kind: Kind, bytes: &[u8], passphrase: &SecretString) -> Result<Zeroi
         );
     }
     let k = &file.kdf;
-    if k.alg != "argon2id" || k.m_kib > MAX_M_KIB || k.t > MAX_T_COST || k.p > MAX_P_COST {
-        bail!("this keystore uses key-derivation parameters this client refuses");
+    if k.alg != "argon2id" {
+        bail!(
+            "this keystore uses the key derivation {}, which this client refuses",
+            k.alg
+        );
+    }
+    let cost = Cost {
+        m_kib: k.m_kib,
+        t: k.t,
+        p: k.p,
+    };
+    if cost::judge(cost, floor)? == Strength::BelowDefault && floor != cost::FAST {
+        output::warn(&format!(
+            "this keystore's Argon2id parameters ({} KiB, {} passes) are below this client's \
+             default ({} KiB, {} passes); its passphrase is cheaper to guess than it should be",
+            cost.m_kib,
+            cost.t,
+            cost::DEFAULT.m_kib,
+            cost::DEFAULT.t
+        ));
     }
     let key = derive_key(passphrase, k)?;
     let plaintext = XChaCha20Poly1305::new(&Key::from(*key))
@@ -249,7 +277,11 @@ pub fn seal_bundle(
 
 /// Opens a bundle made by [`seal_bundle`].
 pub fn open_bundle(bytes: &[u8], passphrase: &SecretString) -> Result<(Identity, OfficeCard)> {
-    let plaintext = open(Kind::OfficeBundle, bytes, passphrase)?;
+    bundle_from(&open(Kind::OfficeBundle, bytes, passphrase)?)
+}
+
+/// The keys and card in an opened bundle, checked to belong together.
+fn bundle_from(plaintext: &[u8]) -> Result<(Identity, OfficeCard)> {
     let (secret, card) = plaintext
         .split_at_checked(64)
         .ok_or_else(|| anyhow!("the bundle is damaged (too short)"))?;
@@ -286,7 +318,29 @@ mod tests {
 
     // Cheap parameters keep the unit tests fast; the format is the same.
     fn sealed(kind: Kind, plaintext: &[u8]) -> Vec<u8> {
-        seal_with(kind, plaintext, &pass("correct horse"), FAST_COST).unwrap()
+        seal_with(kind, plaintext, &pass("correct horse"), cost::FAST).unwrap()
+    }
+
+    fn open(kind: Kind, bytes: &[u8], passphrase: &SecretString) -> Result<Zeroizing<Vec<u8>>> {
+        open_with(kind, bytes, passphrase, cost::FAST)
+    }
+
+    #[test]
+    fn a_keystore_below_the_floor_is_refused_outside_the_fast_mode() {
+        // Arrange
+        let file = sealed(Kind::OfficeIdentity, b"secret");
+
+        // Act
+        let err = open_with(
+            Kind::OfficeIdentity,
+            &file,
+            &pass("correct horse"),
+            cost::FLOOR,
+        )
+        .unwrap_err();
+
+        // Assert
+        assert!(err.to_string().contains("too cheap"), "{err}");
     }
 
     #[test]
@@ -346,7 +400,8 @@ mod tests {
         let mut plaintext = identity.to_secret_bytes().to_vec();
         plaintext.extend_from_slice(&serde_json::to_vec(&card).unwrap());
         let file = sealed(Kind::OfficeBundle, &plaintext);
-        let (back, back_card) = open_bundle(&file, &pass("correct horse")).unwrap();
+        let opened = open(Kind::OfficeBundle, &file, &pass("correct horse")).unwrap();
+        let (back, back_card) = bundle_from(&opened).unwrap();
         assert_eq!(back.fingerprint(), identity.fingerprint());
         assert_eq!(back_card, card);
 
@@ -354,6 +409,8 @@ mod tests {
         let mut mixed = stranger.to_secret_bytes().to_vec();
         mixed.extend_from_slice(&serde_json::to_vec(&card).unwrap());
         let file = sealed(Kind::OfficeBundle, &mixed);
-        assert!(open_bundle(&file, &pass("correct horse")).is_err());
+        let opened = open(Kind::OfficeBundle, &file, &pass("correct horse")).unwrap();
+        let err = bundle_from(&opened).err().unwrap();
+        assert!(err.to_string().contains("do not belong together"), "{err}");
     }
 }

@@ -76,13 +76,15 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     1
 }
 
-/// Prints an error and its causes to stderr, one per line.
+/// Prints an error and its causes to stderr, one per line. Errors quote what others sent (a
+/// relay's problem, a card's category), so each line is escaped.
 fn report(err: &anyhow::Error) {
     let style = output::Style::stderr();
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{} {err}", style.red("error:"));
+    let shown = |e: &dyn std::fmt::Display| output::escape_remote(&e.to_string()).into_owned();
+    let _ = writeln!(stderr, "{} {}", style.red("error:"), shown(err));
     for cause in err.chain().skip(1) {
-        let _ = writeln!(stderr, "  {} {cause}", style.dim("because:"));
+        let _ = writeln!(stderr, "  {} {}", style.dim("because:"), shown(&cause));
     }
 }
 

@@ -3,11 +3,19 @@
 //!
 //! Writes return errors instead of panicking, so that a closed pipe (`candor inbox | head`) ends
 //! the command quietly.
+//!
+//! Text that came from elsewhere (a message, a card, a relay's problem document) goes through
+//! [`escape_remote`] before it is printed, so that it cannot drive the terminal; [`wrap`] and
+//! [`warn`] do it themselves, and JSON is written with [`escape::SafeJson`].
+
+mod escape;
 
 use std::io::{self, IsTerminal as _, Write as _};
 
 use anyhow::Result;
 use serde::Serialize;
+
+pub use escape::escape_remote;
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy)]
@@ -104,7 +112,11 @@ impl Out {
     /// Prints a JSON document on stdout.
     pub fn json<T: Serialize>(&self, value: &T) -> Result<()> {
         // Serialize first, so that a closed pipe surfaces as an `io::Error` (exit code 0).
-        let mut bytes = serde_json::to_vec_pretty(value)?;
+        let mut bytes = Vec::new();
+        value.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut bytes,
+            escape::SafeJson::new(),
+        ))?;
         bytes.push(b'\n');
         let mut out = io::stdout().lock();
         out.write_all(&bytes)?;
@@ -132,10 +144,14 @@ pub fn note(text: &str) {
     let _ = writeln!(io::stderr().lock(), "{text}");
 }
 
-/// Prints a warning on stderr.
+/// Prints a warning on stderr, its text escaped: warnings often quote an error from elsewhere.
 pub fn warn(text: &str) {
     let style = Style::stderr();
-    note(&format!("{} {text}", style.yellow("warning:")));
+    note(&format!(
+        "{} {}",
+        style.yellow("warning:"),
+        escape_remote(text)
+    ));
 }
 
 /// The column to wrap text at on stdout: the terminal's width, at most 100; `None` when stdout
@@ -158,8 +174,10 @@ fn terminal_width(term: &dialoguer::console::Term) -> Option<usize> {
 }
 
 /// Wraps each line of `text` at `width` columns (counting characters), prefixing every output
-/// line with `indent`. Without a width, only the indent is added.
+/// line with `indent`. Without a width, only the indent is added. What it wraps is prose to
+/// show, often a message, so it is escaped first ([`escape_remote`]).
 pub fn wrap(text: &str, width: Option<usize>, indent: &str) -> String {
+    let text = escape_remote(text);
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     for line in text.lines() {
         if line.trim().is_empty() {
@@ -211,5 +229,11 @@ mod tests {
             wrap(text, None, "> "),
             "> one two three four five six seven eight nine ten\n\n> last\n"
         );
+    }
+
+    #[test]
+    fn wrapped_text_is_escaped() {
+        let wrapped = wrap("forged\r\x1b[2Jheader", Some(40), "  ");
+        assert_eq!(wrapped, "  forged\\x0d\\x1b[2Jheader\n");
     }
 }

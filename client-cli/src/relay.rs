@@ -5,6 +5,8 @@
 //! arrive as RFC 9457 problem documents and become [`RelayError::Refused`]; a relay that cannot
 //! be reached is [`RelayError::Unreachable`], with its URL.
 
+mod transport;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use candor_protocol::api::{
@@ -20,7 +22,9 @@ use reqwest::Method;
 use reqwest::blocking::Client;
 use thiserror::Error;
 
+use self::transport::Transport;
 use crate::cli::ProxyUrl;
+use crate::output::escape_remote;
 
 /// How long to wait for a connection. Generous, because onion services take a while.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,10 +79,17 @@ pub enum RelayError {
     },
 }
 
+/// The refusal as the user reads it. The relay wrote the title and detail, so they are escaped.
 fn describe(status: u16, problem: Option<&Problem>) -> String {
     match problem {
-        Some(p) if p.detail.is_empty() => format!("{} (HTTP {status})", p.title),
-        Some(p) => format!("{} (HTTP {status}): {}", p.title, p.detail),
+        Some(p) if p.detail.is_empty() => {
+            format!("{} (HTTP {status})", escape_remote(&p.title))
+        }
+        Some(p) => format!(
+            "{} (HTTP {status}): {}",
+            escape_remote(&p.title),
+            escape_remote(&p.detail)
+        ),
         None => format!("HTTP {status}"),
     }
 }
@@ -119,7 +130,16 @@ pub struct Relay {
 impl Relay {
     /// A client for the relay at `base`, through `proxy` if given. Without a proxy, proxy
     /// environment variables are ignored, so that traffic goes where the user thinks it goes.
+    /// An onion relay needs a proxy; plain `http://` to anything but an onion or this machine
+    /// gets a warning on stderr.
     pub fn new(base: &RelayUrl, proxy: Option<&ProxyUrl>) -> anyhow::Result<Self> {
+        if transport::check(base, proxy.is_some())? == Transport::PlainHttp {
+            crate::output::warn(&format!(
+                "the relay {base} is reached over plain http://, so anyone on the way sees which \
+                 mailboxes are used and when, and can change the relay's answers (messages stay \
+                 end-to-end encrypted, and cards signed). Use https:// or an onion address"
+            ));
+        }
         let mut builder = Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
@@ -395,14 +415,16 @@ impl Relay {
         RelayError::Unreachable {
             url: self.base.to_string(),
             via: self.via.clone(),
-            reason,
+            // A proxy's or a server's words may be in it.
+            reason: escape_remote(&reason).into_owned(),
         }
     }
 
     fn bad(&self, why: impl std::fmt::Display) -> RelayError {
         RelayError::BadAnswer {
             url: self.base.to_string(),
-            why: why.to_string(),
+            // Parse errors quote what the relay sent.
+            why: escape_remote(&why.to_string()).into_owned(),
         }
     }
 }

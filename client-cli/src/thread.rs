@@ -14,7 +14,7 @@ use candor_protocol::{
 };
 use serde::Serialize;
 
-use crate::output::Style;
+use crate::output::{Style, escape_remote};
 
 /// Who wrote an entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -182,7 +182,7 @@ impl Thread {
                     "you".to_owned()
                 }
                 (Author::Visitor, Viewer::Office) => "visitor".to_owned(),
-                (Author::Office, Viewer::Visitor) => office_name.to_owned(),
+                (Author::Office, Viewer::Visitor) => escape_remote(office_name).into_owned(),
                 (Author::ThirdParty, _) => "third party".to_owned(),
             };
             let head = format!("#{} {}", e.seq, style.bold(&who));
@@ -210,16 +210,18 @@ impl Thread {
                 Content::Opened(m) => {
                     let mut meta = vec![m.day.to_string(), style.green("verified")];
                     if !m.categories.is_empty() {
-                        let labels: Vec<&str> = m
+                        let labels: Vec<String> = m
                             .categories
                             .as_slice()
                             .iter()
-                            .map(|c| category_label(categories, c.as_str()))
+                            .map(|c| {
+                                escape_remote(category_label(categories, c.as_str())).into_owned()
+                            })
                             .collect();
                         meta.push(format!("categories: {}", labels.join("; ")));
                     }
                     if let Some(c) = &m.constituency {
-                        meta.push(format!("constituency: {c}"));
+                        meta.push(format!("constituency: {}", escape_remote(c.as_str())));
                     }
                     if m.urgent {
                         meta.push(style.red("URGENT"));
@@ -320,14 +322,14 @@ pub fn render_resource(r: &Resource, style: &Style) -> String {
     let mut text = format!(
         "    {} {} ({kind}): {}\n",
         style.bold("referral:"),
-        r.name,
-        r.description,
+        escape_remote(&r.name),
+        escape_remote(&r.description),
     );
     if let Some(contact) = &r.contact {
-        text.push_str(&format!("      contact: {contact}\n"));
+        text.push_str(&format!("      contact: {}\n", escape_remote(contact)));
     }
     if let Some(url) = &r.url {
-        text.push_str(&format!("      web: {url}\n"));
+        text.push_str(&format!("      web: {}\n", escape_remote(url)));
     }
     text
 }

@@ -1,5 +1,5 @@
 //! A fake relay that answers GET requests with canned bodies by path prefix: enough to serve a
-//! tampered office card, or a forged reply, to the visitor's client.
+//! tampered office card, a forged reply or a hostile problem document to the visitor's client.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
@@ -27,6 +27,16 @@ impl FakeRelay {
     /// Serves the body of the first route whose prefix the request path starts with, and a 404
     /// problem document otherwise.
     pub fn routes(routes: Vec<(String, Vec<u8>)>) -> Self {
+        Self::answering(routes.into_iter().map(|(p, b)| (p, 200, b)).collect())
+    }
+
+    /// Answers every request with `status` and `body`, as `application/json`.
+    pub fn refusing(status: u16, body: Vec<u8>) -> Self {
+        Self::answering(vec![("/".to_owned(), status, body)])
+    }
+
+    /// Like [`FakeRelay::routes`], each route with its own status.
+    fn answering(routes: Vec<(String, u16, Vec<u8>)>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake relay");
         listener
             .set_nonblocking(true)
@@ -55,8 +65,10 @@ impl FakeRelay {
                 let path = head.split(' ').nth(1).unwrap_or("");
                 let (status, body) = routes
                     .iter()
-                    .find(|(prefix, _)| path.starts_with(prefix.as_str()))
-                    .map_or((404, NOT_FOUND), |(_, body)| (200, body.as_slice()));
+                    .find(|(prefix, _, _)| path.starts_with(prefix.as_str()))
+                    .map_or((404, NOT_FOUND), |(_, status, body)| {
+                        (*status, body.as_slice())
+                    });
                 let _ = write!(
                     conn,
                     "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\

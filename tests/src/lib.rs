@@ -12,6 +12,7 @@ pub mod fake;
 pub mod mitm;
 pub mod relay;
 pub mod socks;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
@@ -139,7 +140,7 @@ impl Party {
 
     /// A `candor` invocation with this party's environment and nothing else from ours.
     pub fn candor(&self, args: &[&str]) -> Invocation {
-        let mut cmd = assert_cmd::Command::new(&binaries().candor);
+        let mut cmd = StdCommand::new(&binaries().candor);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home.path())
@@ -147,8 +148,7 @@ impl Party {
             .env("CANDOR_PASSPHRASE", PASSPHRASE)
             .env("CANDOR_TEST_FAST_KDF", "1")
             .env("NO_COLOR", "1")
-            .args(args)
-            .timeout(COMMAND_TIMEOUT);
+            .args(args);
         if let Some(proxy) = &self.proxy {
             cmd.env("CANDOR_PROXY", proxy);
         }
@@ -162,7 +162,7 @@ impl Party {
 
 /// A command about to run.
 pub struct Invocation {
-    cmd: assert_cmd::Command,
+    cmd: StdCommand,
     stdin: Vec<u8>,
     shown: String,
 }
@@ -186,11 +186,24 @@ impl Invocation {
         self
     }
 
+    /// Runs the command with `terminal` as its stdin (stdout and stderr stay pipes), to
+    /// completion or the timeout.
+    pub fn run_on(self, terminal: &terminal::Terminal) -> Run {
+        terminal.run_on(self.cmd, self.shown)
+    }
+
+    /// Runs the command with `terminal` as stdin and stderr, and types `secret` at the hidden
+    /// prompt containing `prompt`. The run's stderr is what the terminal showed.
+    pub fn type_secret(self, terminal: &mut terminal::Terminal, prompt: &str, secret: &str) -> Run {
+        terminal.type_secret(self.cmd, self.shown, prompt, secret)
+    }
+
     /// Runs the command to completion (or the timeout).
-    pub fn run(mut self) -> Run {
+    pub fn run(self) -> Run {
+        let mut cmd = assert_cmd::Command::from_std(self.cmd);
         // Always give stdin, so that it is closed after writing and never blocks.
-        self.cmd.write_stdin(self.stdin);
-        let output = self.cmd.output().expect("run candor");
+        cmd.timeout(COMMAND_TIMEOUT).write_stdin(self.stdin);
+        let output = cmd.output().expect("run candor");
         Run {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -213,7 +226,7 @@ pub struct Run {
     pub stdout: String,
     /// Everything on stderr.
     pub stderr: String,
-    shown: String,
+    pub(crate) shown: String,
 }
 
 impl Run {

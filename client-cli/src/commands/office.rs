@@ -219,6 +219,7 @@ struct Published<'a> {
 
 /// `candor office publish`.
 pub fn publish(ctx: &Context, args: PublishArgs) -> Result<()> {
+    let invite = input::invite(args.invite.as_deref(), args.invite_file.as_deref())?;
     let OfficeKeys { identity, mut card } = unlock(&ctx.home)?;
     apply_changes(&mut card, &args)?;
     card.expires = today().plus(args.valid_days);
@@ -228,11 +229,11 @@ pub fn publish(ctx: &Context, args: PublishArgs) -> Result<()> {
         &[&args.lists, &args.resources, &args.policy],
     )?;
     let relay = ctx.relay(&card.relay)?;
-    let registered = args.invite.is_some();
-    if let Some(invite) = &args.invite {
+    let registered = invite.is_some();
+    if let Some(invite) = &invite {
         let signed = card.sign(&identity)?;
         relay
-            .register_office(invite.trim(), signed)
+            .register_office(invite.as_str(), signed)
             .map_err(|e| match e.problem_kind() {
                 Some("conflict") => anyhow::Error::new(e).context(format!(
                     "the relay already has an office called {}: if it is yours, publish updates \

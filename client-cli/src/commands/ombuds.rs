@@ -21,6 +21,7 @@ use super::{Context, today};
 use crate::cli::{CaseArgs, CloseArgs, ReplyArgs};
 use crate::compose::compose;
 use crate::error::Unverified;
+use crate::output::escape_remote;
 use crate::relay::{Auth, Relay, RelayError};
 use crate::thread::{Author, Thread, Viewer, category_label};
 use crate::{input, output};
@@ -197,10 +198,12 @@ pub fn inbox(ctx: &Context) -> Result<()> {
         let category = if c.categories.is_empty() {
             "(none given)".to_owned()
         } else {
-            let labels: Vec<&str> = c
+            let labels: Vec<String> = c
                 .categories
                 .iter()
-                .map(|id| category_label(&keys.card.categories, id.as_str()))
+                .map(|id| {
+                    escape_remote(category_label(&keys.card.categories, id.as_str())).into_owned()
+                })
                 .collect();
             labels.join("; ")
         };

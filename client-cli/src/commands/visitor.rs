@@ -23,7 +23,7 @@ use super::{Context, today};
 use crate::cli::{DestroyArgs, ForgetArgs, RaiseArgs, SendArgs, VisitorArgs};
 use crate::compose::compose;
 use crate::error::Unverified;
-use crate::output::{self, Style};
+use crate::output::{self, Style, escape_remote};
 use crate::relay::{Auth, Relay, RelayError, unix_now};
 use crate::thread::{Thread, Viewer, render_resource};
 use crate::{input, remember};
@@ -158,7 +158,7 @@ fn remember_if_asked(
 fn show_policy(card: &OfficeCard, style: &Style) {
     let p = &card.policy;
     let width = output::stderr_width();
-    let mut text = format!("\n{}\n", style.bold(&card.name));
+    let mut text = format!("\n{}\n", style.bold(&escape_remote(&card.name)));
     for (title, body) in [
         ("Confidentiality", &p.confidentiality),
         ("The exception", &p.exception),
@@ -206,7 +206,11 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
 
     let categories =
         if args.category.is_empty() && input::interactive() && !card.categories.is_empty() {
-            let labels: Vec<String> = card.categories.iter().map(|c| c.label.clone()).collect();
+            let labels: Vec<String> = card
+                .categories
+                .iter()
+                .map(|c| escape_remote(&c.label).into_owned())
+                .collect();
             let picked = input::select("What is it about?", &labels, "Prefer not to say")?;
             let ids: Vec<ItemId> = picked
                 .map(|i| card.categories[i].id.clone())
@@ -289,7 +293,7 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
         let mut text = format!(
             "{} to {}.\n{}\n{}",
             s.green("Your concern was sent"),
-            card.name,
+            escape_remote(&card.name),
             output::wrap(&acknowledgement(card), output::stdout_width(), ""),
             codename_advice(
                 &codename,
@@ -555,7 +559,7 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
             format!(
                 "{} {}\n\n{}",
                 s.bold("Your case at"),
-                s.bold(&office.card.name),
+                s.bold(&escape_remote(&office.card.name)),
                 thread.render(
                     Viewer::Visitor,
                     &office.card.name,
@@ -615,7 +619,7 @@ pub fn send(ctx: &Context, args: SendArgs) -> Result<()> {
             format!(
                 "{} to {} (message #{seq}).",
                 s.green("Sent"),
-                office.card.name
+                escape_remote(&office.card.name)
             )
         },
     )
@@ -630,7 +634,7 @@ pub fn destroy(ctx: &Context, args: DestroyArgs) -> Result<()> {
         &format!(
             "Destroy your case at {}? Every message in it is deleted from the relay now, and \
              cannot be recovered",
-            office.card.name
+            escape_remote(&office.card.name)
         ),
         args.yes,
         "--yes",
@@ -658,7 +662,7 @@ pub fn destroy(ctx: &Context, args: DestroyArgs) -> Result<()> {
             format!(
                 "{} your case at {} is deleted from the relay.",
                 s.green("Destroyed:"),
-                office.card.name
+                escape_remote(&office.card.name)
             )
         },
     )

@@ -68,3 +68,35 @@ fn an_office_keystore_uses_real_argon2id_parameters_and_its_passphrase() {
         );
     }
 }
+
+#[test]
+fn issue_20_a_keystore_with_test_only_parameters_is_refused_outside_the_test_mode() {
+    // Arrange: a keystore made in the test-only fast mode (64 KiB, one pass), as a hostile
+    // bundle or an office set up by a test build would carry.
+    let staff = Party::new();
+    staff
+        .candor(&[
+            "office",
+            "init",
+            "--name",
+            "Cheap Ombuds",
+            "--relay",
+            "http://127.0.0.1:9",
+        ])
+        .ok();
+
+    // Act: open it without the fast mode; it is refused before any network access.
+    let refused = staff
+        .candor(&["inbox"])
+        .env_remove("CANDOR_TEST_FAST_KDF")
+        .run()
+        .expect_code(1);
+
+    // Assert
+    assert!(refused.stderr.contains("too cheap"), "{}", refused.stderr);
+    assert!(
+        !refused.stderr.contains("cannot reach"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -6,10 +6,13 @@
 
 mod card;
 mod cli;
+mod editor;
 mod flow;
+mod invite;
 mod keys;
 mod keysub;
 mod network;
+mod terminal;
 mod thread;
 mod visitor;
 

@@ -1,5 +1,5 @@
-//! Reaching the relay: a relay that is down, and the `--proxy` path through SOCKS5 to an onion
-//! name.
+//! Reaching the relay: a relay that is down, the `--proxy` path through SOCKS5 to an onion
+//! name, an onion name without a proxy, and plain `http://` off this machine.
 
 use candor_tests::socks::Socks5;
 use candor_tests::{Party, Relay};
@@ -68,12 +68,13 @@ fn the_proxy_carries_dns_and_traffic_to_an_onion_relay() {
         .env("CANDOR_CODENAME", &codename)
         .ok()
         .json();
-    // Without the proxy, the onion name does not resolve.
+    // Without the proxy, the onion name is refused before anything goes to the network
+    // (issue 20, finding 7): exit 1, an input error, not 3, a relay that did not answer.
     let direct = Party::new()
         .candor(&["check", &office.address])
         .env("CANDOR_CODENAME", &codename)
         .run()
-        .expect_code(3);
+        .expect_code(1);
 
     // Assert: the proxy was asked for the onion name (so DNS went through it), and for nothing
     // else; the conversation worked.
@@ -82,4 +83,45 @@ fn the_proxy_carries_dns_and_traffic_to_an_onion_relay() {
     assert!(seen.iter().all(|h| h == onion), "{seen:?}");
     assert_eq!(check["messages"][1]["text"], "answered over the onion");
     assert!(direct.stderr.contains(&onion_url), "{}", direct.stderr);
+    assert!(
+        direct.stderr.contains("--proxy") && direct.stderr.contains("RFC 7686"),
+        "{}",
+        direct.stderr
+    );
+    assert!(!direct.stderr.contains("cannot reach"), "{}", direct.stderr);
+}
+
+#[test]
+fn issue_20_plain_http_off_this_machine_is_warned_about_and_loopback_is_not() {
+    // Arrange: 0.0.0.0 is not a loopback name, but on Linux it goes nowhere beyond this
+    // machine; nobody listens on the port, so the command fails fast after the warning.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let runs = [
+        format!("http://0.0.0.0:{port}"),
+        format!("http://127.0.0.1:{port}"),
+    ]
+    .map(|url| {
+        let staff = Party::new();
+        staff
+            .candor(&["office", "init", "--name", "Plain Ombuds", "--relay", &url])
+            .ok();
+        // Act
+        staff
+            .candor(&["office", "publish", "--invite", "token"])
+            .run()
+            .expect_code(3)
+    });
+
+    // Assert
+    let [remote, local] = runs;
+    assert!(
+        remote.stderr.contains("warning:") && remote.stderr.contains("plain http://"),
+        "{}",
+        remote.stderr
+    );
+    assert!(!local.stderr.contains("plain http://"), "{}", local.stderr);
 }

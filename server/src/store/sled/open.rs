@@ -1,8 +1,17 @@
 //! Opening a sled store: the relay's way (bring sled up to date from the log, cut an unsynced
 //! tail, refuse damage), or read-only for `candor-server check --read-only`, which changes
 //! nothing it was given.
+//!
+//! The relay's way also keeps the store private whatever the umask and the data directory's
+//! mode: the store's directory is created 0700 before sled sees it, and once sled has opened,
+//! every file under it is made 0600 and every directory 0700. sled creates its files with the
+//! default mode and offers no option for it; files it adds later (snapshots, blobs) are inside
+//! the 0700 directory, and are tightened at the next start.
 
 use std::collections::HashMap;
+use std::fs::{DirBuilder, Permissions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -123,6 +132,11 @@ impl SledStore {
 
     /// Opens the store in `dir` as `options` say.
     pub fn open_with(dir: &Path, options: Options) -> Result<Self, StoreError> {
+        let private =
+            |e: io::Error| StoreError::Backend(format!("making {} private: {e}", dir.display()));
+        if options.mode == Mode::ReadWrite {
+            private_dir(dir).map_err(private)?;
+        }
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(options.cache_bytes)
@@ -179,7 +193,75 @@ impl SledStore {
         }
         if mode == Mode::ReadWrite {
             store.checkpoint(&mut lock(&store.committing))?;
+            tighten(dir).map_err(private)?;
         }
         Ok(store)
+    }
+}
+
+/// Creates `dir` (and any missing parent) with mode 0700, or makes an existing one 0700.
+fn private_dir(dir: &Path) -> io::Result<()> {
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::set_permissions(dir, Permissions::from_mode(0o700))
+}
+
+/// Makes every directory under `dir`, itself included, 0700 and every file 0600.
+fn tighten(dir: &Path) -> io::Result<()> {
+    std::fs::set_permissions(dir, Permissions::from_mode(0o700))?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            tighten(&entry.path())?;
+        } else if kind.is_file() {
+            std::fs::set_permissions(entry.path(), Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance::{appended, opened, registered};
+
+    /// Every file and directory under `dir` whose mode lets anyone but the owner in.
+    fn open_to_others(dir: &Path) -> Vec<(PathBuf, u32)> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                found.push((path.clone(), mode));
+            }
+            if path.is_dir() {
+                found.extend(open_to_others(&path));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn issue_20_store_files_are_private_even_in_an_open_directory() {
+        // Arrange: a data directory anyone may read, and a store directory made 0755 by an
+        // earlier version.
+        let data = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(data.path(), Permissions::from_mode(0o755)).unwrap();
+        let dir = data.path().join("store");
+        DirBuilder::new().mode(0o755).create(&dir).unwrap();
+
+        // Act: open, write an envelope (so the log has a segment), reopen.
+        let store = crate::startup::open_store(&dir, 1 << 20).unwrap();
+        let office = registered(&store, "modes");
+        appended(&store, &opened(&store, &office), "kept private");
+        drop(store);
+        let reopened = crate::startup::open_store(&dir, 1 << 20).unwrap();
+
+        // Assert
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        assert!(dir.join(log::LOG_DIR).is_dir());
+        assert_eq!(open_to_others(&dir), vec![]);
+        drop(reopened);
     }
 }

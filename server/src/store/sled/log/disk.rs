@@ -6,10 +6,13 @@
 //! offsets, truncation, `fdatasync`, and a directory it lists, removes from and syncs. Keeping
 //! every such call behind this trait is what lets the test drop unsynced pages and unsynced
 //! directory changes the way a power cut does.
+//!
+//! The real file system creates the log's directories 0700 and its segments 0600, whatever the
+//! umask and whatever the directory above: they hold every envelope.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{DirBuilder, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{DirBuilderExt as _, FileExt, OpenOptionsExt as _};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -54,7 +57,7 @@ pub(crate) struct OsDisk;
 
 impl Disk for OsDisk {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(dir)
+        DirBuilder::new().recursive(true).mode(0o700).create(dir)
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
@@ -72,6 +75,7 @@ impl Disk for OsDisk {
             .create_new(true)
             .read(true)
             .write(true)
+            .mode(0o600)
             .open(path)?;
         Ok(Arc::new(OsFile(file)))
     }

@@ -1,0 +1,154 @@
+//! A pseudo-terminal for `candor`, so that a test can reach what only a person at a terminal
+//! sees: the editor, and hidden prompts.
+//!
+//! [`Terminal::run_on`] gives the command the terminal as stdin only; stdout and stderr stay
+//! pipes. [`Terminal::type_secret`] gives it stdin and stderr, waits for a prompt, waits until
+//! the command has turned echo off (a hidden prompt flushes what was typed before), types the
+//! answer, and returns everything the terminal showed as the run's stderr.
+
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+use rustix::termios::{LocalModes, tcgetattr};
+
+use crate::{COMMAND_TIMEOUT, Run};
+
+/// One pseudo-terminal. The test keeps its primary side; each run opens the secondary side for
+/// the command, and nobody else holds it, so reading the primary ends when the command does.
+pub struct Terminal {
+    primary: File,
+    secondary: String,
+}
+
+impl Default for Terminal {
+    fn default() -> Self {
+        Self::open()
+    }
+}
+
+impl Terminal {
+    /// Opens a new pseudo-terminal.
+    pub fn open() -> Self {
+        let primary = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("open a pty");
+        grantpt(&primary).expect("grantpt");
+        unlockpt(&primary).expect("unlockpt");
+        let name = ptsname(&primary, Vec::new()).expect("ptsname");
+        Self {
+            primary: File::from(primary),
+            secondary: name.to_str().expect("a pty name is ASCII").to_owned(),
+        }
+    }
+
+    fn secondary(&self) -> File {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.secondary)
+            .expect("open the pseudo-terminal's secondary side")
+    }
+
+    /// Runs `cmd` with this terminal as stdin, to completion or the timeout.
+    pub(crate) fn run_on(&self, mut cmd: Command, shown: String) -> Run {
+        let child = cmd
+            .stdin(self.secondary())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run candor");
+        drop(cmd);
+        finish(child, None, shown)
+    }
+
+    /// Runs `cmd` with this terminal as stdin and stderr, and types `secret` at the hidden
+    /// prompt that contains `prompt`.
+    pub(crate) fn type_secret(
+        &mut self,
+        mut cmd: Command,
+        shown: String,
+        prompt: &str,
+        secret: &str,
+    ) -> Run {
+        let secondary = self.secondary();
+        let mut child = cmd
+            .stdin(secondary.try_clone().expect("a second handle"))
+            .stdout(Stdio::piped())
+            .stderr(secondary)
+            .spawn()
+            .expect("run candor");
+        // Only the command holds the secondary side now.
+        drop(cmd);
+        let mut shown_here = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !String::from_utf8_lossy(&shown_here).contains(prompt) {
+            match self.primary.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => shown_here.extend_from_slice(&buf[..n]),
+            }
+        }
+        // The prompt is drawn before echo goes off; poll until it has, while the command runs
+        // and within the timeout. Without a prompt, the command has ended: type nothing.
+        if String::from_utf8_lossy(&shown_here).contains(prompt) {
+            for _ in 0..COMMAND_TIMEOUT.as_millis() / 10 {
+                let echo = tcgetattr(&self.primary)
+                    .map(|t| t.local_modes.contains(LocalModes::ECHO))
+                    .unwrap_or(false);
+                if !echo || child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = self.primary.write_all(format!("{secret}\r").as_bytes());
+        }
+        let mut primary = self.primary.try_clone().expect("a second handle");
+        let rest = std::thread::spawn(move || {
+            let mut rest = Vec::new();
+            // Ends with EIO once the command and its children have closed the terminal.
+            let _ = primary.read_to_end(&mut rest);
+            rest
+        });
+        finish(child, Some((shown_here, rest)), shown)
+    }
+}
+
+type Screen = (Vec<u8>, std::thread::JoinHandle<Vec<u8>>);
+
+/// Waits for `child`, killing it at the timeout, and collects its output. With a `screen`,
+/// stderr is what the terminal showed.
+fn finish(mut child: Child, screen: Option<Screen>, shown: String) -> Run {
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = match wait_timeout::ChildExt::wait_timeout(&mut child, COMMAND_TIMEOUT)
+        .expect("wait for candor")
+    {
+        Some(status) => status,
+        None => {
+            let _ = child.kill();
+            child.wait().expect("wait for the killed candor")
+        }
+    };
+    let stderr = match screen {
+        Some((mut before, rest)) => {
+            before.extend(rest.join().expect("terminal reader"));
+            String::from_utf8_lossy(&before).into_owned()
+        }
+        None => stderr.join().expect("stderr reader"),
+    };
+    Run {
+        code: status.code(),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr,
+        shown,
+    }
+}
