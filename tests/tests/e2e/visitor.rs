@@ -122,6 +122,37 @@ fn a_tampered_or_substituted_card_is_refused_with_exit_4() {
     }
 }
 
+/// `candor check` as the visitor with `codename`, against a fake relay that serves the office's
+/// genuine card and `envelopes` as the case's thread.
+fn check_served(
+    office: &Identity,
+    codename: &Codename,
+    envelopes: Vec<candor_protocol::Envelope>,
+) -> candor_tests::Run {
+    let case = codename.derive(&office.fingerprint());
+    let page = EnvelopePage {
+        next: envelopes.len() as u64,
+        envelopes: (1..)
+            .zip(envelopes)
+            .map(|(seq, envelope)| StoredEnvelope { seq, envelope })
+            .collect(),
+        closed: false,
+    };
+    let signed = card(office, "http://127.0.0.1:1").sign(office).unwrap();
+    let fake = FakeRelay::routes(vec![
+        ("/v1/offices/pinned".to_owned(), signed.to_json()),
+        (
+            format!("/v1/mailboxes/{}/envelopes", case.mailbox),
+            serde_json::to_vec(&page).unwrap(),
+        ),
+    ]);
+    let address = card(office, &fake.url).address().unwrap().to_string();
+    Party::new()
+        .candor(&["check", &address])
+        .env("CANDOR_CODENAME", codename.words().as_str())
+        .run()
+}
+
 #[test]
 fn a_forged_office_reply_is_refused_with_exit_4() {
     // Arrange: a relay (or a codename thief) slips a "reply" into the case, sealed with the case's
@@ -151,36 +182,8 @@ fn a_forged_office_reply_is_refused_with_exit_4() {
             rng,
         )
         .unwrap();
-    let page = EnvelopePage {
-        envelopes: vec![
-            StoredEnvelope {
-                seq: 1,
-                envelope: genuine,
-            },
-            StoredEnvelope {
-                seq: 2,
-                envelope: forged,
-            },
-        ],
-        next: 2,
-        closed: false,
-    };
-    let signed = card(&office, "http://127.0.0.1:1").sign(&office).unwrap();
-    let fake = FakeRelay::routes(vec![
-        ("/v1/offices/pinned".to_owned(), signed.to_json()),
-        (
-            format!("/v1/mailboxes/{}/envelopes", case.mailbox),
-            serde_json::to_vec(&page).unwrap(),
-        ),
-    ]);
-    let address = card(&office, &fake.url).address().unwrap().to_string();
-
     // Act
-    let run = Party::new()
-        .candor(&["check", &address])
-        .env("CANDOR_CODENAME", codename.words().as_str())
-        .run()
-        .expect_code(4);
+    let run = check_served(&office, &codename, vec![genuine, forged]).expect_code(4);
 
     // Assert: the genuine reply is shown verified, the forged one is not shown, and the error
     // names it.
@@ -224,36 +227,8 @@ fn a_forged_you_wrote_from_the_office_s_side_is_refused_with_exit_4() {
             rng,
         )
         .unwrap();
-    let page = EnvelopePage {
-        envelopes: vec![
-            StoredEnvelope {
-                seq: 1,
-                envelope: genuine,
-            },
-            StoredEnvelope {
-                seq: 2,
-                envelope: forged,
-            },
-        ],
-        next: 2,
-        closed: false,
-    };
-    let signed = card(&office, "http://127.0.0.1:1").sign(&office).unwrap();
-    let fake = FakeRelay::routes(vec![
-        ("/v1/offices/pinned".to_owned(), signed.to_json()),
-        (
-            format!("/v1/mailboxes/{}/envelopes", case.mailbox),
-            serde_json::to_vec(&page).unwrap(),
-        ),
-    ]);
-    let address = card(&office, &fake.url).address().unwrap().to_string();
-
     // Act
-    let run = Party::new()
-        .candor(&["check", &address])
-        .env("CANDOR_CODENAME", codename.words().as_str())
-        .run()
-        .expect_code(4);
+    let run = check_served(&office, &codename, vec![genuine, forged]).expect_code(4);
 
     // Assert: the visitor's own message is shown, the forgery is not, and the error names it.
     assert!(
