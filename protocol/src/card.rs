@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 pub use self::directory::{
     CaseCategories, Category, Choice, Constituency, ItemId, Outcome, Resource,
 };
+use crate::day::Day;
 use crate::encoding::{self, b64_array, b64_vec};
 use crate::keys::{Identity, KemPublicKey, SigningPublicKey};
 pub use crate::limits::MAX_CARD_BYTES;
-use crate::message::Day;
 use crate::{Error, Fingerprint, OfficeAddress, OfficeId, RelayUrl, labels};
 
 /// The office card format version. Version 1 (single-word resource names, no lists of

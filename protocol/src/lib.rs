@@ -40,6 +40,7 @@ pub mod address;
 pub mod api;
 pub mod card;
 pub mod codename;
+mod day;
 pub mod encoding;
 pub mod envelope;
 mod error;
@@ -61,13 +62,14 @@ pub use card::{
     SignedCard, ThirdPartyCard,
 };
 pub use codename::{CaseKeys, Codename};
+pub use day::Day;
 pub use envelope::{Direction, Envelope};
 pub use error::{CodenameTypo, Error, PowError};
 pub use ids::{HandoffId, MailboxId, OfficeId, RequestId};
 pub use keys::{
     Fingerprint, Identity, KemPublicKey, KemSecretKey, SigningPublicKey, SigningSecretKey,
 };
-pub use message::{Day, Message};
+pub use message::Message;
 pub use request::{RequestAuth, Signer};
 
 /// Re-exported so callers can name the RNG traits this crate takes.

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::OfficeCard;
 use super::directory::{Choice, ItemId};
-use crate::message::Day;
+use crate::day::Day;
 use crate::{Error, limits};
 
 const WHAT: &str = "office card";
