@@ -40,19 +40,49 @@ fn main() -> ExitCode {
                 _ => 1,
             };
             let _ = err.print();
+            // A script that asked for JSON gets its error as JSON too, even for a usage error.
+            if code != 0 && std::env::args_os().any(|a| a == "--json") {
+                report_json("usage", &err.kind().to_string(), &[], code);
+            }
             return ExitCode::from(code);
         }
     };
+    let json = cli.global.json;
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let code = exit_code(&err);
             if code != 0 {
                 report(&err);
+                if json && !output::json_printed() {
+                    let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
+                    report_json(kind(code), &err.to_string(), &causes, code);
+                }
             }
             ExitCode::from(code)
         }
     }
+}
+
+/// The `kind` of an error in `--json` output, after its exit code.
+fn kind(code: u8) -> &'static str {
+    match code {
+        2 => "refused",
+        3 => "unreachable",
+        4 => "unverified",
+        _ => "input",
+    }
+}
+
+/// With `--json`, an error is also a JSON document on stdout, so that scripts never parse prose:
+/// `{"error": {"kind": …, "message": …, "causes": […], "exit": N}}`, with the same exit code. A
+/// command that already printed its document (a thread with a message that does not verify)
+/// prints no second one.
+fn report_json(kind: &str, message: &str, causes: &[String], code: u8) {
+    let doc = serde_json::json!({
+        "error": { "kind": kind, "message": message, "causes": causes, "exit": code }
+    });
+    let _ = output::Out::new(true).json(&doc);
 }
 
 /// The exit code for an error: the first cause in the chain that has a meaning of its own wins.

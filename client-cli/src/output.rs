@@ -11,6 +11,7 @@
 mod escape;
 
 use std::io::{self, IsTerminal as _, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -75,6 +76,15 @@ fn color_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// Whether a JSON document went to stdout: then stdout holds the command's one document, and a
+/// later error is told on stderr and by the exit code only.
+static JSON_PRINTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process printed a JSON document on stdout.
+pub fn json_printed() -> bool {
+    JSON_PRINTED.load(Ordering::Relaxed)
+}
+
 /// Where a command's result goes: text or JSON on stdout.
 pub struct Out {
     json: bool,
@@ -119,6 +129,7 @@ impl Out {
         ))?;
         bytes.push(b'\n');
         let mut out = io::stdout().lock();
+        JSON_PRINTED.store(true, Ordering::Relaxed);
         out.write_all(&bytes)?;
         out.flush()?;
         Ok(())

@@ -1,7 +1,9 @@
 //! The command line's contract with scripts: usage errors exit 1 (not clap's 2, which means
 //! "refused by the relay"), help exits 0, and a missing answer names its flag.
 
-use candor_tests::Party;
+use candor_tests::{Party, Relay};
+
+use crate::Office;
 
 #[test]
 fn usage_errors_exit_1_and_help_exits_0() {
@@ -18,6 +20,55 @@ fn usage_errors_exit_1_and_help_exits_0() {
     }
     anyone.candor(&["--help"]).ok();
     anyone.candor(&["raise", "--help"]).ok();
+}
+
+#[test]
+fn with_json_an_error_is_a_json_document_on_stdout_with_the_same_exit_code() {
+    // Arrange: an office whose relay has gone away, and a usage error.
+    let mut relay = Relay::start();
+    let office = Office::register(&relay, "Gone Ombuds", "gone");
+    relay.stop();
+    let visitor = Party::new();
+
+    // Act
+    let unreachable = visitor
+        .candor(&["check", &office.address, "--json"])
+        .env(
+            "CANDOR_CODENAME",
+            candor_protocol::Codename::generate(&mut candor_protocol::rand::rng())
+                .words()
+                .as_str(),
+        )
+        .run()
+        .expect_code(3);
+    let usage = visitor.candor(&["raise", "--json"]).run().expect_code(1);
+
+    // Assert: one JSON document each, whose exit matches the process's, and prose on stderr.
+    let doc = unreachable.json();
+    assert_eq!(doc["error"]["kind"], "unreachable", "{doc}");
+    assert_eq!(doc["error"]["exit"], 3);
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("office card"),
+        "{doc}"
+    );
+    assert!(
+        doc["error"]["causes"][0]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach the relay"),
+        "{doc}"
+    );
+    assert!(
+        unreachable.stderr.contains("error:"),
+        "{}",
+        unreachable.stderr
+    );
+    let doc = usage.json();
+    assert_eq!(doc["error"]["kind"], "usage", "{doc}");
+    assert_eq!(doc["error"]["exit"], 1);
 }
 
 #[test]
