@@ -39,13 +39,14 @@ pub struct Global {
     pub json: bool,
 
     /// Send all traffic, DNS included, through this SOCKS5 proxy (Tor: socks5h://127.0.0.1:9050).
+    /// An empty value (`CANDOR_PROXY=`) means no proxy.
     #[arg(
         long,
         global = true,
         env = "CANDOR_PROXY",
         value_name = "socks5h://HOST:PORT"
     )]
-    pub proxy: Option<ProxyUrl>,
+    pub proxy: Option<ProxyChoice>,
 
     /// Where the office keystore and remembered cases live [default: the platform data
     /// directory].
@@ -331,6 +332,20 @@ impl FromStr for AddressArg {
         s.parse().map(Self).map_err(|e: candor_protocol::Error| {
             format!("{e}; copy the whole address the office published")
         })
+    }
+}
+
+/// `--proxy` or `CANDOR_PROXY`: a proxy, or none when the value is empty.
+#[derive(Clone, Debug)]
+pub struct ProxyChoice(pub Option<ProxyUrl>);
+
+impl FromStr for ProxyChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Ok(Self(None));
+        }
+        s.parse().map(|p| Self(Some(p)))
     }
 }
 

@@ -25,7 +25,7 @@ pub struct Context {
 impl Context {
     /// A client for `relay`, through the proxy if one was given.
     pub fn relay(&self, relay: &RelayUrl) -> Result<Relay> {
-        Relay::new(relay, self.global.proxy.as_ref())
+        Relay::new(relay, self.global.proxy.as_ref().and_then(|p| p.0.as_ref()))
     }
 }
 

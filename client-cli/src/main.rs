@@ -90,7 +90,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if let Some(relay) = cause.downcast_ref::<RelayError>() {
             return match relay {
-                RelayError::Unreachable { .. } => 3,
+                RelayError::Unreachable { .. } | RelayError::ProxyDown { .. } => 3,
                 RelayError::Refused { .. } | RelayError::BadAnswer { .. } => 2,
             };
         }

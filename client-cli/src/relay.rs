@@ -59,6 +59,18 @@ pub enum RelayError {
         /// What the network said.
         reason: String,
     },
+    /// The SOCKS proxy itself does not answer, so nothing reached the relay.
+    #[error(
+        "the proxy at {proxy} does not answer, so nothing reached the relay at {url}: is Tor \
+         running on {proxy}? Start it (for example `systemctl start tor`), or name the proxy that \
+         runs with --proxy or CANDOR_PROXY"
+    )]
+    ProxyDown {
+        /// The relay's base URL.
+        url: String,
+        /// The proxy's `HOST:PORT`.
+        proxy: String,
+    },
     /// The relay answered with an error.
     #[error("the relay at {url} refused the request: {}", describe(*status, problem.as_ref()))]
     Refused {
@@ -120,10 +132,20 @@ pub struct Auth<'a> {
     pub signer: Signer,
 }
 
+/// Whether a TCP connection to the proxy at `HOST:PORT` opens within a few seconds.
+fn proxy_answers(proxy: &str) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs as _};
+    proxy.to_socket_addrs().is_ok_and(|mut addrs| {
+        addrs.any(|a| TcpStream::connect_timeout(&a, Duration::from_secs(3)).is_ok())
+    })
+}
+
 /// A connection to one relay.
 pub struct Relay {
     base: RelayUrl,
     via: String,
+    /// The proxy's `HOST:PORT`, if there is one.
+    proxy: Option<String>,
     http: Client,
 }
 
@@ -153,6 +175,7 @@ impl Relay {
             via: proxy
                 .map(|p| format!(" through {}", p.0))
                 .unwrap_or_default(),
+            proxy: proxy.map(|p| p.0.trim_start_matches("socks5h://").to_owned()),
             http: builder.build()?,
         })
     }
@@ -401,6 +424,16 @@ impl Relay {
     }
 
     fn unreachable(&self, err: &reqwest::Error) -> RelayError {
+        // A proxy that takes no connection is the problem itself, and is named as such. Only
+        // the proxy's own address is looked up here, never the relay's.
+        if let Some(proxy) = &self.proxy
+            && !proxy_answers(proxy)
+        {
+            return RelayError::ProxyDown {
+                url: self.base.to_string(),
+                proxy: proxy.clone(),
+            };
+        }
         // The innermost cause says most ("Connection refused", "timed out", a proxy failure).
         let mut reason = if err.is_timeout() {
             "timed out".to_owned()

@@ -125,3 +125,42 @@ fn issue_20_plain_http_off_this_machine_is_warned_about_and_loopback_is_not() {
     );
     assert!(!local.stderr.contains("plain http://"), "{}", local.stderr);
 }
+
+#[test]
+fn a_proxy_that_does_not_answer_is_named_and_an_empty_candor_proxy_means_none() {
+    // Arrange: a real relay, and a proxy port nobody listens on.
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Proxied Ombuds", "proxied");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let codename = raise(&Party::new(), &office.address, "through whatever proxy");
+
+    // Act
+    let down = Party::new()
+        .with_proxy(format!("socks5h://127.0.0.1:{port}"))
+        .candor(&["check", &office.address])
+        .env("CANDOR_CODENAME", &codename)
+        .run()
+        .expect_code(3);
+    let direct = Party::new()
+        .candor(&["check", &office.address])
+        .env("CANDOR_PROXY", "")
+        .env("CANDOR_CODENAME", &codename)
+        .ok();
+
+    // Assert: the proxy is named as the problem; an empty variable is no proxy at all.
+    assert!(
+        down.stderr
+            .contains(&format!("is Tor running on 127.0.0.1:{port}?")),
+        "{}",
+        down.stderr
+    );
+    assert!(
+        direct.stdout.contains("through whatever proxy"),
+        "{}",
+        direct.stdout
+    );
+}
