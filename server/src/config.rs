@@ -14,8 +14,9 @@ pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
 
 /// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
 /// name in upper case.
-pub const SETTING_NAMES: [&str; 21] = [
+pub const SETTING_NAMES: [&str; 22] = [
     "listen",
+    "metrics_listen",
     "data_dir",
     "tls_cert",
     "tls_key",
@@ -38,6 +39,37 @@ pub const SETTING_NAMES: [&str; 21] = [
     "workers",
 ];
 
+/// Where `/metrics` is served: its own listener, never the API's, so that visitors cannot
+/// read the relay's traffic counts. `off` serves it nowhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricsListen {
+    /// No metrics listener.
+    Off,
+    /// A listener of its own on this address (loopback by default; port 0 picks one).
+    On(SocketAddr),
+}
+
+impl Serialize for MetricsListen {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MetricsListen::Off => s.serialize_str("off"),
+            MetricsListen::On(addr) => s.collect_str(addr),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MetricsListen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(MetricsListen::Off);
+        }
+        text.parse().map(MetricsListen::On).map_err(|_| {
+            serde::de::Error::custom("expected `off` or an address and port such as 127.0.0.1:9464")
+        })
+    }
+}
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,6 +86,8 @@ pub enum LogFormat {
 pub struct Settings {
     /// Address and port to listen on.
     pub listen: SocketAddr,
+    /// Where `/metrics` is served, on a listener of its own; `off` for nowhere.
+    pub metrics_listen: MetricsListen,
     /// Directory holding the store and `relay.key`.
     pub data_dir: PathBuf,
     /// PEM certificate chain for HTTPS; set together with `tls_key`.
@@ -105,6 +139,9 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            // Port 0: two relays on one machine never collide; the bound port is printed and
+            // logged. Operators who scrape set a fixed loopback port.
+            metrics_listen: MetricsListen::On(SocketAddr::from(([127, 0, 0, 1], 0))),
             data_dir: PathBuf::from("candor-data"),
             tls_cert: None,
             tls_key: None,
@@ -341,6 +378,27 @@ mod tests {
             assert_eq!(s.pow_difficulty, 12);
             assert_eq!(s.sweep_batch, 9);
             assert_eq!(s.listen.port(), 0);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn metrics_listen_reads_an_address_or_off() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(DEFAULT_CONFIG_FILE, "metrics_listen = \"127.0.0.1:9464\"")?;
+            let s = Settings::load(None, &Overrides::default()).unwrap();
+            assert_eq!(
+                s.metrics_listen,
+                MetricsListen::On("127.0.0.1:9464".parse().unwrap())
+            );
+            jail.set_env("CANDOR_METRICS_LISTEN", "off");
+            let s = Settings::load(None, &Overrides::default()).unwrap();
+            assert_eq!(s.metrics_listen, MetricsListen::Off);
+            jail.set_env("CANDOR_METRICS_LISTEN", "everywhere");
+            let err = Settings::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("metrics_listen"), "{err}");
             Ok(())
         });
     }

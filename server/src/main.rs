@@ -114,6 +114,10 @@ fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         // Scripts and tests read this line to learn the port.
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", app.url())?;
+        if let Some(metrics) = app.metrics_url() {
+            // Worded so that nothing looking for "listening on" takes it for the API.
+            writeln!(out, "metrics at {metrics}")?;
+        }
         out.flush()?;
         drop(out);
         app.run_until_stopped().await?;

@@ -19,7 +19,6 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
     paths(
         crate::routes::service::health,
         crate::routes::service::openapi,
-        crate::routes::service::metrics,
         crate::routes::pow::challenge,
         crate::routes::offices::register,
         crate::routes::offices::fetch,
@@ -36,7 +35,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         InboxEntry, InboxPage
     )),
     tags(
-        (name = "service", description = "Health, this document and metrics."),
+        (name = "service", description = "Health and this document. Metrics are served on a separate listener, not here."),
         (name = "offices", description = "Office cards and the office's inbox."),
         (name = "mailboxes", description = "Proof of work and the cases' mailboxes."),
     )

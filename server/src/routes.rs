@@ -21,7 +21,7 @@ pub mod pattern {
     pub const HEALTH: &str = "/v1/health";
     /// `GET`.
     pub const OPENAPI: &str = "/v1/openapi.json";
-    /// `GET`.
+    /// `GET`, on the metrics listener only (`crate::startup`), never the API's.
     pub const METRICS: &str = "/metrics";
     /// `GET`.
     pub const POW: &str = "/v1/pow";
@@ -60,7 +60,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // first among them. The patterns never overlap, so the order changes nothing else.
     cfg.service(resource(pattern::HEALTH, "GET").route(web::get().to(service::health)))
         .service(resource(pattern::OPENAPI, "GET").route(web::get().to(service::openapi)))
-        .service(resource(pattern::METRICS, "GET").route(web::get().to(service::metrics)))
         .service(resource(pattern::POW, "GET").route(web::get().to(pow::challenge)))
         .service(resource(pattern::OFFICES, "POST").route(web::post().to(offices::register)))
         .service(resource(pattern::MAILBOXES, "POST").route(web::post().to(mailboxes::open)))

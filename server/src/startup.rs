@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::ReplayCache;
 use crate::clock::{Clock, SystemClock};
-use crate::config::Settings;
+use crate::config::{MetricsListen, Settings};
 use crate::durability::Durability;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::invite::{InviteKey, RelaySecret};
@@ -89,6 +89,14 @@ pub enum StartupError {
         /// Why.
         source: StoreError,
     },
+    /// The metrics listener could not be bound.
+    #[error("cannot listen for metrics on {addr}: {source} (set `metrics_listen`, or `off`)")]
+    MetricsListen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -105,11 +113,16 @@ pub enum StartupError {
     Thread(std::io::Error),
 }
 
+/// The metrics listener's task, a handle to stop it, and where it listens.
+type MetricsTask = (JoinHandle<std::io::Result<()>>, ServerHandle, SocketAddr);
+
 /// A built, bound relay.
 pub struct Application {
     local_addr: SocketAddr,
     tls: bool,
     server: Server,
+    /// `/metrics`, on a listener of its own (its task, a handle to stop it, where it listens).
+    metrics: Option<MetricsTask>,
     state: web::Data<AppState>,
     sweeper: JoinHandle<()>,
     stop_sweeper: watch::Sender<bool>,
@@ -204,6 +217,11 @@ impl Application {
         })?
         .run();
 
+        let metrics = match state.settings.metrics_listen {
+            MetricsListen::Off => None,
+            MetricsListen::On(addr) => Some(metrics_server(addr, &state)?),
+        };
+
         let (stop_sweeper, stop_rx) = watch::channel(false);
         let sweeper = sweeper::spawn(state.clone(), stop_rx);
         tracing::info!(
@@ -215,6 +233,7 @@ impl Application {
             local_addr,
             tls: state.settings.tls_cert.is_some(),
             server,
+            metrics,
             state,
             sweeper,
             stop_sweeper,
@@ -237,6 +256,13 @@ impl Application {
         format!("{scheme}://{}", self.local_addr)
     }
 
+    /// The URL of the metrics listener's `/metrics`, if there is one.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics
+            .as_ref()
+            .map(|(_, _, addr)| format!("http://{addr}{}", routes::pattern::METRICS))
+    }
+
     /// A handle to stop the server.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
@@ -251,6 +277,12 @@ impl Application {
     /// store and stops the flusher.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        if let Some((task, handle, _)) = self.metrics {
+            handle.stop(true).await;
+            if !matches!(task.await, Ok(Ok(()))) {
+                tracing::error!("the metrics listener failed");
+            }
+        }
         let _ = self.stop_sweeper.send(true);
         if self.sweeper.await.is_err() {
             tracing::error!("the sweeper task panicked");
@@ -262,6 +294,44 @@ impl Application {
         tracing::info!("relay stopped");
         served
     }
+}
+
+/// The metrics listener: `/metrics` alone, plain HTTP, one worker. It is kept off the API's
+/// listener so that only whoever can reach this address (loopback by default) reads the
+/// relay's traffic counts, which would otherwise let anyone time events on a quiet relay. A
+/// server serves only while driven, so it runs as a task of its own.
+fn metrics_server(
+    addr: SocketAddr,
+    state: &web::Data<AppState>,
+) -> Result<MetricsTask, StartupError> {
+    let error = |source| StartupError::MetricsListen { addr, source };
+    let listener = TcpListener::bind(addr).map_err(error)?;
+    let bound = listener.local_addr().map_err(error)?;
+    let app_state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .service(
+                web::resource(routes::pattern::METRICS)
+                    .route(web::get().to(routes::service::metrics)),
+            )
+            .default_service(web::to(routes::not_found))
+            .wrap(ErrorHandlers::new().default_handler(ensure_problem))
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::CACHE_CONTROL, "no-store"))
+                    .add((header::REFERRER_POLICY, "no-referrer"))
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+            )
+    })
+    .workers(1)
+    .shutdown_timeout(1)
+    .listen(listener)
+    .map_err(error)?
+    .run();
+    tracing::info!(addr = %bound, "metrics listener started");
+    let handle = server.handle();
+    Ok((tokio::spawn(server), handle, bound))
 }
 
 /// Opens the sled store, retrying briefly while a previous instance in this process releases
