@@ -176,7 +176,11 @@ impl Application {
             clock,
             pow_key: secret.pow_key(),
             invite_key: secret.invite_key(),
-            replay: ReplayCache::new(settings.request_window_secs, REPLAY_CAPACITY),
+            replay: ReplayCache::new(
+                settings.request_window_secs,
+                REPLAY_CAPACITY,
+                crate::auth::PER_KEY_DEFAULT,
+            ),
             metrics: Metrics::default(),
             settings,
         });

@@ -50,8 +50,8 @@ fn authorize(
         (Some(_), Signer::Office) => office.as_ref().and_then(OfficeRecord::signing_public_key),
         (None, _) => None,
     };
-    auth::verify(&auth, key, req, body, now, window)?;
-    state.replay.insert(&auth, now)?;
+    let key = auth::verify(&auth, key, req, body, now, window)?;
+    state.replay.insert(&auth, &key.to_bytes(), now)?;
     Ok(Authorized {
         signer: auth.signer,
         office,
@@ -120,7 +120,8 @@ pub async fn open(
             "the signature does not verify under the signing key being registered",
         )
     })?;
-    state.replay.insert(&auth, now)?;
+    // The proof of work first: an open that has not paid for itself leaves nothing behind, not
+    // even a replay-cache entry (issue 20, finding 3).
     open.pow.verify(
         &state.pow_key,
         open.mailbox.as_bytes(),
@@ -145,6 +146,11 @@ pub async fn open(
     let quotas = quotas(&state);
     blocking(&state, move |s| s.open_mailbox(&new, &used, &quotas)).await?;
     durable(&state).await?;
+    // Remembered only once the mailbox is open: every open spends a fresh proof of work, so
+    // this costs the sender one per entry. Before it, a replay of this request was refused by
+    // the store (the proof of work is single-use, the mailbox exists); after it, as a replay.
+    // A full cache changes nothing for an open already on disk.
+    let _ = state.replay.insert(&auth, &open.signing_key, now);
     tracing::debug!(mailbox = %open.mailbox, "mailbox opened");
     Ok(json(
         StatusCode::CREATED,
