@@ -14,7 +14,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
 
 /// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
 /// name in upper case.
-pub const SETTING_NAMES: [&str; 22] = [
+pub const SETTING_NAMES: [&str; 26] = [
     "listen",
     "metrics_listen",
     "data_dir",
@@ -31,6 +31,10 @@ pub const SETTING_NAMES: [&str; 22] = [
     "max_envelopes_per_mailbox",
     "max_bytes_per_mailbox",
     "max_packages_per_mailbox",
+    "fetch_page_bytes",
+    "fetches_per_mailbox",
+    "fetch_bytes_in_flight",
+    "fetch_send_timeout_secs",
     "sweep_interval_secs",
     "sweep_batch",
     "cache_bytes",
@@ -116,6 +120,15 @@ pub struct Settings {
     pub max_bytes_per_mailbox: u64,
     /// Handoff packages one mailbox may hold.
     pub max_packages_per_mailbox: u64,
+    /// Largest page of envelopes a fetch returns, in bytes of envelope JSON (at least one
+    /// envelope is always returned); the client continues with `next`.
+    pub fetch_page_bytes: usize,
+    /// Pages of one mailbox in flight at once.
+    pub fetches_per_mailbox: u32,
+    /// Bytes all pages in flight may hold together.
+    pub fetch_bytes_in_flight: usize,
+    /// Seconds a page may take to be sent before it is dropped and its connection closed.
+    pub fetch_send_timeout_secs: u64,
     /// Seconds between two sweeps.
     pub sweep_interval_secs: u64,
     /// Expired entries handled per sweep batch. Each batch is one group commit, which the
@@ -158,6 +171,10 @@ impl Default for Settings {
             max_envelopes_per_mailbox: 1_000,
             max_bytes_per_mailbox: 16 * 1024 * 1024,
             max_packages_per_mailbox: 16,
+            fetch_page_bytes: 1024 * 1024,
+            fetches_per_mailbox: 2,
+            fetch_bytes_in_flight: 64 * 1024 * 1024,
+            fetch_send_timeout_secs: 60,
             sweep_interval_secs: 300,
             sweep_batch: 250,
             cache_bytes: 16 * 1024 * 1024,
@@ -268,6 +285,18 @@ impl Settings {
         if !(1..=1_000).contains(&self.max_packages_per_mailbox) {
             // A deletion removes every package with its mailbox, in one transaction.
             return invalid("max_packages_per_mailbox", "must be between 1 and 1000");
+        }
+        if self.fetch_page_bytes < self.max_envelope_bytes {
+            return invalid("fetch_page_bytes", "must be at least max_envelope_bytes");
+        }
+        if !(1..=64).contains(&self.fetches_per_mailbox) {
+            return invalid("fetches_per_mailbox", "must be between 1 and 64");
+        }
+        if self.fetch_bytes_in_flight < self.fetch_page_bytes {
+            return invalid("fetch_bytes_in_flight", "must be at least fetch_page_bytes");
+        }
+        if !(1..=3_600).contains(&self.fetch_send_timeout_secs) {
+            return invalid("fetch_send_timeout_secs", "must be between 1 and 3600");
         }
         if self.sweep_interval_secs == 0 {
             return invalid("sweep_interval_secs", "must be at least 1");

@@ -21,6 +21,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{MetricsListen, Settings};
 use crate::durability::Durability;
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::fetch::Fetches;
 use crate::invite::{InviteKey, RelaySecret};
 use crate::metrics::Metrics;
 use crate::routes::{self, pattern};
@@ -53,6 +54,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Envelope pages in flight, bounded.
+    pub fetches: Arc<Fetches>,
     /// Unix seconds when the relay started; older signed requests are refused.
     pub started: u64,
 }
@@ -182,6 +185,11 @@ impl Application {
                 crate::auth::PER_KEY_DEFAULT,
             ),
             metrics: Metrics::default(),
+            fetches: Fetches::new(
+                settings.fetches_per_mailbox,
+                settings.fetch_bytes_in_flight,
+                Duration::from_secs(settings.fetch_send_timeout_secs),
+            ),
             settings,
         });
 

@@ -210,17 +210,19 @@ pub async fn append(
     Ok(json(StatusCode::CREATED, &Appended { seq }))
 }
 
-/// `GET /v1/mailboxes/{mailbox}/envelopes?after=&limit=`: lists envelopes after a cursor.
+/// `GET /v1/mailboxes/{mailbox}/envelopes?after=&limit=`: lists envelopes after a cursor, at
+/// most `limit` and at most `fetch_page_bytes` of them (always at least one).
 #[utoipa::path(
     get,
     path = "/v1/mailboxes/{mailbox}/envelopes",
     tag = "mailboxes",
     params(crate::openapi::MailboxPath, crate::openapi::PageQuery, crate::openapi::SignatureHeaders),
     responses(
-        (status = 200, description = "Envelopes after the cursor, in order.", body = crate::openapi::EnvelopePage),
+        (status = 200, description = "Envelopes after the cursor, in order: at most `limit`, and at most about 1 MiB of them (always at least one); continue with `next`.", body = crate::openapi::EnvelopePage),
         (status = 400, description = "Malformed path or query.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This mailbox has as many fetches in flight as the relay allows, or this key as many signed requests.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -232,10 +234,15 @@ pub async fn list(
     let id = mailbox_id(&path)?;
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
     authorize(&state, &req, id, b"")?;
-    let envelopes = read(&state, |s| s.envelopes(&id, after, limit))?;
+    // Bounded before the page is read: its mailbox's slot, its bytes, the relay's budget and
+    // its send deadline (`crate::fetch`).
+    let slot = state.fetches.begin(id)?;
+    let max_bytes = state.settings.fetch_page_bytes;
+    let envelopes = read(&state, |s| s.envelopes_within(&id, after, limit, max_bytes))?;
+    let body = slot.body(envelope_page(&envelopes, after))?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(envelope_page(&envelopes, after)))
+        .body(body))
 }
 
 /// The JSON of an [`EnvelopePage`], built from the stored envelope JSON as it is: the store

@@ -5,6 +5,7 @@
 
 mod binary;
 mod durability;
+mod fetch;
 mod helpers;
 mod input;
 mod mailboxes;
