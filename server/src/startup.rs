@@ -341,7 +341,8 @@ fn metrics_server(
     .listen(listener)
     .map_err(error)?
     .run();
-    tracing::info!(addr = %bound, "metrics listener started");
+    // The port only: no address, even the relay's own, goes in the log.
+    tracing::info!(port = bound.port(), "metrics listener started");
     let handle = server.handle();
     Ok((tokio::spawn(server), handle, bound))
 }
