@@ -14,7 +14,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
 
 /// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
 /// name in upper case.
-pub const SETTING_NAMES: [&str; 26] = [
+pub const SETTING_NAMES: [&str; 27] = [
     "listen",
     "metrics_listen",
     "data_dir",
@@ -31,6 +31,7 @@ pub const SETTING_NAMES: [&str; 26] = [
     "max_envelopes_per_mailbox",
     "max_bytes_per_mailbox",
     "max_packages_per_mailbox",
+    "max_store_bytes",
     "fetch_page_bytes",
     "fetches_per_mailbox",
     "fetch_bytes_in_flight",
@@ -120,6 +121,9 @@ pub struct Settings {
     pub max_bytes_per_mailbox: u64,
     /// Handoff packages one mailbox may hold.
     pub max_packages_per_mailbox: u64,
+    /// Bytes the store may take on disk before new mailboxes, envelopes and packages are
+    /// refused (507); deletions and sweeps go on, in the disk space left above it. 0: no cap.
+    pub max_store_bytes: u64,
     /// Largest page of envelopes a fetch returns, in bytes of envelope JSON (at least one
     /// envelope is always returned); the client continues with `next`.
     pub fetch_page_bytes: usize,
@@ -171,6 +175,7 @@ impl Default for Settings {
             max_envelopes_per_mailbox: 1_000,
             max_bytes_per_mailbox: 16 * 1024 * 1024,
             max_packages_per_mailbox: 16,
+            max_store_bytes: 0,
             fetch_page_bytes: 1024 * 1024,
             fetches_per_mailbox: 2,
             fetch_bytes_in_flight: 64 * 1024 * 1024,

@@ -56,6 +56,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Envelope pages in flight, bounded.
     pub fetches: Arc<Fetches>,
+    /// When the store's size was last measured (Unix seconds), and the size then plus what
+    /// was accepted since (`routes::storage_room`).
+    pub store_size: std::sync::Mutex<(u64, u64)>,
     /// Unix seconds when the relay started; older signed requests are refused.
     pub started: u64,
 }
@@ -185,6 +188,7 @@ impl Application {
                 crate::auth::PER_KEY_DEFAULT,
             ),
             metrics: Metrics::default(),
+            store_size: std::sync::Mutex::new((0, 0)),
             fetches: Fetches::new(
                 settings.fetches_per_mailbox,
                 settings.fetch_bytes_in_flight,

@@ -9,7 +9,7 @@ use candor_protocol::{Direction, Envelope, MailboxId, Signer, SigningPublicKey};
 
 use super::{
     Page, blocking, durable, expiry, json, other_version, parse_json, parse_query, queue, quotas,
-    read, read_body,
+    read, read_body, storage_room,
 };
 use crate::auth;
 use crate::error::ApiError;
@@ -75,6 +75,7 @@ fn authorize(
         (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 429, description = "The office has too many open mailboxes.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The relay's storage is at its operator's cap.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -144,6 +145,10 @@ pub async fn open(
         expires: open.pow.challenge.expires,
     };
     let quotas = quotas(&state);
+    // A mailbox's records (its keys, counters and index entries) take about half a kilobyte;
+    // one is opened only while an envelope would still fit.
+    let envelope = state.settings.max_envelope_bytes as u64;
+    storage_room(&state, 512, envelope)?;
     blocking(&state, move |s| s.open_mailbox(&new, &used, &quotas)).await?;
     durable(&state).await?;
     // Remembered only once the mailbox is open: every open spends a fresh proof of work, so
@@ -175,6 +180,7 @@ pub async fn open(
         (status = 413, description = "Envelope too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 429, description = "The mailbox is full.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The relay's storage is at its operator's cap.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -204,6 +210,7 @@ pub async fn append(
     let retention = authorized.office.as_ref().map_or(0, |o| o.retention_days);
     let expiry = expiry(&state, retention);
     let quotas = quotas(&state);
+    storage_room(&state, body.len() as u64, body.len() as u64)?;
     let seq = queue(&state, |s| s.append(&id, &envelope, &expiry, &quotas))?;
     durable(&state).await?;
     tracing::debug!(mailbox = %id, seq, "envelope appended");

@@ -14,3 +14,4 @@ mod packages;
 mod privacy;
 mod retention;
 mod service;
+mod storage;
