@@ -177,7 +177,7 @@ impl Default for Settings {
             max_packages_per_mailbox: 16,
             max_store_bytes: 0,
             fetch_page_bytes: 1024 * 1024,
-            fetches_per_mailbox: 2,
+            fetches_per_mailbox: 4,
             fetch_bytes_in_flight: 64 * 1024 * 1024,
             fetch_send_timeout_secs: 60,
             sweep_interval_secs: 300,
