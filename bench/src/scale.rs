@@ -17,7 +17,7 @@
 //!    relay's idle RSS is read, and a mixed load (half the connections append, half fetch) runs
 //!    for the phase time: p50/p99 without a sweep;
 //! 2. restarted with `CANDOR_SWEEP_INTERVAL_SECS=1`: the same load starts at once, the sweeper
-//!    begins its pass one second after start, and `/metrics` is polled until
+//!    begins its pass one second after start, and `/metrics` (on the metrics listener) is polled until
 //!    `candor_swept_mailboxes_total` reaches E: p50/p99 of the requests sent during the sweep.
 
 use std::path::Path;
@@ -302,7 +302,14 @@ pub async fn run(
 
     // Run 2: restarted with a sweep one second after start.
     let bench = Arc::try_unwrap(bench).map_err(|_| anyhow!("the bench is still shared"))?;
-    let sweeping = [("CANDOR_SWEEP_INTERVAL_SECS", "1")];
+    // `/metrics` is on its own loopback listener, not the API's: give it a port we know.
+    let metrics_addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let metrics_listen = metrics_addr.to_string();
+    let metrics_base = format!("http://{metrics_addr}");
+    let sweeping = [
+        ("CANDOR_SWEEP_INTERVAL_SECS", "1"),
+        ("CANDOR_METRICS_LISTEN", metrics_listen.as_str()),
+    ];
     let bench = Arc::new(bench.restart(server_bin, &sweeping).await?);
     let started = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
@@ -310,7 +317,7 @@ pub async fn run(
     let client = reqwest::Client::new();
     let deadline = started + Duration::from_secs(600);
     let done = loop {
-        if swept_mailboxes(&client, &bench.base).await? >= expired as u64 {
+        if swept_mailboxes(&client, &metrics_base).await? >= expired as u64 {
             break started.elapsed();
         }
         if Instant::now() > deadline {

@@ -14,8 +14,9 @@ pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
 
 /// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
 /// name in upper case.
-pub const SETTING_NAMES: [&str; 21] = [
+pub const SETTING_NAMES: [&str; 27] = [
     "listen",
+    "metrics_listen",
     "data_dir",
     "tls_cert",
     "tls_key",
@@ -30,6 +31,11 @@ pub const SETTING_NAMES: [&str; 21] = [
     "max_envelopes_per_mailbox",
     "max_bytes_per_mailbox",
     "max_packages_per_mailbox",
+    "max_store_bytes",
+    "fetch_page_bytes",
+    "fetches_per_mailbox",
+    "fetch_bytes_in_flight",
+    "fetch_send_timeout_secs",
     "sweep_interval_secs",
     "sweep_batch",
     "cache_bytes",
@@ -37,6 +43,37 @@ pub const SETTING_NAMES: [&str; 21] = [
     "log_format",
     "workers",
 ];
+
+/// Where `/metrics` is served: its own listener, never the API's, so that visitors cannot
+/// read the relay's traffic counts. `off` serves it nowhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricsListen {
+    /// No metrics listener.
+    Off,
+    /// A listener of its own on this address (loopback by default; port 0 picks one).
+    On(SocketAddr),
+}
+
+impl Serialize for MetricsListen {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MetricsListen::Off => s.serialize_str("off"),
+            MetricsListen::On(addr) => s.collect_str(addr),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MetricsListen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(MetricsListen::Off);
+        }
+        text.parse().map(MetricsListen::On).map_err(|_| {
+            serde::de::Error::custom("expected `off` or an address and port such as 127.0.0.1:9464")
+        })
+    }
+}
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +91,8 @@ pub enum LogFormat {
 pub struct Settings {
     /// Address and port to listen on.
     pub listen: SocketAddr,
+    /// Where `/metrics` is served, on a listener of its own; `off` for nowhere.
+    pub metrics_listen: MetricsListen,
     /// Directory holding the store and `relay.key`.
     pub data_dir: PathBuf,
     /// PEM certificate chain for HTTPS; set together with `tls_key`.
@@ -82,6 +121,18 @@ pub struct Settings {
     pub max_bytes_per_mailbox: u64,
     /// Handoff packages one mailbox may hold.
     pub max_packages_per_mailbox: u64,
+    /// Bytes the store may take on disk before new mailboxes, envelopes and packages are
+    /// refused (507); deletions and sweeps go on, in the disk space left above it. 0: no cap.
+    pub max_store_bytes: u64,
+    /// Largest page of envelopes a fetch returns, in bytes of envelope JSON (at least one
+    /// envelope is always returned); the client continues with `next`.
+    pub fetch_page_bytes: usize,
+    /// Pages of one mailbox in flight at once.
+    pub fetches_per_mailbox: u32,
+    /// Bytes all pages in flight may hold together.
+    pub fetch_bytes_in_flight: usize,
+    /// Seconds a page may take to be sent before it is dropped and its connection closed.
+    pub fetch_send_timeout_secs: u64,
     /// Seconds between two sweeps.
     pub sweep_interval_secs: u64,
     /// Expired entries handled per sweep batch. Each batch is one group commit, which the
@@ -105,6 +156,9 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            // Port 0: two relays on one machine never collide; the bound port is printed and
+            // logged. Operators who scrape set a fixed loopback port.
+            metrics_listen: MetricsListen::On(SocketAddr::from(([127, 0, 0, 1], 0))),
             data_dir: PathBuf::from("candor-data"),
             tls_cert: None,
             tls_key: None,
@@ -121,6 +175,11 @@ impl Default for Settings {
             max_envelopes_per_mailbox: 1_000,
             max_bytes_per_mailbox: 16 * 1024 * 1024,
             max_packages_per_mailbox: 16,
+            max_store_bytes: 0,
+            fetch_page_bytes: 1024 * 1024,
+            fetches_per_mailbox: 4,
+            fetch_bytes_in_flight: 64 * 1024 * 1024,
+            fetch_send_timeout_secs: 60,
             sweep_interval_secs: 300,
             sweep_batch: 250,
             cache_bytes: 16 * 1024 * 1024,
@@ -232,6 +291,18 @@ impl Settings {
             // A deletion removes every package with its mailbox, in one transaction.
             return invalid("max_packages_per_mailbox", "must be between 1 and 1000");
         }
+        if self.fetch_page_bytes < self.max_envelope_bytes {
+            return invalid("fetch_page_bytes", "must be at least max_envelope_bytes");
+        }
+        if !(1..=64).contains(&self.fetches_per_mailbox) {
+            return invalid("fetches_per_mailbox", "must be between 1 and 64");
+        }
+        if self.fetch_bytes_in_flight < self.fetch_page_bytes {
+            return invalid("fetch_bytes_in_flight", "must be at least fetch_page_bytes");
+        }
+        if !(1..=3_600).contains(&self.fetch_send_timeout_secs) {
+            return invalid("fetch_send_timeout_secs", "must be between 1 and 3600");
+        }
         if self.sweep_interval_secs == 0 {
             return invalid("sweep_interval_secs", "must be at least 1");
         }
@@ -341,6 +412,27 @@ mod tests {
             assert_eq!(s.pow_difficulty, 12);
             assert_eq!(s.sweep_batch, 9);
             assert_eq!(s.listen.port(), 0);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn metrics_listen_reads_an_address_or_off() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(DEFAULT_CONFIG_FILE, "metrics_listen = \"127.0.0.1:9464\"")?;
+            let s = Settings::load(None, &Overrides::default()).unwrap();
+            assert_eq!(
+                s.metrics_listen,
+                MetricsListen::On("127.0.0.1:9464".parse().unwrap())
+            );
+            jail.set_env("CANDOR_METRICS_LISTEN", "off");
+            let s = Settings::load(None, &Overrides::default()).unwrap();
+            assert_eq!(s.metrics_listen, MetricsListen::Off);
+            jail.set_env("CANDOR_METRICS_LISTEN", "everywhere");
+            let err = Settings::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("metrics_listen"), "{err}");
             Ok(())
         });
     }

@@ -62,6 +62,10 @@ pub enum ApiError {
     /// A per-office or per-mailbox quota is reached.
     #[error("quota exceeded: {0}")]
     QuotaExceeded(&'static str),
+    /// The store has reached the relay's size cap (`max_store_bytes`): nothing new is taken,
+    /// deletions still are.
+    #[error("storage full")]
+    StorageFull,
     /// The relay is shutting down or its store failed.
     #[error("unavailable")]
     Unavailable,
@@ -126,6 +130,11 @@ impl ApiError {
                 "send the body as application/json",
             ),
             ApiError::QuotaExceeded(d) => ("quota-exceeded", "Quota exceeded", d),
+            ApiError::StorageFull => (
+                "storage-full",
+                "Storage full",
+                "the relay holds as much as its operator allows; nothing new is stored until expired or deleted cases make room, so try again later (deleting a case still works)",
+            ),
             ApiError::Unavailable => (
                 "unavailable",
                 "Unavailable",
@@ -152,6 +161,7 @@ impl ApiError {
             StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+            StatusCode::INSUFFICIENT_STORAGE => ApiError::StorageFull,
             s if s.is_client_error() => ApiError::Malformed("the request could not be parsed"),
             _ => ApiError::Unavailable,
         }
@@ -175,6 +185,7 @@ impl ResponseError for ApiError {
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

@@ -28,6 +28,7 @@ pub mod clock;
 pub mod config;
 pub mod durability;
 pub mod error;
+pub mod fetch;
 pub mod invite;
 pub mod metrics;
 pub mod openapi;

@@ -112,8 +112,15 @@ fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let app = Application::build(settings).await?;
         // Scripts and tests read this line to learn the port.
+        let mut lines = format!("listening on {}\n", app.url());
+        if let Some(metrics) = app.metrics_url() {
+            // Worded so that nothing looking for "listening on" takes it for the API.
+            lines.push_str(&format!("metrics at {metrics}\n"));
+        }
+        // One write: a reader that takes the first line and closes the pipe must not make a
+        // second write fail.
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on {}", app.url())?;
+        out.write_all(lines.as_bytes())?;
         out.flush()?;
         drop(out);
         app.run_until_stopped().await?;

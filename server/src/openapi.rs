@@ -24,7 +24,6 @@ pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza};
         crate::routes::service::health,
         crate::routes::service::limits,
         crate::routes::service::openapi,
-        crate::routes::service::metrics,
         crate::routes::pow::challenge,
         crate::routes::offices::register,
         crate::routes::offices::fetch,
@@ -43,7 +42,7 @@ pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza};
         InboxEntry, InboxPage, Stanza, Limits, CloseMailbox, Closed, Marker
     )),
     tags(
-        (name = "service", description = "Health, this document and metrics."),
+        (name = "service", description = "Health and this document. Metrics are served on a separate listener, not here."),
         (name = "offices", description = "Office cards and the office's inbox."),
         (name = "mailboxes", description = "Proof of work and the cases' mailboxes."),
     )

@@ -22,7 +22,7 @@ pub mod pattern {
     pub const HEALTH: &str = "/v1/health";
     /// `GET`.
     pub const OPENAPI: &str = "/v1/openapi.json";
-    /// `GET`.
+    /// `GET`, on the metrics listener only (`crate::startup`), never the API's.
     pub const METRICS: &str = "/metrics";
     /// `GET`.
     pub const POW: &str = "/v1/pow";
@@ -67,7 +67,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // first among them. The patterns never overlap, so the order changes nothing else.
     cfg.service(resource(pattern::HEALTH, "GET").route(web::get().to(service::health)))
         .service(resource(pattern::OPENAPI, "GET").route(web::get().to(service::openapi)))
-        .service(resource(pattern::METRICS, "GET").route(web::get().to(service::metrics)))
         .service(resource(pattern::POW, "GET").route(web::get().to(pow::challenge)))
         .service(resource(pattern::LIMITS, "GET").route(web::get().to(service::limits)))
         .service(resource(pattern::OFFICES, "POST").route(web::post().to(offices::register)))
@@ -233,6 +232,33 @@ pub fn expiry(state: &AppState, retention_days: u32) -> Expiry {
         earliest: hour(base),
         latest: hour(base.saturating_add(jitter_range)),
     }
+}
+
+/// Refuses a write that would grow the store past `max_store_bytes` (issue 20, finding 4).
+/// Only writes that add data ask: deletions, sweeps and the commits that carry them never do,
+/// and use the disk space the operator leaves above the cap. The size is measured at most once
+/// a second (sled lists its files for it) and counts the bytes accepted since.
+/// `room` is what must fit below the cap for the write to go ahead (`adding` or more: a new
+/// mailbox is refused unless an envelope would still fit).
+pub fn storage_room(state: &AppState, adding: u64, room: u64) -> Result<(), ApiError> {
+    let cap = state.settings.max_store_bytes;
+    if cap == 0 {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let size = &state.store_size;
+    let mut size = size
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if size.0 != now {
+        // A failure to measure counts as full: refusing a write is safe, filling the disk not.
+        *size = (now, state.store.size_on_disk().unwrap_or(u64::MAX));
+    }
+    if size.1.saturating_add(room.max(adding)) > cap {
+        return Err(ApiError::StorageFull);
+    }
+    size.1 += adding;
+    Ok(())
 }
 
 /// The quotas from the settings.

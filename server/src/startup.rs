@@ -18,9 +18,10 @@ use tokio::task::JoinHandle;
 
 use crate::auth::ReplayCache;
 use crate::clock::{Clock, SystemClock};
-use crate::config::Settings;
+use crate::config::{MetricsListen, Settings};
 use crate::durability::Durability;
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::fetch::Fetches;
 use crate::invite::{InviteKey, RelaySecret};
 use crate::metrics::Metrics;
 use crate::routes::{self, pattern};
@@ -53,6 +54,11 @@ pub struct AppState {
     pub settings: Settings,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Envelope pages in flight, bounded.
+    pub fetches: Arc<Fetches>,
+    /// When the store's size was last measured (Unix seconds), and the size then plus what
+    /// was accepted since (`routes::storage_room`).
+    pub store_size: std::sync::Mutex<(u64, u64)>,
     /// Unix seconds when the relay started; older signed requests are refused.
     pub started: u64,
 }
@@ -89,6 +95,14 @@ pub enum StartupError {
         /// Why.
         source: StoreError,
     },
+    /// The metrics listener could not be bound.
+    #[error("cannot listen for metrics on {addr}: {source} (set `metrics_listen`, or `off`)")]
+    MetricsListen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -105,11 +119,16 @@ pub enum StartupError {
     Thread(std::io::Error),
 }
 
+/// The metrics listener's task, a handle to stop it, and where it listens.
+type MetricsTask = (JoinHandle<std::io::Result<()>>, ServerHandle, SocketAddr);
+
 /// A built, bound relay.
 pub struct Application {
     local_addr: SocketAddr,
     tls: bool,
     server: Server,
+    /// `/metrics`, on a listener of its own (its task, a handle to stop it, where it listens).
+    metrics: Option<MetricsTask>,
     state: web::Data<AppState>,
     sweeper: JoinHandle<()>,
     stop_sweeper: watch::Sender<bool>,
@@ -163,8 +182,18 @@ impl Application {
             clock,
             pow_key: secret.pow_key(),
             invite_key: secret.invite_key(),
-            replay: ReplayCache::new(settings.request_window_secs, REPLAY_CAPACITY),
+            replay: ReplayCache::new(
+                settings.request_window_secs,
+                REPLAY_CAPACITY,
+                crate::auth::PER_KEY_DEFAULT,
+            ),
             metrics: Metrics::default(),
+            store_size: std::sync::Mutex::new((0, 0)),
+            fetches: Fetches::new(
+                settings.fetches_per_mailbox,
+                settings.fetch_bytes_in_flight,
+                Duration::from_secs(settings.fetch_send_timeout_secs),
+            ),
             settings,
         });
 
@@ -204,6 +233,11 @@ impl Application {
         })?
         .run();
 
+        let metrics = match state.settings.metrics_listen {
+            MetricsListen::Off => None,
+            MetricsListen::On(addr) => Some(metrics_server(addr, &state)?),
+        };
+
         let (stop_sweeper, stop_rx) = watch::channel(false);
         let sweeper = sweeper::spawn(state.clone(), stop_rx);
         tracing::info!(
@@ -215,6 +249,7 @@ impl Application {
             local_addr,
             tls: state.settings.tls_cert.is_some(),
             server,
+            metrics,
             state,
             sweeper,
             stop_sweeper,
@@ -237,6 +272,13 @@ impl Application {
         format!("{scheme}://{}", self.local_addr)
     }
 
+    /// The URL of the metrics listener's `/metrics`, if there is one.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics
+            .as_ref()
+            .map(|(_, _, addr)| format!("http://{addr}{}", routes::pattern::METRICS))
+    }
+
     /// A handle to stop the server.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
@@ -251,6 +293,12 @@ impl Application {
     /// store and stops the flusher.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        if let Some((task, handle, _)) = self.metrics {
+            handle.stop(true).await;
+            if !matches!(task.await, Ok(Ok(()))) {
+                tracing::error!("the metrics listener failed");
+            }
+        }
         let _ = self.stop_sweeper.send(true);
         if self.sweeper.await.is_err() {
             tracing::error!("the sweeper task panicked");
@@ -262,6 +310,45 @@ impl Application {
         tracing::info!("relay stopped");
         served
     }
+}
+
+/// The metrics listener: `/metrics` alone, plain HTTP, one worker. It is kept off the API's
+/// listener so that only whoever can reach this address (loopback by default) reads the
+/// relay's traffic counts, which would otherwise let anyone time events on a quiet relay. A
+/// server serves only while driven, so it runs as a task of its own.
+fn metrics_server(
+    addr: SocketAddr,
+    state: &web::Data<AppState>,
+) -> Result<MetricsTask, StartupError> {
+    let error = |source| StartupError::MetricsListen { addr, source };
+    let listener = TcpListener::bind(addr).map_err(error)?;
+    let bound = listener.local_addr().map_err(error)?;
+    let app_state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .service(
+                web::resource(routes::pattern::METRICS)
+                    .route(web::get().to(routes::service::metrics)),
+            )
+            .default_service(web::to(routes::not_found))
+            .wrap(ErrorHandlers::new().default_handler(ensure_problem))
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::CACHE_CONTROL, "no-store"))
+                    .add((header::REFERRER_POLICY, "no-referrer"))
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+            )
+    })
+    .workers(1)
+    .shutdown_timeout(1)
+    .listen(listener)
+    .map_err(error)?
+    .run();
+    // The port only: no address, even the relay's own, goes in the log.
+    tracing::info!(port = bound.port(), "metrics listener started");
+    let handle = server.handle();
+    Ok((tokio::spawn(server), handle, bound))
 }
 
 /// Opens the sled store, retrying briefly while a previous instance in this process releases

@@ -75,6 +75,18 @@ pub trait Store: Send + Sync + 'static {
         id: &MailboxId,
         after: u64,
         limit: usize,
+    ) -> Result<Vec<RawEnvelope>, StoreError> {
+        self.envelopes_within(id, after, limit, usize::MAX)
+    }
+    /// As [`Store::envelopes`], stopping before the envelope that would take the JSON read past
+    /// `max_bytes`; the first envelope is always returned, so that a reader always moves on. A
+    /// page is then bounded by bytes as well as by count, whatever the mailbox holds.
+    fn envelopes_within(
+        &self,
+        id: &MailboxId,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
     ) -> Result<Vec<RawEnvelope>, StoreError>;
     /// Deletes a mailbox, with its envelopes and handoff packages, from every tree. Returns
     /// whether it existed.

@@ -9,7 +9,7 @@ use candor_protocol::{Direction, Envelope, MailboxId, Signer, SigningPublicKey};
 
 use super::{
     Page, blocking, durable, expiry, json, other_version, parse_json, parse_query, queue, quotas,
-    read, read_body,
+    read, read_body, storage_room,
 };
 use crate::auth;
 use crate::error::ApiError;
@@ -50,8 +50,8 @@ pub(super) fn authorize(
         (Some(_), Signer::Office) => office.as_ref().and_then(OfficeRecord::signing_public_key),
         (None, _) => None,
     };
-    auth::verify(&auth, key, req, body, now, window)?;
-    state.replay.insert(&auth, now)?;
+    let key = auth::verify(&auth, key, req, body, now, window)?;
+    state.replay.insert(&auth, &key.to_bytes(), now)?;
     Ok(Authorized {
         signer: auth.signer,
         office,
@@ -75,6 +75,7 @@ pub(super) fn authorize(
         (status = 413, description = "Body or first envelope too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 429, description = "The office has too many open mailboxes.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The relay's storage is at its operator's cap.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -128,13 +129,14 @@ pub async fn open(
             "the signature does not verify under the signing key being registered",
         )
     })?;
+    // The proof of work first: an open that has not paid for itself leaves nothing behind, not
+    // even a replay-cache entry (issue 20, finding 3).
     open.pow.verify(
         &state.pow_key,
         open.mailbox.as_bytes(),
         now,
         state.settings.pow_difficulty,
     )?;
-    state.replay.insert(&auth, now)?;
 
     let office_id = open.office.clone();
     let office = read(&state, |s| s.office(&office_id))?.ok_or(ApiError::NotFound)?;
@@ -152,8 +154,17 @@ pub async fn open(
         expires: open.pow.challenge.expires,
     };
     let quotas = quotas(&state);
+    // A mailbox's records (its keys, counters and index entries) take about half a kilobyte;
+    // one is opened only while an envelope would still fit.
+    let envelope = state.settings.max_envelope_bytes as u64;
+    storage_room(&state, 512, envelope)?;
     blocking(&state, move |s| s.open_mailbox(&new, &used, &quotas)).await?;
     durable(&state).await?;
+    // Remembered only once the mailbox is open: every open spends a fresh proof of work, so
+    // this costs the sender one per entry. Before it, a replay of this request was refused by
+    // the store (the proof of work is single-use, the mailbox exists); after it, as a replay.
+    // A full cache changes nothing for an open already on disk.
+    let _ = state.replay.insert(&auth, &open.signing_key, now);
     tracing::debug!(mailbox = %open.mailbox, "mailbox opened");
     Ok(json(
         StatusCode::CREATED,
@@ -201,6 +212,7 @@ fn check_first(state: &AppState, open: &OpenMailbox) -> Result<(), ApiError> {
         (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The office has closed the case.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 429, description = "The mailbox is full.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The relay's storage is at its operator's cap.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -230,23 +242,26 @@ pub async fn append(
     let retention = authorized.office.as_ref().map_or(0, |o| o.retention_days);
     let expiry = expiry(&state, retention);
     let quotas = quotas(&state);
+    storage_room(&state, body.len() as u64, body.len() as u64)?;
     let seq = queue(&state, |s| s.append(&id, &envelope, &expiry, &quotas))?;
     durable(&state).await?;
     tracing::debug!(mailbox = %id, seq, "envelope appended");
     Ok(json(StatusCode::CREATED, &Appended { seq }))
 }
 
-/// `GET /v1/mailboxes/{mailbox}/envelopes?after=&limit=`: lists envelopes after a cursor.
+/// `GET /v1/mailboxes/{mailbox}/envelopes?after=&limit=`: lists envelopes after a cursor, at
+/// most `limit` and at most `fetch_page_bytes` of them (always at least one).
 #[utoipa::path(
     get,
     path = "/v1/mailboxes/{mailbox}/envelopes",
     tag = "mailboxes",
     params(crate::openapi::MailboxPath, crate::openapi::PageQuery, crate::openapi::SignatureHeaders),
     responses(
-        (status = 200, description = "Envelopes after the cursor, in order.", body = crate::openapi::EnvelopePage),
+        (status = 200, description = "Envelopes after the cursor, in order: at most `limit`, and at most about 1 MiB of them (always at least one); continue with `next`.", body = crate::openapi::EnvelopePage),
         (status = 400, description = "Malformed path or query.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This mailbox has as many fetches in flight as the relay allows, or this key as many signed requests.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -259,12 +274,16 @@ pub async fn list(
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
     authorize(&state, &req, id, b"")?;
     // Closed is read first: closing stores the last message and the flag at once, so a page
-    // that says closed holds the last message.
+    // that says closed holds the last message. The page is bounded before it is read: its
+    // mailbox's slot, its bytes, the relay's budget and its send deadline (`crate::fetch`).
     let closed = read(&state, |s| s.mailbox(&id))?.is_some_and(|m| m.closed);
-    let envelopes = read(&state, |s| s.envelopes(&id, after, limit))?;
+    let slot = state.fetches.begin(id)?;
+    let max_bytes = state.settings.fetch_page_bytes;
+    let envelopes = read(&state, |s| s.envelopes_within(&id, after, limit, max_bytes))?;
+    let body = slot.body(envelope_page(&envelopes, after, closed))?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(envelope_page(&envelopes, after, closed)))
+        .body(body))
 }
 
 /// The JSON of an [`EnvelopePage`], built from the stored envelope JSON as it is: the store

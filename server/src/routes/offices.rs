@@ -35,9 +35,9 @@ fn authorize(
         Signer::Office => office.as_ref().and_then(OfficeRecord::signing_public_key),
         Signer::Case => None,
     };
-    auth::verify(&auth, key, req, body, now, window)?;
+    let key = auth::verify(&auth, key, req, body, now, window)?;
     let office = office.ok_or(ApiError::NotFound)?;
-    state.replay.insert(&auth, now)?;
+    state.replay.insert(&auth, &key.to_bytes(), now)?;
     Ok(office)
 }
 

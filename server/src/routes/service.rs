@@ -1,4 +1,5 @@
-//! Service endpoints: health, the relay's limits, the OpenAPI document and Prometheus metrics.
+//! Service endpoints: health, the relay's limits and the OpenAPI document on the API listener,
+//! and Prometheus metrics on the metrics listener.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -60,13 +61,8 @@ pub async fn openapi() -> HttpResponse {
         .body(ApiDoc::openapi().to_json().unwrap_or_default())
 }
 
-/// `GET /metrics`.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "service",
-    responses((status = 200, description = "Prometheus text exposition.", content_type = "text/plain; version=0.0.4"))
-)]
+/// `GET /metrics`, served only on the metrics listener (`metrics_listen`), not the API's, so it
+/// is not in the OpenAPI document.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     // A failure to measure the store's size shows as 0 rather than failing the scrape.
     let store_bytes = blocking(&state, |s| s.size_on_disk()).await.unwrap_or(0);

@@ -389,6 +389,7 @@ macro_rules! store_conformance {
                 the_envelope_quota_refuses_an_append_and_changes_nothing,
                 the_byte_quota_counts_envelope_json,
                 envelopes_page_after_a_sequence_number_byte_for_byte,
+                a_page_stops_before_its_byte_cap_but_always_moves_on,
                 an_append_keeps_an_expiry_in_its_window_and_redraws_another,
             }
             closing {

@@ -230,13 +230,14 @@ impl Store for SledStore {
         mailboxes::set_marker(self, id, marker)
     }
 
-    fn envelopes(
+    fn envelopes_within(
         &self,
         id: &MailboxId,
         after: u64,
         limit: usize,
+        max_bytes: usize,
     ) -> Result<Vec<RawEnvelope>, StoreError> {
-        mailboxes::envelopes(self, id, after, limit)
+        mailboxes::envelopes(self, id, after, limit, max_bytes)
     }
 
     fn delete_mailbox(&self, id: &MailboxId) -> Result<bool, StoreError> {

@@ -15,7 +15,7 @@ use crate::helpers::{TestCase, TestOffice, register_body};
 const BIN: &str = env!("CARGO_BIN_EXE_candor-server");
 
 /// A relay process that is killed if the test fails before stopping it.
-struct Relay(Child);
+pub(crate) struct Relay(pub(crate) Child);
 
 impl Drop for Relay {
     fn drop(&mut self) {
@@ -25,7 +25,7 @@ impl Drop for Relay {
 }
 
 /// Starts the relay binary on port 0 and reads its URL from the first line of stdout.
-fn start(dir: &Path) -> (Relay, String) {
+pub(crate) fn start(dir: &Path) -> (Relay, String) {
     let mut child = Command::new(BIN)
         .args([
             "--listen",
@@ -53,7 +53,7 @@ fn start(dir: &Path) -> (Relay, String) {
     (Relay(child), url)
 }
 
-fn run(args: &[&str], dir: &Path) -> std::process::Output {
+pub(crate) fn run(args: &[&str], dir: &Path) -> std::process::Output {
     Command::new(BIN)
         .args(args)
         .arg("--data-dir")
@@ -63,13 +63,13 @@ fn run(args: &[&str], dir: &Path) -> std::process::Output {
 }
 
 /// A minimal client of the real binary, using the same helpers as the in-process tests.
-struct Remote {
-    url: String,
-    client: reqwest::Client,
+pub(crate) struct Remote {
+    pub(crate) url: String,
+    pub(crate) client: reqwest::Client,
 }
 
 impl Remote {
-    async fn signed(
+    pub(crate) async fn signed(
         &self,
         key: &candor_protocol::SigningSecretKey,
         signer: Signer,
@@ -222,12 +222,12 @@ async fn invite_works_while_the_relay_runs_and_acknowledged_writes_survive_a_cra
     assert!(stdout.contains("ok: every invariant holds"));
 }
 
-struct OpenHelper<'a> {
-    remote: &'a Remote,
+pub(crate) struct OpenHelper<'a> {
+    pub(crate) remote: &'a Remote,
 }
 
 impl OpenHelper<'_> {
-    async fn open(&self, office: &TestOffice, case: &TestCase) {
+    pub(crate) async fn open(&self, office: &TestOffice, case: &TestCase) {
         let res = self
             .remote
             .client

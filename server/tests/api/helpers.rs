@@ -55,6 +55,8 @@ pub fn logs() -> String {
 /// A running relay.
 pub struct TestApp {
     pub url: String,
+    /// `/metrics` on the metrics listener, if the settings keep one.
+    pub metrics_url: Option<String>,
     pub client: reqwest::Client,
     pub clock: ManualClock,
     pub state: web::Data<AppState>,
@@ -99,6 +101,7 @@ pub async fn spawn_app_in(
         .await
         .expect("the relay builds");
     let url = app.url();
+    let metrics_url = app.metrics_url();
     let handle = app.handle();
     let state = app.state();
     let join = tokio::spawn(app.run_until_stopped());
@@ -108,6 +111,7 @@ pub async fn spawn_app_in(
         .unwrap();
     TestApp {
         url,
+        metrics_url,
         client,
         clock,
         state,
@@ -240,6 +244,14 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// The metrics text, from the metrics listener.
+    pub async fn metrics(&self) -> String {
+        let url = self.metrics_url.as_ref().expect("a metrics listener");
+        let res = self.client.get(url).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.text().await.unwrap()
     }
 
     pub async fn post_json(&self, path: &str, body: Vec<u8>) -> reqwest::Response {

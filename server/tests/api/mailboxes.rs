@@ -427,3 +427,34 @@ async fn the_byte_quota_counts_envelope_bytes() {
         .await;
     assert_problem(res, 429, "quota-exceeded").await;
 }
+
+/// Issue 20, finding 3: opening a mailbox put its request ID in the replay cache before the
+/// proof of work was checked, so anyone could fill the cache with bogus opens, without a key
+/// or a proof of work, and genuine signed requests got 503. An open that spends no fresh proof
+/// of work must now leave nothing there.
+#[tokio::test]
+async fn issue_20_opens_without_a_fresh_proof_of_work_leave_nothing_in_the_replay_cache() {
+    // Arrange: one genuine open, whose solution the flood then reuses; and forged solutions.
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let case = TestCase::new(&office);
+    let spent = app.open_body(&office, &case).await;
+    assert_eq!(app.open_with(&case, &spent).await.status(), 201);
+    let before = app.state.replay.len();
+
+    // Act: fresh signatures (new request IDs) over a spent solution, and over forged ones.
+    let mut refused = Vec::new();
+    for _ in 0..10 {
+        refused.push(app.open_with(&case, &spent).await.status());
+        let other = TestCase::new(&office);
+        let mut open: OpenMailbox =
+            serde_json::from_slice(&app.open_body(&office, &other).await).unwrap();
+        open.pow.challenge.difficulty = 1;
+        let body = serde_json::to_vec(&open).unwrap();
+        refused.push(app.open_with(&other, &body).await.status());
+    }
+
+    // Assert
+    assert!(refused.iter().all(|s| s.is_client_error()), "{refused:?}");
+    assert_eq!(app.state.replay.len(), before);
+}

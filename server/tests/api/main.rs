@@ -6,6 +6,7 @@
 mod binary;
 mod cases;
 mod durability;
+mod fetch;
 mod helpers;
 mod input;
 mod mailboxes;
@@ -15,3 +16,4 @@ mod packages;
 mod privacy;
 mod retention;
 mod service;
+mod storage;

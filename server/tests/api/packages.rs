@@ -216,7 +216,7 @@ async fn the_sweeper_deletes_expired_packages_and_keeps_fresh_ones() {
     assert_eq!(store.packages(&case.keys.mailbox).unwrap(), vec![later.id]);
     assert!(store.mailbox(&case.keys.mailbox).unwrap().is_some());
     assert_consistent(&app);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("candor_swept_packages_total 1"),
         "{metrics}"

@@ -144,7 +144,7 @@ async fn the_sweeper_deletes_expired_mailboxes_and_keeps_fresh_ones() {
         .list(&fresh.keys.signing, Signer::Case, &fresh.mailbox(), "")
         .await;
     assert_eq!(res.status(), 200);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("candor_sweeps_total 1"));
     assert!(metrics.contains("candor_swept_mailboxes_total 1"));
 }

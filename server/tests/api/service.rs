@@ -3,6 +3,8 @@
 use candor_protocol::Signer;
 use candor_protocol::api::{CloseMailbox, Closed, Health, Limits, Marker};
 
+use candor_server::config::MetricsListen;
+
 use crate::helpers::{TestCase, assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
@@ -67,7 +69,11 @@ async fn every_response_forbids_caching_and_referrers() {
     let mut responses = vec![
         app.get("/v1/health").await,
         app.get("/v1/openapi.json").await,
-        app.get("/metrics").await,
+        app.client
+            .get(app.metrics_url.as_ref().unwrap())
+            .send()
+            .await
+            .unwrap(),
         app.get("/v1/pow").await,
         app.get("/v1/offices/ombuds").await,
         app.get("/v1/offices/nobody").await,
@@ -112,7 +118,7 @@ async fn metrics_count_requests_by_route_pattern_only() {
     let res = app.get(&format!("/v1/nowhere/{}", case.mailbox())).await;
     assert_eq!(res.status(), 404);
 
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.metrics().await;
 
     assert!(text.contains(
         "candor_http_requests_total{route=\"/v1/mailboxes/{mailbox}/envelopes\",method=\"GET\",status=\"200\"} 1"
@@ -133,6 +139,31 @@ async fn metrics_count_requests_by_route_pattern_only() {
         !text.contains(&case.mailbox()),
         "no single mailbox in metrics"
     );
+}
+
+/// Issue 20, finding 9: per-route counts and the store's size let anyone time events on a quiet
+/// relay, so `/metrics` is served only on its own (loopback) listener, or nowhere.
+#[tokio::test]
+async fn issue_20_metrics_are_not_on_the_api_listener() {
+    // Arrange
+    let app = spawn_app().await;
+    let off = spawn_app_with(|s| s.metrics_listen = MetricsListen::Off).await;
+
+    // Act
+    let on_api = app.get("/metrics").await;
+    let on_own = app.metrics().await;
+
+    // Assert: the API listener has no such route; the metrics listener is loopback and serves it.
+    assert_problem(on_api, 404, "not-found").await;
+    assert!(on_own.contains("candor_store_size_bytes "), "{on_own}");
+    assert!(
+        app.metrics_url
+            .as_ref()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert!(off.metrics_url.is_none());
+    assert_problem(off.get("/metrics").await, 404, "not-found").await;
 }
 
 fn schema<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -187,7 +218,6 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
     for (path, method) in [
         ("/v1/health", "get"),
         ("/v1/openapi.json", "get"),
-        ("/metrics", "get"),
         ("/v1/pow", "get"),
         ("/v1/offices", "post"),
         ("/v1/offices/{office}", "get"),
@@ -203,7 +233,7 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
     ] {
         assert!(paths[path][method].is_object(), "{method} {path}");
     }
-    assert_eq!(paths.len(), 13);
+    assert_eq!(paths.len(), 12);
     // Signed routes list the four headers.
     let params = paths["/v1/mailboxes/{mailbox}"]["delete"]["parameters"]
         .as_array()

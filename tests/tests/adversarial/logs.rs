@@ -86,10 +86,11 @@ async fn a_whole_conversation_leaves_nothing_identifying_in_the_relay_log() {
         );
     }
     // No dotted quad at all: not the client's (127.0.0.1), not a forwarded one, not the listen
-    // address. The binary prints its URL once on stdout, which is not the log; skip that line.
+    // address. The binary prints its URL, and its metrics listener's, once on stdout, which is
+    // not the log; skip those lines.
     for line in log
         .lines()
-        .filter(|l| !l.starts_with("listening on http://"))
+        .filter(|l| !l.starts_with("listening on http://") && !l.starts_with("metrics at http://"))
     {
         assert!(
             dotted_quad(line).is_none(),

@@ -132,6 +132,32 @@ pub(crate) fn envelopes_page_after_a_sequence_number_byte_for_byte(h: &mut dyn H
     assert!(page(u64::MAX, 10).is_empty());
 }
 
+pub(crate) fn a_page_stops_before_its_byte_cap_but_always_moves_on(h: &mut dyn Harness) {
+    // Arrange: the first envelope and three more, all of one size (one padding bucket).
+    let store = h.store();
+    let office = registered(store, "ombuds");
+    let case = opened(store, &office);
+    for text in ["one", "two", "six"] {
+        appended(store, &case, text);
+    }
+    store.flush().unwrap();
+    let one = all_envelopes(store, &case.id())[0].1.len();
+
+    // Act
+    let two = store
+        .envelopes_within(&case.id(), 0, 100, 2 * one + 100)
+        .unwrap();
+    let tiny = store.envelopes_within(&case.id(), 2, 100, 1).unwrap();
+    let all = store
+        .envelopes_within(&case.id(), 0, 100, usize::MAX)
+        .unwrap();
+
+    // Assert: about two envelopes' worth; a cap below one still returns one.
+    assert_eq!(two.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(tiny.iter().map(|e| e.seq).collect::<Vec<_>>(), [3]);
+    assert_eq!(all.len(), 4);
+}
+
 pub(crate) fn an_append_keeps_an_expiry_in_its_window_and_redraws_another(h: &mut dyn Harness) {
     // Arrange
     let store = h.store();

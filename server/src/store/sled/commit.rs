@@ -68,8 +68,10 @@ pub(super) struct Pending {
     queue: Vec<log::Change>,
     /// The number of the last queued write.
     last: u64,
-    /// Set when applying a group failed: sled no longer holds what the queue assumed, so every
-    /// later write is refused until the relay restarts (nothing refused was acknowledged).
+    /// Set when syncing or applying a group failed: sled or the log no longer holds what the
+    /// queue assumed, so every later write is refused until the relay restarts (nothing refused
+    /// was acknowledged). A group whose commit record could not be written (a full disk) does
+    /// not set it: it is queued again.
     failed: Option<String>,
 }
 
@@ -108,11 +110,18 @@ impl SledStore {
             return Ok(());
         }
         let lsn = committed.lsn + 1;
-        let result = self
-            .log
-            .append_commit(lsn, queue.iter())
-            .and_then(|()| self.log.sync())
-            .and_then(|()| self.apply(&queue, true));
+        if let Err(e) = self.log.append_commit(lsn, queue.iter()) {
+            // Nothing of the group reached the log (a failed append is cut off) or sled: a full
+            // disk is not a broken store. The group goes back to the head of the queue and is
+            // committed with the next one; its writers are answered with this error (a 503,
+            // which promises nothing either way), and what they queued stays as queued, so
+            // later writes built on it stay consistent.
+            let mut pending = lock(&self.pending);
+            let later = std::mem::replace(&mut pending.queue, queue);
+            pending.queue.extend(later);
+            return Err(e);
+        }
+        let result = self.log.sync().and_then(|()| self.apply(&queue, true));
         if let Err(e) = &result {
             lock(&self.pending).failed = Some(e.to_string());
         }

@@ -230,7 +230,14 @@ impl Log {
         }
         let offset = inner.head.size;
         if let Err(e) = inner.head.file.write_all_at(record, offset) {
-            inner.failed = true;
+            // A write that failed (most often for want of space, which is transient) may have
+            // left part of the record past the head's end. Cut it off, and the log is as if the
+            // write never happened: the next record goes where this one would have, and
+            // nothing half-written is left to be taken for damage once the segment is sealed.
+            // Only if that fails too is the log's state unknown.
+            if inner.head.file.set_len(offset).is_err() {
+                inner.failed = true;
+            }
             return Err(io("writing", e));
         }
         inner.head.size += record.len() as u64;
@@ -259,9 +266,9 @@ impl Log {
             offset: inner.head.size,
         };
         let number = inner.head.number + 1;
-        let file = create(self.disk.as_ref(), &self.dir, number).inspect_err(|_| {
-            inner.failed = true;
-        })?;
+        // A segment that could not be created holds nothing: the head stays the head (synced),
+        // and the next append tries again.
+        let file = create(self.disk.as_ref(), &self.dir, number)?;
         let now = unix_now();
         {
             let mut segments = lock(&self.segments);

@@ -207,15 +207,23 @@ pub(super) fn envelopes(
     id: &MailboxId,
     after: u64,
     limit: usize,
+    max_bytes: usize,
 ) -> Result<Vec<RawEnvelope>, StoreError> {
     let Some(first) = after.checked_add(1) else {
         return Ok(Vec::new());
     };
     let range = envelope_key(id, first)..=envelope_key(id, u64::MAX);
     let mut out = Vec::new();
+    let mut bytes = 0usize;
     for item in store.tree.range(range).take(limit) {
         let (key, value) = item.map_err(backend)?;
         let seq = read_u64(&key[17..]).ok_or(StoreError::Corrupt("envelope key"))?;
+        // The pointer knows the record's length, so the cap holds before anything is read.
+        let len = Pointer::decode(&value).map_or(0, |p| p.len as usize);
+        if !out.is_empty() && bytes.saturating_add(len) > max_bytes {
+            break;
+        }
+        bytes = bytes.saturating_add(len);
         let Some(json) = store.read_envelope(&key, value, id, seq)? else {
             // Deleted since the range read.
             continue;
