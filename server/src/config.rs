@@ -14,7 +14,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
 
 /// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
 /// name in upper case.
-pub const SETTING_NAMES: [&str; 27] = [
+pub const SETTING_NAMES: [&str; 28] = [
     "listen",
     "metrics_listen",
     "data_dir",
@@ -30,6 +30,7 @@ pub const SETTING_NAMES: [&str; 27] = [
     "max_mailboxes_per_office",
     "max_envelopes_per_mailbox",
     "max_bytes_per_mailbox",
+    "max_bytes_per_office",
     "max_packages_per_mailbox",
     "max_store_bytes",
     "fetch_page_bytes",
@@ -119,6 +120,9 @@ pub struct Settings {
     pub max_envelopes_per_mailbox: u64,
     /// Bytes of envelopes one mailbox may hold.
     pub max_bytes_per_mailbox: u64,
+    /// Bytes of envelopes one office's mailboxes may hold together, so that one office's
+    /// visitors (or anyone posing as them) cannot take the whole store.
+    pub max_bytes_per_office: u64,
     /// Handoff packages one mailbox may hold.
     pub max_packages_per_mailbox: u64,
     /// Bytes the store may take on disk before new mailboxes, envelopes and packages are
@@ -174,6 +178,7 @@ impl Default for Settings {
             max_mailboxes_per_office: 1_000_000,
             max_envelopes_per_mailbox: 1_000,
             max_bytes_per_mailbox: 16 * 1024 * 1024,
+            max_bytes_per_office: 1024 * 1024 * 1024,
             max_packages_per_mailbox: 16,
             max_store_bytes: 0,
             fetch_page_bytes: 1024 * 1024,
@@ -285,6 +290,12 @@ impl Settings {
             return invalid(
                 "max_bytes_per_mailbox",
                 "must be at least max_envelope_bytes",
+            );
+        }
+        if self.max_bytes_per_office < self.max_bytes_per_mailbox {
+            return invalid(
+                "max_bytes_per_office",
+                "must be at least max_bytes_per_mailbox",
             );
         }
         if !(1..=1_000).contains(&self.max_packages_per_mailbox) {

@@ -268,6 +268,7 @@ pub fn quotas(state: &AppState) -> Quotas {
         envelopes_per_mailbox: state.settings.max_envelopes_per_mailbox,
         bytes_per_mailbox: state.settings.max_bytes_per_mailbox,
         packages_per_mailbox: state.settings.max_packages_per_mailbox,
+        bytes_per_office: state.settings.max_bytes_per_office,
     }
 }
 

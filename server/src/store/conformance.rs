@@ -72,6 +72,7 @@ pub(crate) fn quotas() -> Quotas {
         envelopes_per_mailbox: 1_000,
         bytes_per_mailbox: 100_000_000,
         packages_per_mailbox: 1_000,
+        bytes_per_office: 100_000_000_000,
     }
 }
 
@@ -379,6 +380,7 @@ macro_rules! store_conformance {
                 a_proof_of_work_opens_one_mailbox,
                 opening_a_taken_mailbox_id_is_a_conflict,
                 an_office_opens_at_most_its_quota_of_mailboxes,
+                an_office_holds_at_most_its_quota_of_bytes_across_restarts,
                 a_refused_open_leaves_neither_mailbox_nor_envelope,
                 deleting_a_mailbox_removes_it_with_its_envelopes_and_packages,
                 a_deleted_mailbox_id_opens_again_with_only_its_new_first_envelope,

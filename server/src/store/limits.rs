@@ -10,6 +10,8 @@ pub struct Quotas {
     pub envelopes_per_mailbox: u64,
     /// Bytes of envelopes per mailbox.
     pub bytes_per_mailbox: u64,
+    /// Bytes of envelopes per office, over all its mailboxes.
+    pub bytes_per_office: u64,
     /// Handoff packages per mailbox.
     pub packages_per_mailbox: u64,
 }

@@ -87,6 +87,10 @@ pub struct SledStore {
     /// Each office's activity numbers, once used since the store opened (see
     /// [`SledStore::activity`]).
     activity: Mutex<HashMap<OfficeId, Activity>>,
+    /// Bytes of envelopes each office's mailboxes hold, once used since the store opened (see
+    /// [`SledStore::office_bytes`]): kept in memory and summed from the mailbox records at
+    /// first use, so that an append writes nothing more.
+    office_bytes: Mutex<HashMap<OfficeId, u64>>,
     /// Envelope bodies and commit records.
     log: Log,
     /// Opened read-only: what opening the log found that a read-write open would refuse or

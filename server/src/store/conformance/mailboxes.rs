@@ -152,6 +152,60 @@ pub(crate) fn an_office_opens_at_most_its_quota_of_mailboxes(h: &mut dyn Harness
     assert_clean(store);
 }
 
+pub(crate) fn an_office_holds_at_most_its_quota_of_bytes_across_restarts(h: &mut dyn Harness) {
+    // Arrange: an office allowed about three envelopes' worth of bytes in all, and another.
+    let office = registered(h.store(), "ombuds");
+    let other = registered(h.store(), "other");
+    let a = opened(h.store(), &office);
+    let one = a.first.to_json().len() as u64;
+    let limited = Quotas {
+        bytes_per_office: 3 * one + one / 2,
+        ..quotas()
+    };
+    let b = TestCase::new(&office);
+
+    // Act: a second case and one more envelope fit; the next envelope, a third case, and a
+    // last message with a closing do not. After a restart the count is summed again.
+    let store = h.store();
+    let opened_b = store.open_mailbox(&b.new_mailbox(&office, RETAINED), &pow(), &limited);
+    let fits = store.append(&a.id(), &a.envelope("fits"), &super::keeping(), &limited);
+    let over = store.append(&b.id(), &b.envelope("over"), &super::keeping(), &limited);
+    store.flush().unwrap();
+    h.restart();
+    let store = h.store();
+    let over_after_restart =
+        store.append(&b.id(), &b.envelope("over"), &super::keeping(), &limited);
+    let third = TestCase::new(&office);
+    let no_third = store.open_mailbox(&third.new_mailbox(&office, RETAINED), &pow(), &limited);
+    let no_last = store.close_mailbox(&a.id(), Some(&a.reply(&office, "bye")), RETAINED, &limited);
+    let elsewhere = TestCase::new(&other);
+    let at_other = store.open_mailbox(&elsewhere.new_mailbox(&other, RETAINED), &pow(), &limited);
+    // Deleting a case frees its bytes.
+    assert!(store.delete_mailbox(&a.id()).unwrap());
+    let after_delete = store.append(
+        &b.id(),
+        &b.envelope("room now"),
+        &super::keeping(),
+        &limited,
+    );
+    store.flush().unwrap();
+
+    // Assert
+    assert_eq!((opened_b, fits.map(|_| ())), (Ok(()), Ok(())));
+    for refused in [
+        over.map(|_| ()),
+        over_after_restart.map(|_| ()),
+        no_third,
+        no_last.map(|_| ()),
+    ] {
+        assert!(matches!(refused, Err(StoreError::Quota(_))), "{refused:?}");
+    }
+    assert_eq!(store.mailbox(&third.id()).unwrap(), None);
+    assert_eq!(at_other, Ok(()));
+    assert_eq!(after_delete, Ok(2));
+    assert_clean(store);
+}
+
 pub(crate) fn deleting_a_mailbox_removes_it_with_its_envelopes_and_packages(h: &mut dyn Harness) {
     // Arrange: two cases, each with an envelope and a package.
     let store = h.store();

@@ -162,6 +162,7 @@ pub(crate) fn a_mailbox_holds_at_most_its_quota_of_packages(h: &mut dyn Harness)
     let store = h.store();
     let limited = Quotas {
         packages_per_mailbox: 2,
+        bytes_per_office: u64::MAX,
         ..quotas()
     };
     let office = registered(store, "ombuds");

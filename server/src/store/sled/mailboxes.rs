@@ -47,6 +47,7 @@ pub(super) fn open_mailbox(
             "this mailbox holds as many bytes as the relay allows",
         ));
     }
+    store.check_office_bytes(&mailbox.office, json.len() as u64, quotas)?;
     let activity = store.next_activity(&mailbox.office)?;
     let rec = MailboxRecord {
         office: mailbox.office.clone(),
@@ -71,7 +72,9 @@ pub(super) fn open_mailbox(
         &encode_counters(activity, open + 1),
     );
     batch.insert(&used, &[]);
-    store.submit(batch)
+    store.submit(batch)?;
+    store.count_office_bytes(&rec.office, rec.bytes, 0);
+    Ok(())
 }
 
 pub(super) fn mailbox(
@@ -109,6 +112,7 @@ pub(super) fn append(
             "this mailbox holds as many bytes as the relay allows",
         ));
     }
+    store.check_office_bytes(&rec.office, len, quotas)?;
     // Moved to a new activity number only if a reader may have listed the old one.
     let moves = rec.activity <= store.activity(&rec.office)?.listed;
     let new_expiry = expiry.after_write(rec.expiry);
@@ -132,6 +136,7 @@ pub(super) fn append(
         batch.insert(inbox_key(&rec.office, rec.activity), id.as_bytes());
     }
     store.submit(batch)?;
+    store.count_office_bytes(&rec.office, len, 0);
     Ok(rec.last_seq)
 }
 
@@ -160,6 +165,7 @@ pub(super) fn close_mailbox(
                 "this mailbox is full: close it without a last message",
             ));
         }
+        store.check_office_bytes(&rec.office, len, quotas)?;
         rec.last_seq += 1;
         rec.count += 1;
         rec.bytes += len;
@@ -181,6 +187,7 @@ pub(super) fn close_mailbox(
     rec.closed = true;
     batch.insert(&mailbox_key(id), encode_mailbox(&rec));
     store.submit(batch)?;
+    store.count_office_bytes(&rec.office, json.as_ref().map_or(0, |j| j.len() as u64), 0);
     Ok(seq)
 }
 
@@ -336,6 +343,7 @@ impl SledStore {
             &encode_counters(activity, open.saturating_sub(1)),
         );
         self.submit(batch)?;
+        self.count_office_bytes(&rec.office, 0, rec.bytes);
         Ok(true)
     }
 }

@@ -9,7 +9,7 @@ use super::codec::{
 };
 use super::commit::Changes;
 use super::{SledStore, backend, lock};
-use crate::store::{OfficeRecord, StoreError, UsedToken};
+use crate::store::{OfficeRecord, Quotas, StoreError, UsedToken};
 
 /// An office's activity numbers.
 #[derive(Clone, Copy)]
@@ -171,6 +171,52 @@ impl SledStore {
             }
         }
         self.commit_group()
+    }
+
+    /// Bytes of envelopes an office's mailboxes hold. The caller holds the office's lock. At
+    /// first use since the store opened it is summed over the office's mailboxes (one per
+    /// inbox entry), as the queued writes leave them.
+    pub(super) fn office_bytes(&self, office: &OfficeId) -> Result<u64, StoreError> {
+        if let Some(bytes) = lock(&self.office_bytes).get(office) {
+            return Ok(*bytes);
+        }
+        let mut total = 0u64;
+        for item in self
+            .tree
+            .range(inbox_key(office, 0)..=inbox_key(office, u64::MAX))
+        {
+            let (_, value) = item.map_err(backend)?;
+            let id = mailbox_id(&value).ok_or(StoreError::Corrupt("inbox entry"))?;
+            if let Some(rec) = self.latest_mailbox(&id)? {
+                total = total.saturating_add(rec.bytes);
+            }
+        }
+        lock(&self.office_bytes).insert(office.clone(), total);
+        Ok(total)
+    }
+
+    /// Refuses `more` bytes that would take an office past its quota. The caller holds the
+    /// office's lock.
+    pub(super) fn check_office_bytes(
+        &self,
+        office: &OfficeId,
+        more: u64,
+        quotas: &Quotas,
+    ) -> Result<(), StoreError> {
+        if self.office_bytes(office)?.saturating_add(more) > quotas.bytes_per_office {
+            return Err(StoreError::Quota(
+                "this office's cases hold as many bytes as the relay allows",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds `added` and takes `removed` bytes from an office's count, once a write that changes
+    /// them is queued. The caller holds the office's lock.
+    pub(super) fn count_office_bytes(&self, office: &OfficeId, added: u64, removed: u64) {
+        if let Some(bytes) = lock(&self.office_bytes).get_mut(office) {
+            *bytes = bytes.saturating_add(added).saturating_sub(removed);
+        }
     }
 
     pub(super) fn counters(&self, office: &OfficeId) -> Result<(u64, u64), StoreError> {

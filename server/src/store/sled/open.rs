@@ -166,6 +166,7 @@ impl SledStore {
             registry: Mutex::new(()),
             pending: Mutex::new(Pending::default()),
             activity: Mutex::new(HashMap::new()),
+            office_bytes: Mutex::new(HashMap::new()),
             log: opened.log,
             log_problems: opened.problems,
             on_sled_flushed: options.on_sled_flushed,

@@ -202,6 +202,7 @@ fn quotas() -> Quotas {
         envelopes_per_mailbox: 10_000,
         bytes_per_mailbox: 1 << 30,
         packages_per_mailbox: 4,
+        bytes_per_office: u64::MAX,
     }
 }
 
