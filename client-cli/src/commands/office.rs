@@ -136,7 +136,9 @@ pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     })?;
     let id = match &args.id {
         Some(id) => id.parse().map_err(|e| anyhow!("{e}"))?,
-        None => OfficeId::slug(&args.name)
+        // Transliterated first (deunicode), so that "Ünïcode Øffice" gives unicode-office, not
+        // n-code-ffice: the protocol crate's slug keeps only ASCII letters and digits.
+        None => OfficeId::slug(&deunicode::deunicode(&args.name))
             .map_err(|_| anyhow!("cannot make an office ID from this name; pass --id ID"))?,
     };
     if args.name.trim().is_empty() {

@@ -151,3 +151,28 @@ fn issue_20_a_keystore_with_test_only_parameters_is_refused_outside_the_test_mod
         refused.stderr
     );
 }
+
+#[test]
+fn a_non_ascii_office_name_gives_a_readable_id() {
+    // Arrange
+    let staff = Party::new();
+
+    // Act
+    staff
+        .candor(&[
+            "office",
+            "init",
+            "--name",
+            "Ünïcode Øffice",
+            "--relay",
+            "http://127.0.0.1:9",
+        ])
+        .ok();
+    let address = staff.candor(&["office", "address"]).ok().stdout;
+
+    // Assert: transliterated, not stripped to "n-code-ffice".
+    assert!(
+        address.trim().starts_with("candor:unicode-office."),
+        "{address}"
+    );
+}
