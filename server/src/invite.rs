@@ -63,6 +63,17 @@ impl RelaySecret {
         Ok(Self(Zeroizing::new(key)))
     }
 
+    /// Reads `relay.key` from `data_dir`, which must already hold it (the relay creates it at
+    /// its first start, `candor-server init` before). `None` if it is not there, so that an
+    /// invite minted for a mistyped directory is refused rather than signed with a key the
+    /// relay never uses.
+    pub fn load_existing(data_dir: &Path) -> io::Result<Option<Self>> {
+        if !data_dir.join(RELAY_KEY_FILE).exists() {
+            return Ok(None);
+        }
+        Self::load_or_create(data_dir).map(Some)
+    }
+
     fn derive(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
         let mut out = Zeroizing::new([0u8; 32]);
         // 32 bytes is far below HKDF-SHA256's output limit.

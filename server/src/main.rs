@@ -45,6 +45,9 @@ struct Cli {
 enum Command {
     /// Serve the relay (the default).
     Serve,
+    /// Create the data directory and the relay key, without serving, so that invites can be
+    /// minted before the first start.
+    Init,
     /// Print a one-time office registration token. Works while the relay runs.
     Invite {
         /// Days until the token expires.
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
+        Command::Init => init(&settings),
         Command::Invite { valid_days } => invite(&settings, valid_days),
         Command::Check { read_only } => check(&settings, read_only),
     };
@@ -128,13 +132,61 @@ fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn invite(settings: &Settings, valid_days: u64) -> anyhow::Result<ExitCode> {
-    let secret = RelaySecret::load_or_create(&settings.data_dir).map_err(|e| {
+fn init(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let dir = &settings.data_dir;
+    let existed = dir.join(candor_server::invite::RELAY_KEY_FILE).exists();
+    RelaySecret::load_or_create(dir).map_err(|e| {
         anyhow::anyhow!(
-            "cannot read the relay key in {}: {e}",
-            settings.data_dir.display()
+            "cannot create the relay key in {}: {}; check that the directory is yours and \
+             writable",
+            dir.display(),
+            io_words(&e)
         )
     })?;
+    print_lines([if existed {
+        format!(
+            "{} already holds a relay key; nothing changed",
+            dir.display()
+        )
+    } else {
+        format!(
+            "created the relay key in {}; mint invites with `candor-server invite --data-dir {}`",
+            dir.display(),
+            dir.display()
+        )
+    }])?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An I/O error in words, without Rust's `(os error N)` repeated.
+fn io_words(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::NotFound => "a directory on the way does not exist".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn invite(settings: &Settings, valid_days: u64) -> anyhow::Result<ExitCode> {
+    let dir = &settings.data_dir;
+    let secret = RelaySecret::load_existing(dir)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the relay key in {}: {}",
+                dir.display(),
+                io_words(&e)
+            )
+        })?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} holds no relay key, so it is not a relay's data directory (is the path \
+                 right?). An invite must be signed with the key of the relay it is for: point \
+                 --data-dir at that relay's directory, or create the key first with \
+                 `candor-server init --data-dir {}`",
+                dir.display(),
+                dir.display()
+            )
+        })?;
     let expires = SystemClock.now() + valid_days * 86_400;
     print_lines([secret.invite_key().mint(expires)])?;
     Ok(ExitCode::SUCCESS)

@@ -416,3 +416,45 @@ async fn damage_to_a_synced_record_stops_the_relay_and_check_read_only_reports_i
         "check --read-only changed the store"
     );
 }
+
+#[tokio::test]
+async fn an_invite_for_a_directory_without_a_relay_key_is_refused_until_init() {
+    // Arrange: a directory that is not (yet) a relay's.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("relay");
+
+    // Act
+    let refused = run(&["invite"], &data);
+    let created_by_refusal = data.exists();
+    let init = run(&["init"], &data);
+    let again = run(&["init"], &data);
+    let minted = run(&["invite"], &data);
+
+    // Assert: refused in words, nothing created; after init an invite registers an office at
+    // the relay that then starts on that directory.
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("holds no relay key") && said.contains("candor-server init"),
+        "{said}"
+    );
+    assert!(
+        !created_by_refusal,
+        "a refused invite created {}",
+        data.display()
+    );
+    assert!(init.status.success() && again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing changed"));
+    assert!(minted.status.success());
+    let invite = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let (_relay, url) = start(&data);
+    let office = TestOffice::new("ombuds", 90);
+    let res = reqwest::Client::new()
+        .post(format!("{url}/v1/offices"))
+        .header("content-type", "application/json")
+        .body(register_body(&invite, &office.signed))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+}
