@@ -68,16 +68,16 @@ pub struct AppState {
 #[non_exhaustive]
 pub enum StartupError {
     /// The data directory or `relay.key` could not be used.
-    #[error("cannot use the data directory {path}: {source}")]
+    #[error("cannot use the data directory {path}: {}", io_words(cause))]
     DataDir {
         /// The directory.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The store's files are damaged where they must be whole: nothing was changed.
     #[error(
-        "the store in {path} is damaged: {source}; the relay will not start on it. \
+        "the store in {path} is damaged: {cause}; the relay will not start on it. \
          `candor-server check --read-only` reports what is readable without changing anything; \
          restore the data directory from a backup (docs/operating.md, \"Durability\")"
     )]
@@ -85,31 +85,46 @@ pub enum StartupError {
         /// The directory.
         path: PathBuf,
         /// Where and what.
-        source: StoreError,
+        cause: StoreError,
     },
-    /// The store could not be opened (another relay or `check` may hold it).
-    #[error("cannot open the store in {path}: {source} (is another relay running on it?)")]
+    /// Another `candor-server` (a relay or `check`) holds the store.
+    #[error(
+        "the store in {path} is in use by another candor-server (a relay, or `check`): stop it \
+         first, or run `candor-server check --read-only`, which reads a private copy"
+    )]
+    Locked {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The store could not be opened.
+    #[error("cannot open the store in {path}: {cause}")]
     Store {
         /// The directory.
         path: PathBuf,
         /// Why.
-        source: StoreError,
+        cause: StoreError,
     },
     /// The metrics listener could not be bound.
-    #[error("cannot listen for metrics on {addr}: {source} (set `metrics_listen`, or `off`)")]
+    #[error(
+        "cannot listen for metrics on {addr}: {} (set `metrics_listen`, or `off`)",
+        io_words(cause)
+    )]
     MetricsListen {
         /// The address.
         addr: SocketAddr,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error(
+        "cannot listen on {addr}: {} (choose another `--listen` address or port)",
+        io_words(cause)
+    )]
     Listen {
         /// The address.
         addr: SocketAddr,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The TLS certificate or key could not be used.
     #[error("bad TLS setting: {0}")]
@@ -145,10 +160,16 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        // The port first: a relay that cannot listen leaves no data directory behind.
+        let listener =
+            TcpListener::bind(settings.listen).map_err(|source| StartupError::Listen {
+                addr: settings.listen,
+                cause: source,
+            })?;
         let data_dir = settings.data_dir.clone();
         let dir_error = |source| StartupError::DataDir {
             path: data_dir.clone(),
-            source,
+            cause: source,
         };
         let secret = RelaySecret::load_or_create(&data_dir).map_err(dir_error)?;
         let store_dir = data_dir.join(STORE_DIR);
@@ -159,16 +180,11 @@ impl Application {
         )
         .map_err(StartupError::Thread)?;
 
-        let listener =
-            TcpListener::bind(settings.listen).map_err(|source| StartupError::Listen {
-                addr: settings.listen,
-                source,
-            })?;
         let local_addr = listener
             .local_addr()
             .map_err(|source| StartupError::Listen {
                 addr: settings.listen,
-                source,
+                cause: source,
             })?;
         let tls = match (&settings.tls_cert, &settings.tls_key) {
             (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
@@ -229,7 +245,7 @@ impl Application {
         }
         .map_err(|source| StartupError::Listen {
             addr: local_addr,
-            source,
+            cause: source,
         })?
         .run();
 
@@ -320,7 +336,10 @@ fn metrics_server(
     addr: SocketAddr,
     state: &web::Data<AppState>,
 ) -> Result<MetricsTask, StartupError> {
-    let error = |source| StartupError::MetricsListen { addr, source };
+    let error = |source| StartupError::MetricsListen {
+        addr,
+        cause: source,
+    };
     let listener = TcpListener::bind(addr).map_err(error)?;
     let bound = listener.local_addr().map_err(error)?;
     let app_state = state.clone();
@@ -353,6 +372,30 @@ fn metrics_server(
 
 /// Opens the sled store, retrying briefly while a previous instance in this process releases
 /// its lock.
+/// An I/O error in words: what happened, without Rust's `(os error N)`.
+pub fn io_words(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::PermissionDenied => {
+            "permission denied: the user the relay runs as cannot write there; give it a \
+             directory it owns"
+                .into()
+        }
+        ErrorKind::AddrInUse => "the address is already in use, by another program".into(),
+        ErrorKind::AddrNotAvailable => "that address is not one of this machine's".into(),
+        ErrorKind::NotFound => "a directory on the way does not exist".into(),
+        ErrorKind::ReadOnlyFilesystem => "the file system is read-only".into(),
+        ErrorKind::StorageFull => "the disk is full".into(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_owned(),
+                None => text,
+            }
+        }
+    }
+}
+
 pub fn open_store(dir: &Path, cache_bytes: u64) -> Result<SledStore, StartupError> {
     let mut tries = 0;
     loop {
@@ -362,16 +405,21 @@ pub fn open_store(dir: &Path, cache_bytes: u64) -> Result<SledStore, StartupErro
                 tries += 1;
                 std::thread::sleep(Duration::from_millis(50));
             }
+            Err(e) if e.to_string().contains("lock") => {
+                return Err(StartupError::Locked {
+                    path: dir.to_owned(),
+                });
+            }
             Err(source @ StoreError::Damaged { .. }) => {
                 return Err(StartupError::Damaged {
                     path: dir.to_owned(),
-                    source,
+                    cause: source,
                 });
             }
             Err(source) => {
                 return Err(StartupError::Store {
                     path: dir.to_owned(),
-                    source,
+                    cause: source,
                 });
             }
         }

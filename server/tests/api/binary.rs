@@ -458,3 +458,49 @@ async fn an_invite_for_a_directory_without_a_relay_key_is_refused_until_init() {
         .unwrap();
     assert_eq!(res.status(), 201);
 }
+
+#[test]
+fn start_up_errors_are_said_once_in_words_and_leave_nothing_behind() {
+    // Arrange: a running relay, a file where a directory should be.
+    let dir = tempfile::tempdir().unwrap();
+    let (_relay, url) = start(dir.path());
+    let port = url.rsplit(':').next().unwrap().to_owned();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let fresh = dir.path().join("fresh");
+    let serve = |data: &Path, listen: &str| {
+        Command::new(BIN)
+            .args(["--listen", listen, "--data-dir"])
+            .arg(data)
+            .stdout(Stdio::null())
+            .output()
+            .unwrap()
+    };
+
+    // Act
+    let second = serve(dir.path(), "127.0.0.1:0");
+    let checked = run(&["check"], dir.path());
+    let taken = serve(&fresh, &format!("127.0.0.1:{port}"));
+    let not_a_dir = serve(&file.join("data"), "127.0.0.1:0");
+
+    // Assert: each refused, in one sentence that says what to do, with no Rust debug output.
+    for (out, words) in [
+        (&second, "in use by another candor-server"),
+        (&checked, "in use by another candor-server"),
+        (&taken, "already in use"),
+        (&not_a_dir, "cannot use the data directory"),
+    ] {
+        assert!(!out.status.success());
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(said.matches(words).count(), 1, "{said}");
+        assert!(
+            !said.contains("Os {") && !said.contains("os error"),
+            "{said}"
+        );
+    }
+    assert!(
+        !fresh.exists(),
+        "a relay that could not listen left {}",
+        fresh.display()
+    );
+}
