@@ -138,7 +138,7 @@ async fn invite_works_while_the_relay_runs_and_acknowledged_writes_survive_a_cra
     // `check` refuses to run against a live relay.
     let out = run(&["check"], dir.path());
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("another relay"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another candor-server"));
 
     // Open a case and append concurrently; remember every acknowledged write.
     let case = TestCase::new(&office);
