@@ -77,8 +77,45 @@ impl FromStr for RelayUrl {
         if s.len() > 256 {
             return Err(bad("longer than 256 characters"));
         }
-        Ok(Self(format!("{scheme}://{}", rest.to_owned())))
+        let url = Self(format!("{scheme}://{}", rest.to_owned()));
+        check_host(url.host(), authority)?;
+        Ok(url)
     }
+}
+
+/// Refuses a host that cannot be meant: a numeric one that is not four numbers up to 255 (an
+/// address cut short, such as `http://127`, which resolvers take for 0.0.0.127), a name with an
+/// empty label, or a port that is not a number from 1 to 65535.
+fn check_host(host: &str, authority: &str) -> Result<(), Error> {
+    let bad = |why: String| Error::malformed("relay url", why);
+    if authority.starts_with('[') {
+        return Ok(());
+    }
+    if let Some((_, port)) = authority.split_once(':')
+        && !port.parse::<u16>().is_ok_and(|p| p != 0)
+    {
+        return Err(bad(format!(
+            "the port {port:?} is not a number from 1 to 65535"
+        )));
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let numeric = host.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if numeric {
+        let four = labels.len() == 4 && labels.iter().all(|l| l.parse::<u8>().is_ok());
+        if !four {
+            return Err(bad(format!(
+                "the host {host} looks cut short: a numeric address has four numbers, such as \
+                 127.0.0.1; copy the whole address"
+            )));
+        }
+        return Ok(());
+    }
+    if labels.iter().any(|l| l.is_empty()) {
+        return Err(bad(format!(
+            "the host {host} has an empty part; copy the whole address"
+        )));
+    }
+    Ok(())
 }
 
 impl Serialize for RelayUrl {
@@ -140,6 +177,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_relay_url_cut_short_is_refused_as_such() {
+        for cut in [
+            "http://127",
+            "http://127.0.0",
+            "https://10.1.2.300",
+            "http://relay.",
+            "http://127.0.0.1:",
+        ] {
+            let err = cut.parse::<RelayUrl>().unwrap_err().to_string();
+            assert!(
+                err.contains("cut short") || err.contains("empty part") || err.contains("port"),
+                "{cut}: {err}"
+            );
+        }
+        for fine in [
+            "http://127.0.0.1:8080",
+            "https://relay.example.edu",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+            "http://abcdefghijklmnop.onion",
+            "https://relay",
+        ] {
+            assert!(fine.parse::<RelayUrl>().is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
     fn relay_url_rules() {
         let u: RelayUrl = "http://127.0.0.1:8080/".parse().unwrap();
         assert_eq!(u.as_str(), "http://127.0.0.1:8080");
@@ -184,7 +248,7 @@ mod tests {
             office in "[a-z0-9][a-z0-9-]{1,30}[a-z0-9]",
             fp in proptest::array::uniform32(proptest::prelude::any::<u8>()),
             https in proptest::prelude::any::<bool>(),
-            host in "[a-z0-9]{1,20}(\\.[a-z0-9]{1,10}){0,3}",
+            host in "[a-z][a-z0-9]{0,19}(\\.[a-z0-9]{1,10}){0,3}",
             port in proptest::option::of(1u16..),
         ) {
             let relay = format!(
