@@ -1,5 +1,9 @@
 //! Composing a message: from `--message-file`, from stdin when it is not a terminal, or in
 //! `$VISUAL` / `$EDITOR` otherwise.
+//!
+//! Nothing the person wrote is dropped. Text from a file or stdin is taken as it is, but for
+//! the blank lines and spaces around it. In the editor, the instructions stand below a scissors
+//! line, as in `git commit --verbose`, and everything above that line is the message.
 
 use std::io::{IsTerminal as _, Read as _, Seek as _, Write as _};
 use std::path::Path;
@@ -8,20 +12,56 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 use zeroize::Zeroizing;
 
-/// Lines starting with this are instructions in the editor template, not part of the message.
-const COMMENT: &str = "#";
+/// The line that ends the message in the editor: it and everything below it are instructions.
+/// Git's own, so that editors that know git's scissors show it as such.
+pub const SCISSORS: &str = "# ------------------------ >8 ------------------------";
 
-/// The message text, trimmed. `guide` is shown as comment lines when an editor opens.
+/// Where the message comes from. A file or piped stdin is read at once, so that a missing
+/// file or an empty message is refused before anything is asked, fetched or solved; the editor
+/// opens only when [`Draft::compose`] is called.
+pub enum Draft {
+    /// Text from `--message-file` or stdin, trimmed and not empty.
+    Given(Zeroizing<String>),
+    /// To be written in the editor.
+    Editor,
+}
+
+impl Draft {
+    /// Reads the message from `file` (`-` is stdin), or from stdin when it is not a terminal;
+    /// else the editor will be opened later.
+    pub fn from_args(file: Option<&Path>) -> Result<Self> {
+        let text = match file {
+            Some(path) if path == Path::new("-") => read_stdin()?,
+            Some(path) => Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "could not read the message from {}, so nothing was sent: check the path \
+                     given to --message-file",
+                    path.display()
+                )
+            })?),
+            None if !std::io::stdin().is_terminal() => read_stdin()?,
+            None => return Ok(Self::Editor),
+        };
+        non_empty(&text).map(Self::Given)
+    }
+
+    /// The message text, trimmed. `guide` is shown below the scissors line when an editor
+    /// opens.
+    pub fn compose(self, guide: &str) -> Result<Zeroizing<String>> {
+        match self {
+            Self::Given(text) => Ok(text),
+            Self::Editor => non_empty(&above_scissors(&edit(guide)?)),
+        }
+    }
+}
+
+/// The message text from `--message-file`, stdin or the editor, trimmed.
 pub fn compose(file: Option<&Path>, guide: &str) -> Result<Zeroizing<String>> {
-    let text = match file {
-        Some(path) if path == Path::new("-") => read_stdin()?,
-        Some(path) => Zeroizing::new(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("could not read the message from {}", path.display()))?,
-        ),
-        None if !std::io::stdin().is_terminal() => read_stdin()?,
-        None => edit(guide)?,
-    };
+    Draft::from_args(file)?.compose(guide)
+}
+
+/// `text` without the blank lines and spaces around it; an error if nothing is left.
+fn non_empty(text: &str) -> Result<Zeroizing<String>> {
     let trimmed = Zeroizing::new(text.trim().to_owned());
     if trimmed.is_empty() {
         bail!(
@@ -30,6 +70,19 @@ pub fn compose(file: Option<&Path>, guide: &str) -> Result<Zeroizing<String>> {
         );
     }
     Ok(trimmed)
+}
+
+/// Everything above the first scissors line, verbatim; all of `raw` if there is none (the
+/// person removed it, and what they kept is theirs).
+fn above_scissors(raw: &str) -> Zeroizing<String> {
+    let mut text = Zeroizing::new(String::with_capacity(raw.len()));
+    for line in raw.split_inclusive('\n') {
+        if line.trim_end() == SCISSORS {
+            break;
+        }
+        text.push_str(line);
+    }
+    text
 }
 
 fn read_stdin() -> Result<Zeroizing<String>> {
@@ -70,8 +123,8 @@ fn editor_command(editor: &str, path: &Path) -> Command {
     command
 }
 
-/// Opens the user's editor on a private temporary file and returns what they wrote, without the
-/// comment lines. The file is overwritten with zeros and deleted afterwards.
+/// Opens the user's editor on a private temporary file and returns all that the file holds
+/// afterwards. The file is overwritten with zeros and deleted afterwards.
 fn edit(guide: &str) -> Result<Zeroizing<String>> {
     let editor = choose_editor(std::env::var("VISUAL").ok(), std::env::var("EDITOR").ok());
     // Prefer a memory-backed, per-user directory, so that the draft never reaches a disk.
@@ -84,13 +137,15 @@ fn edit(guide: &str) -> Result<Zeroizing<String>> {
         .suffix(".txt")
         .tempfile_in(&dir)
         .context("could not create a temporary file for the editor")?;
-    let mut template = String::from("\n");
+    let mut template = format!("\n{SCISSORS}\n");
+    template.push_str(
+        "# Write your message above the line. Everything above it is sent as it stands, lines\n\
+         # that start with '#' too; this line and everything below it are left out. An empty\n\
+         # message sends nothing.\n",
+    );
     for line in guide.lines() {
-        template.push_str(&format!("{COMMENT} {line}\n"));
+        template.push_str(&format!("# {line}\n"));
     }
-    template.push_str(&format!(
-        "{COMMENT} Lines starting with '{COMMENT}' are left out. An empty message sends nothing.\n"
-    ));
     file.write_all(template.as_bytes())
         .context("could not prepare the editor file")?;
     file.flush()?;
@@ -119,12 +174,7 @@ fn edit(guide: &str) -> Result<Zeroizing<String>> {
     }
     drop(file);
 
-    let mut text = Zeroizing::new(String::with_capacity(raw.len()));
-    for line in raw.lines().filter(|l| !l.starts_with(COMMENT)) {
-        text.push_str(line);
-        text.push('\n');
-    }
-    Ok(text)
+    Ok(raw)
 }
 
 #[cfg(test)]
@@ -139,6 +189,31 @@ mod tests {
         assert_eq!(compose(Some(&path), "").unwrap().as_str(), "hello there");
         std::fs::write(&path, " \n").unwrap();
         assert!(compose(Some(&path), "").is_err());
+    }
+
+    #[test]
+    fn issue_15_lines_that_start_with_a_hash_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.txt");
+        std::fs::write(&path, "#1 priority: my pay is late\n# and this too\n").unwrap();
+        assert_eq!(
+            compose(Some(&path), "").unwrap().as_str(),
+            "#1 priority: my pay is late\n# and this too"
+        );
+    }
+
+    #[test]
+    fn issue_15_the_editor_text_ends_at_the_scissors_line() {
+        let raw = format!("#1 priority\n\n  indented\n{SCISSORS}\n# the guide\nmore\n");
+        assert_eq!(above_scissors(&raw).as_str(), "#1 priority\n\n  indented\n");
+        // Trailing spaces after the scissors still cut; a line that merely contains it does not.
+        let raw = format!("a\nquote: {SCISSORS}\nb\n{SCISSORS}  \nguide\n");
+        assert_eq!(
+            above_scissors(&raw).as_str(),
+            format!("a\nquote: {SCISSORS}\nb\n")
+        );
+        // Without the scissors, nothing is dropped.
+        assert_eq!(above_scissors("# all\nof it").as_str(), "# all\nof it");
     }
 
     #[test]
