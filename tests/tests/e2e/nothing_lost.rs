@@ -84,3 +84,44 @@ fn issue_15_a_line_that_starts_with_a_hash_arrives_from_the_editor() {
     // Assert: the line, and nothing of the guide below the scissors.
     assert_eq!(first_text(&office), HASH_LINE);
 }
+
+#[test]
+fn issue_15_a_yes_takes_its_own_enter_and_not_the_next_menus() {
+    // Arrange
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Prompt Ombuds", "prompts");
+    let visitor = Party::new();
+    let file = message_file(visitor.home(), "m.txt", "my pay is late");
+    let mut terminal = Terminal::open();
+
+    // Act: `y` and Enter at the policy, then the first category (down from "Prefer not to
+    // say" wraps to the top), then no constituency, then not urgent.
+    let run = visitor
+        .candor(&[
+            "raise",
+            &office.address,
+            "--message-file",
+            file.to_str().unwrap(),
+        ])
+        .converse(
+            &mut terminal,
+            &[
+                ("not formal notice", "y\r"),
+                ("What is it about?", "\x1b[B\r"),
+                ("Who are you", "\r"),
+                ("imminent risk", "n\r"),
+            ],
+        );
+
+    // Assert: each answer went to its own question.
+    run.success();
+    let inbox = office.staff.candor(&["inbox", "--json"]).ok().json();
+    let case = &inbox["cases"][0];
+    assert_eq!(
+        case["categories"],
+        serde_json::json!(["evaluative"]),
+        "{inbox}"
+    );
+    assert_eq!(case["constituency"], serde_json::Value::Null, "{inbox}");
+    assert_eq!(case["urgent"], false, "{inbox}");
+}
