@@ -125,3 +125,94 @@ fn issue_15_a_yes_takes_its_own_enter_and_not_the_next_menus() {
     assert_eq!(case["constituency"], serde_json::Value::Null, "{inbox}");
     assert_eq!(case["urgent"], false, "{inbox}");
 }
+
+#[test]
+fn issue_15_raise_remember_without_a_passphrase_opens_no_case() {
+    // Arrange
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Remember Ombuds", "remember");
+    let visitor = Party::new();
+
+    // Act: a piped message, --remember, and no passphrase in the environment or a terminal.
+    let run = visitor
+        .candor(&["raise", &office.address, "--yes", "--remember", "--json"])
+        .env_remove("CANDOR_PASSPHRASE")
+        .stdin("my pay is late")
+        .run();
+
+    // Assert: refused, saying how to give the passphrase, and no case exists at the relay.
+    assert_ne!(run.code, Some(0), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("CANDOR_PASSPHRASE") && run.stderr.contains("nothing was sent"),
+        "{}",
+        run.stderr
+    );
+    assert!(office.labels().is_empty(), "a case was opened");
+    assert!(!visitor.home().join("remembered.cases").exists());
+}
+
+#[test]
+fn issue_15_a_missing_message_file_is_refused_before_the_policy() {
+    // Arrange
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Early Ombuds", "early");
+    let visitor = Party::new();
+    let missing = visitor.home().join("no-such-message.txt");
+
+    // Act
+    let run = visitor
+        .candor(&[
+            "raise",
+            &office.address,
+            "--yes",
+            "--message-file",
+            missing.to_str().unwrap(),
+        ])
+        .run();
+
+    // Assert: the file is named, and the policy was never shown.
+    assert_ne!(run.code, Some(0));
+    assert!(run.stderr.contains("no-such-message.txt"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Confidentiality"), "{}", run.stderr);
+    assert!(office.labels().is_empty());
+}
+
+#[test]
+fn issue_15_reply_checks_the_referral_and_the_file_before_the_passphrase() {
+    // Arrange
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Refer Ombuds", "refer");
+    raise(&Party::new(), &office.address, "my pay is late");
+    let label = office.labels().remove(0);
+    let reply = message_file(office.staff.home(), "reply.txt", "we will look into it");
+    let missing = office.staff.home().join("no-such-reply.txt");
+
+    // Act: no passphrase anywhere, so a prompt for it would fail with its own error.
+    let unknown = office
+        .staff
+        .candor(&[
+            "reply",
+            &label,
+            "--refer",
+            "nowhere",
+            "--message-file",
+            reply.to_str().unwrap(),
+        ])
+        .env_remove("CANDOR_PASSPHRASE")
+        .run();
+    let no_file = office
+        .staff
+        .candor(&["reply", &label, "--message-file", missing.to_str().unwrap()])
+        .env_remove("CANDOR_PASSPHRASE")
+        .run();
+
+    // Assert: each names its own mistake, and neither asked for the passphrase.
+    for (run, what) in [
+        (&unknown, "no resource nowhere"),
+        (&no_file, "no-such-reply.txt"),
+    ] {
+        assert_ne!(run.code, Some(0));
+        assert!(run.stderr.contains(what), "{}", run.stderr);
+        assert!(!run.stderr.contains("passphrase"), "{}", run.stderr);
+    }
+}
