@@ -289,6 +289,23 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
     // Before the proof of work, and before any case exists: a message the relay would refuse.
     check_size(&office, &envelope, text.as_str())?;
 
+    // Interactively, the codename is shown, and written down, before the case exists.
+    if input::interactive() {
+        output::note(&codename_advice(
+            &codename,
+            &office.address,
+            keep_copy,
+            &style,
+            output::stderr_width(),
+        ));
+        if !input::ask("I have written down my codename")? {
+            bail!(
+                "you did not confirm that you wrote down your codename, so nothing was sent and no \
+                 case was opened; run `candor raise` again when you can write it down"
+            );
+        }
+    }
+
     // The case and its first message are stored together, or not at all.
     let words = codename.words();
     open_mailbox(&office, &case, envelope).map_err(|e| {

@@ -95,7 +95,8 @@ fn issue_15_a_yes_takes_its_own_enter_and_not_the_next_menus() {
     let mut terminal = Terminal::open();
 
     // Act: `y` and Enter at the policy, then the first category (down from "Prefer not to
-    // say" wraps to the top), then no constituency, then not urgent.
+    // say" wraps to the top), then no constituency, then not urgent, then the codename is
+    // written down.
     let run = visitor
         .candor(&[
             "raise",
@@ -110,6 +111,7 @@ fn issue_15_a_yes_takes_its_own_enter_and_not_the_next_menus() {
                 ("What is it about?", "\x1b[B\r"),
                 ("Who are you", "\r"),
                 ("imminent risk", "n\r"),
+                ("written down my codename", "y\r"),
             ],
         );
 
@@ -215,4 +217,55 @@ fn issue_15_reply_checks_the_referral_and_the_file_before_the_passphrase() {
         assert!(run.stderr.contains(what), "{}", run.stderr);
         assert!(!run.stderr.contains("passphrase"), "{}", run.stderr);
     }
+}
+
+#[test]
+fn issue_15_at_a_terminal_the_codename_is_shown_and_written_down_before_the_case_exists() {
+    // Arrange
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Written Ombuds", "written");
+    let visitor = Party::new();
+    let file = message_file(visitor.home(), "m.txt", "my pay is late");
+    let mut terminal = Terminal::open();
+
+    // Act: everything answered, but the codename not written down.
+    let run = visitor
+        .candor(&[
+            "raise",
+            &office.address,
+            "--yes",
+            "--category",
+            "peer",
+            "--message-file",
+            file.to_str().unwrap(),
+        ])
+        .converse(
+            &mut terminal,
+            &[
+                ("Who are you", "\r"),
+                ("imminent risk", "n\r"),
+                ("written down my codename", "n\r"),
+            ],
+        );
+
+    // Assert: the twelve words were on the screen, and no case was opened.
+    assert_ne!(run.code, Some(0), "{}", run.stderr);
+    let shown = run
+        .stderr
+        .split("Your codename:")
+        .nth(1)
+        .unwrap_or_default();
+    let words: Vec<&str> = shown
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take(3)
+        .flat_map(str::split_whitespace)
+        .collect();
+    assert!(
+        words.join(" ").parse::<candor_protocol::Codename>().is_ok(),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("no case was opened"), "{}", run.stderr);
+    assert!(office.labels().is_empty(), "a case was opened");
 }
