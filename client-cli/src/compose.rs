@@ -123,20 +123,19 @@ fn editor_command(editor: &str, path: &Path) -> Command {
     command
 }
 
-/// Opens the user's editor on a private temporary file and returns all that the file holds
-/// afterwards. The file is overwritten with zeros and deleted afterwards.
+/// Opens the user's editor on a file in a private temporary directory and returns all that the
+/// file holds afterwards. The directory is mode 0700, under `$XDG_RUNTIME_DIR` where it exists
+/// (memory-backed and per-user), so that the swap and backup files an editor writes beside the
+/// file are private too; every file in it is overwritten with zeros, and it is removed, as soon
+/// as the draft is read.
 fn edit(guide: &str) -> Result<Zeroizing<String>> {
     let editor = choose_editor(std::env::var("VISUAL").ok(), std::env::var("EDITOR").ok());
-    // Prefer a memory-backed, per-user directory, so that the draft never reaches a disk.
-    let dir = std::env::var_os("XDG_RUNTIME_DIR")
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
         .map(std::path::PathBuf::from)
         .filter(|d| d.is_dir())
         .unwrap_or_else(std::env::temp_dir);
-    let mut file = tempfile::Builder::new()
-        .prefix("candor-message-")
-        .suffix(".txt")
-        .tempfile_in(&dir)
-        .context("could not create a temporary file for the editor")?;
+    let dir = private_dir(&base)?;
+    let path = dir.path().join("message.txt");
     let mut template = format!("\n{SCISSORS}\n");
     template.push_str(
         "# Write your message above the line. Everything above it is sent as it stands, lines\n\
@@ -146,35 +145,72 @@ fn edit(guide: &str) -> Result<Zeroizing<String>> {
     for line in guide.lines() {
         template.push_str(&format!("# {line}\n"));
     }
-    file.write_all(template.as_bytes())
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options
+        .open(&path)
+        .and_then(|mut f| f.write_all(template.as_bytes()))
         .context("could not prepare the editor file")?;
-    file.flush()?;
 
-    let status = editor_command(&editor, file.path())
-        .status()
-        .with_context(|| {
-            format!(
-                "could not start the editor ({editor}); set EDITOR, or pass --message-file FILE"
-            )
-        })?;
-    if !status.success() {
-        bail!("the editor ({editor}) failed, so nothing was sent");
+    let status = editor_command(&editor, &path).status().with_context(|| {
+        format!("could not start the editor ({editor}); set EDITOR, or pass --message-file FILE")
+    });
+    let raw = status.and_then(|status| {
+        if !status.success() {
+            bail!("the editor ({editor}) failed, so nothing was sent");
+        }
+        let mut raw = Zeroizing::new(String::new());
+        std::fs::File::open(&path)
+            .and_then(|mut f| f.read_to_string(&mut raw))
+            .context("could not read back the message from the editor")?;
+        Ok(raw)
+    });
+    clear(dir.path());
+    drop(dir);
+    raw
+}
+
+/// A new directory in `base` that only this user can enter.
+fn private_dir(base: &Path) -> Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("candor-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
     }
-    let mut raw = Zeroizing::new(String::new());
-    std::fs::File::open(file.path())
-        .and_then(|mut f| f.read_to_string(&mut raw))
-        .context("could not read back the message from the editor")?;
+    builder.tempdir_in(base).with_context(|| {
+        format!(
+            "could not create a private directory for the editor in {}",
+            base.display()
+        )
+    })
+}
 
-    // Clear the draft before deleting it.
-    let len = u64::try_from(raw.len()).unwrap_or(u64::MAX);
-    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(file.path()) {
-        let _ = f.rewind();
-        let _ = std::io::copy(&mut std::io::repeat(0).take(len), &mut f);
-        let _ = f.sync_all();
+/// Overwrites every regular file in `dir` with zeros, as best it can: the draft, and whatever
+/// the editor left beside it.
+fn clear(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(entry.path()) {
+            let _ = f.rewind();
+            let _ = std::io::copy(&mut std::io::repeat(0).take(meta.len()), &mut f);
+            let _ = f.sync_all();
+        }
     }
-    drop(file);
-
-    Ok(raw)
 }
 
 #[cfg(test)]

@@ -269,3 +269,45 @@ fn issue_15_at_a_terminal_the_codename_is_shown_and_written_down_before_the_case
     assert!(run.stderr.contains("no case was opened"), "{}", run.stderr);
     assert!(office.labels().is_empty(), "a case was opened");
 }
+
+#[test]
+fn issue_15_the_editor_works_in_a_private_directory_that_is_removed_after() {
+    // Arrange: an editor that records its directory and that directory's mode, leaves a swap
+    // file beside the draft, and writes the message.
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Private Ombuds", "private");
+    let visitor = Party::new();
+    let runtime = tempfile::tempdir().unwrap();
+    let record = visitor.home().join("record.txt");
+    let script = visitor.home().join("editor.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "d=$(dirname \"$1\")\nprintf '%s\\n' \"$d\" \"$(stat -c %a \"$d\")\" > '{}'\n\
+             printf 'swap of the draft' > \"$d/.message.txt.swp\"\n\
+             {{ printf 'private draft\\n'; cat \"$1\"; }} > \"$1.new\"\n\
+             cat \"$1.new\" > \"$1\"\nrm \"$1.new\"\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    let terminal = Terminal::open();
+
+    // Act
+    visitor
+        .candor(&["raise", &office.address, "--yes"])
+        .env("EDITOR", format!("sh {}", script.display()))
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .run_on(&terminal)
+        .success();
+
+    // Assert: a 0700 directory under $XDG_RUNTIME_DIR, gone afterwards with the swap file.
+    let recorded = std::fs::read_to_string(&record).unwrap();
+    let mut lines = recorded.lines();
+    let dir = std::path::PathBuf::from(lines.next().unwrap());
+    assert_eq!(lines.next(), Some("700"), "{recorded}");
+    assert_eq!(dir.parent(), Some(runtime.path()), "{recorded}");
+    assert!(!dir.exists(), "the editor's directory was left behind");
+    assert_eq!(std::fs::read_dir(runtime.path()).unwrap().count(), 0);
+    assert_eq!(first_text(&office), "private draft");
+}
