@@ -308,20 +308,7 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
 
     // The case and its first message are stored together, or not at all.
     let words = codename.words();
-    open_mailbox(&office, &case, envelope).map_err(|e| {
-        if e.downcast_ref::<RelayError>()
-            .is_some_and(|r| r.problem_kind().is_none())
-        {
-            // No answer is not a refusal: the relay may have stored the case all the same.
-            e.context(format!(
-                "the relay did not answer, so your case may or may not have been opened. If it \
-                 was, this codename is the only way back to it: {}",
-                &*words
-            ))
-        } else {
-            e
-        }
-    })?;
+    open_mailbox(&office, &case, envelope, &codename)?;
     let seq = 1;
     let remembered = remember_if_asked(ctx, keeper, &office.address, &codename, card);
     let (remembered, remember_failed) = match remembered {
@@ -401,8 +388,13 @@ fn check_size(office: &Office, envelope: &Envelope, text: &str) -> Result<()> {
 
 /// Opens the case's mailbox with its first message: fetches a challenge, solves it and
 /// registers the case keys. A challenge that expired while we solved it is replaced, twice at
-/// most.
-fn open_mailbox(office: &Office, case: &CaseKeys, first: Envelope) -> Result<()> {
+/// most. An open request that got no clear answer names `codename` in its error.
+fn open_mailbox(
+    office: &Office,
+    case: &CaseKeys,
+    first: Envelope,
+    codename: &Codename,
+) -> Result<()> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -432,13 +424,19 @@ fn open_mailbox(office: &Office, case: &CaseKeys, first: Envelope) -> Result<()>
             {
                 output::note("The proof of work was refused (it may have expired); trying again.");
             }
+            Err(e) if e.problem_kind().is_some() => {
+                return Err(
+                    anyhow::Error::new(e).context("could not open your case; nothing was sent")
+                );
+            }
+            // No clear refusal: the relay may have stored the case before the answer was lost.
             Err(e) => {
-                let hint = if e.problem_kind().is_some() {
-                    "could not open your case; nothing was sent"
-                } else {
-                    "could not open your case"
-                };
-                return Err(anyhow::Error::new(e).context(hint));
+                return Err(anyhow::Error::new(e).context(format!(
+                    "your case may or may not have been opened: the request was sent, but no \
+                     clear answer came back. If it was opened, this codename is the only way \
+                     back to it, so write it down and try `candor check` with it later: {}",
+                    &*codename.words()
+                )));
             }
         }
     }

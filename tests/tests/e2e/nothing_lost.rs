@@ -2,6 +2,9 @@
 //! never opened before every secret it needs is known, a `[y/N]` answer takes its own Enter,
 //! and what can be checked is checked before the passphrase and before the policy.
 
+use std::sync::atomic::Ordering;
+
+use candor_tests::mitm::Mitm;
 use candor_tests::terminal::Terminal;
 use candor_tests::{Party, Relay, message_file};
 
@@ -310,4 +313,50 @@ fn issue_15_the_editor_works_in_a_private_directory_that_is_removed_after() {
     assert!(!dir.exists(), "the editor's directory was left behind");
     assert_eq!(std::fs::read_dir(runtime.path()).unwrap().count(), 0);
     assert_eq!(first_text(&office), "private draft");
+}
+
+#[test]
+fn issue_15_an_open_request_without_a_clear_answer_names_the_codename() {
+    // Arrange: a relay in the middle that stores the case but garbles the answer.
+    let relay = Relay::start();
+    let mitm = Mitm::start(
+        &relay.url,
+        "/v1/mailboxes",
+        Box::new(|_| b"garbled".to_vec()),
+    );
+    let office = Office::register_at(&relay, &mitm.url, "Garbled Ombuds", "garbled");
+    let visitor = Party::new();
+    mitm.rewriting.store(true, Ordering::Relaxed);
+
+    // Act
+    let run = visitor
+        .candor(&["raise", &office.address, "--yes", "--json"])
+        .stdin("my pay is late")
+        .run();
+
+    // Assert: the error names a codename, and that codename reaches the case that was opened.
+    assert_ne!(run.code, Some(0), "{}", run.stdout);
+    let named = run
+        .stderr
+        .split("try `candor check` with it later: ")
+        .nth(1);
+    let words: Vec<&str> = named
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(12)
+        .map(|w| w.trim_end_matches(':'))
+        .collect();
+    let codename = words.join(" ");
+    assert!(
+        codename.parse::<candor_protocol::Codename>().is_ok(),
+        "{}",
+        run.stderr
+    );
+    mitm.rewriting.store(false, Ordering::Relaxed);
+    let check = visitor
+        .candor(&["check", &office.address, "--json"])
+        .env("CANDOR_CODENAME", &codename)
+        .ok()
+        .json();
+    assert_eq!(check["messages"][0]["text"], "my pay is late", "{check}");
 }
