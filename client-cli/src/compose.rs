@@ -12,6 +12,8 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 use zeroize::Zeroizing;
 
+use crate::{input, output};
+
 /// The line that ends the message in the editor: it and everything below it are instructions.
 /// Git's own, so that editors that know git's scissors show it as such.
 pub const SCISSORS: &str = "# ------------------------ >8 ------------------------";
@@ -46,13 +48,49 @@ impl Draft {
     }
 
     /// The message text, trimmed. `guide` is shown below the scissors line when an editor
-    /// opens.
+    /// opens. At a terminal, the person sees the start of the message and its length and says
+    /// whether to send it; if not, they may edit it again.
     pub fn compose(self, guide: &str) -> Result<Zeroizing<String>> {
-        match self {
-            Self::Given(text) => Ok(text),
-            Self::Editor => non_empty(&above_scissors(&edit(guide)?)),
+        let mut text = match self {
+            Self::Given(text) => text,
+            Self::Editor => non_empty(&above_scissors(&edit(guide, "")?))?,
+        };
+        if !input::interactive() {
+            return Ok(text);
+        }
+        loop {
+            output::note(&preview(&text));
+            if input::ask("Send this message?")? {
+                return Ok(text);
+            }
+            if !input::ask("Edit it again? (if not, nothing is sent and this draft is discarded)")?
+            {
+                bail!("you chose not to send the message, so nothing was sent");
+            }
+            text = non_empty(&above_scissors(&edit(guide, &text)?))?;
         }
     }
+}
+
+/// Lines of the message shown before it is sent.
+const PREVIEW_LINES: usize = 5;
+
+/// The first lines of `text` and its length, as shown before sending.
+fn preview(text: &str) -> String {
+    let lines = text.lines().count();
+    let mut shown = String::from("\nThe message to send begins:\n\n");
+    for line in text.lines().take(PREVIEW_LINES) {
+        shown.push_str(&format!("    {}\n", output::escape_remote(line)));
+    }
+    if lines > PREVIEW_LINES {
+        shown.push_str(&format!("    ({} more lines)\n", lines - PREVIEW_LINES));
+    }
+    shown.push_str(&format!(
+        "\n{} characters in {lines} line{}.",
+        text.chars().count(),
+        if lines == 1 { "" } else { "s" }
+    ));
+    shown
 }
 
 /// The message text from `--message-file`, stdin or the editor, trimmed.
@@ -123,12 +161,12 @@ fn editor_command(editor: &str, path: &Path) -> Command {
     command
 }
 
-/// Opens the user's editor on a file in a private temporary directory and returns all that the
-/// file holds afterwards. The directory is mode 0700, under `$XDG_RUNTIME_DIR` where it exists
+/// Opens the user's editor on a file in a private temporary directory, holding `draft` above
+/// the scissors line and the guide below it, and returns all that the file holds afterwards. The directory is mode 0700, under `$XDG_RUNTIME_DIR` where it exists
 /// (memory-backed and per-user), so that the swap and backup files an editor writes beside the
 /// file are private too; every file in it is overwritten with zeros, and it is removed, as soon
 /// as the draft is read.
-fn edit(guide: &str) -> Result<Zeroizing<String>> {
+fn edit(guide: &str, draft: &str) -> Result<Zeroizing<String>> {
     let editor = choose_editor(std::env::var("VISUAL").ok(), std::env::var("EDITOR").ok());
     let base = std::env::var_os("XDG_RUNTIME_DIR")
         .map(std::path::PathBuf::from)
@@ -136,7 +174,7 @@ fn edit(guide: &str) -> Result<Zeroizing<String>> {
         .unwrap_or_else(std::env::temp_dir);
     let dir = private_dir(&base)?;
     let path = dir.path().join("message.txt");
-    let mut template = format!("\n{SCISSORS}\n");
+    let mut template = Zeroizing::new(format!("{draft}\n{SCISSORS}\n"));
     template.push_str(
         "# Write your message above the line. Everything above it is sent as it stands, lines\n\
          # that start with '#' too; this line and everything below it are left out. An empty\n\

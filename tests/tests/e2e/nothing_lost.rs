@@ -98,8 +98,8 @@ fn issue_15_a_yes_takes_its_own_enter_and_not_the_next_menus() {
     let mut terminal = Terminal::open();
 
     // Act: `y` and Enter at the policy, then the first category (down from "Prefer not to
-    // say" wraps to the top), then no constituency, then not urgent, then the codename is
-    // written down.
+    // say" wraps to the top), then no constituency, then not urgent, then send the message,
+    // and the codename is written down.
     let run = visitor
         .candor(&[
             "raise",
@@ -114,6 +114,7 @@ fn issue_15_a_yes_takes_its_own_enter_and_not_the_next_menus() {
                 ("What is it about?", "\x1b[B\r"),
                 ("Who are you", "\r"),
                 ("imminent risk", "n\r"),
+                ("Send this message?", "y\r"),
                 ("written down my codename", "y\r"),
             ],
         );
@@ -247,6 +248,7 @@ fn issue_15_at_a_terminal_the_codename_is_shown_and_written_down_before_the_case
             &[
                 ("Who are you", "\r"),
                 ("imminent risk", "n\r"),
+                ("Send this message?", "y\r"),
                 ("written down my codename", "n\r"),
             ],
         );
@@ -359,4 +361,83 @@ fn issue_15_an_open_request_without_a_clear_answer_names_the_codename() {
         .ok()
         .json();
     assert_eq!(check["messages"][0]["text"], "my pay is late", "{check}");
+}
+
+#[test]
+fn issue_15_at_a_terminal_the_message_is_shown_before_it_is_sent() {
+    // Arrange
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Preview Ombuds", "preview");
+    let visitor = Party::new();
+    let text = format!("{HASH_LINE}\nsecond line\n");
+    let file = message_file(visitor.home(), "m.txt", &text);
+    let mut terminal = Terminal::open();
+
+    // Act: everything answered, but the message not sent, and not edited again.
+    let run = visitor
+        .candor(&[
+            "raise",
+            &office.address,
+            "--yes",
+            "--category",
+            "peer",
+            "--message-file",
+            file.to_str().unwrap(),
+        ])
+        .converse(
+            &mut terminal,
+            &[
+                ("Who are you", "\r"),
+                ("imminent risk", "n\r"),
+                ("Send this message?", "n\r"),
+                ("Edit it again?", "n\r"),
+            ],
+        );
+
+    // Assert: its first lines and its length were shown, and nothing was sent.
+    assert_ne!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("    {HASH_LINE}\r\n    second line"))
+            && run.stderr.contains("39 characters in 2 lines"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nothing was sent"), "{}", run.stderr);
+    assert!(office.labels().is_empty(), "a case was opened");
+}
+
+#[test]
+fn issue_15_a_message_not_sent_yet_can_be_edited_again_without_losing_it() {
+    // Arrange: an editor that adds a line at the top each time it runs.
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Again Ombuds", "again");
+    let visitor = Party::new();
+    let script = visitor.home().join("editor.sh");
+    std::fs::write(
+        &script,
+        "{ printf 'edited\\n'; cat \"$1\"; } > \"$1.new\"\ncat \"$1.new\" > \"$1\"\nrm \"$1.new\"\n",
+    )
+    .unwrap();
+    let mut terminal = Terminal::open();
+
+    // Act: not sent at first, edited again, then sent.
+    let run = visitor
+        .candor(&["raise", &office.address, "--yes", "--category", "peer"])
+        .env("EDITOR", format!("sh {}", script.display()))
+        .converse(
+            &mut terminal,
+            &[
+                ("Who are you", "\r"),
+                ("imminent risk", "n\r"),
+                ("Send this message?", "n\r"),
+                ("Edit it again?", "y\r"),
+                ("Send this message?", "y\r"),
+                ("written down my codename", "y\r"),
+            ],
+        );
+
+    // Assert: the second edit started from the first.
+    run.success();
+    assert_eq!(first_text(&office), "edited\nedited");
 }
