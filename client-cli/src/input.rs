@@ -189,11 +189,7 @@ pub fn confirm(question: &str, yes: bool, flag: &str) -> Result<bool> {
     if !interactive() {
         bail!("confirmation needed: pass {flag} to confirm without a terminal");
     }
-    dialoguer::Confirm::new()
-        .with_prompt(question)
-        .default(false)
-        .interact()
-        .context("could not read the answer")
+    ask(question)
 }
 
 /// Lets the user pick one of `items`; `None` when they picked the last, "skip" item.
@@ -209,11 +205,14 @@ pub fn select(prompt: &str, items: &[String], skip: &str) -> Result<Option<usize
     Ok((picked < items.len()).then_some(picked))
 }
 
-/// Asks whether something is so.
+/// Asks whether something is so; no, unless the answer is yes. The answer is the whole line,
+/// up to Enter: a prompt that took a single key would leave the Enter after `y` behind, and
+/// the next menu would take it as a choice of its default.
 pub fn ask(question: &str) -> Result<bool> {
     dialoguer::Confirm::new()
         .with_prompt(question)
         .default(false)
+        .wait_for_newline(true)
         .interact()
         .context("could not read the answer")
 }

@@ -144,38 +144,43 @@ impl Unlocked {
     }
 }
 
-/// Remembers the codename for this office, replacing an older one, with the card serial seen
-/// now. Returns the file's path.
-pub fn remember(
-    home: &Home,
-    address: &OfficeAddress,
-    codename: &Codename,
-    card_serial: u64,
-) -> Result<PathBuf> {
-    let (mut list, pass) = if any(home) {
-        let pass = passphrase()?;
-        (load(home, &pass)?, pass)
-    } else {
-        let pass = input::new_passphrase(
-            input::PASSPHRASE_ENV,
-            "Choose a passphrase to protect the remembered codename",
-        )?;
-        (Remembered::default(), pass)
-    };
-    let seen = list
-        .cases
-        .iter()
-        .filter(|c| same_office(&c.address, address))
-        .map(|c| c.card_serial)
-        .max()
-        .unwrap_or(0);
-    list.cases.retain(|c| !same_office(&c.address, address));
-    list.cases.push(Case {
-        address: address.to_string(),
-        codename: codename.words().to_string(),
-        card_serial: card_serial.max(seen),
-    });
-    save(home, &list, &pass)
+/// Unlocks the remembered codenames, or starts a new file with a new passphrase: everything
+/// [`Unlocked::remember`] needs, asked for before the case it will remember exists.
+pub fn unlock_or_start(home: &Home) -> Result<Unlocked> {
+    if let Some(unlocked) = unlock(home)? {
+        return Ok(unlocked);
+    }
+    let pass = input::new_passphrase(
+        input::PASSPHRASE_ENV,
+        "Choose a passphrase to protect the remembered codename",
+    )?;
+    Ok(Unlocked {
+        list: Remembered::default(),
+        pass,
+    })
+}
+
+impl Unlocked {
+    /// Remembers the codename for this office, replacing an older one, with the card serial
+    /// seen now. Returns the file's path.
+    pub fn remember(
+        mut self,
+        home: &Home,
+        address: &OfficeAddress,
+        codename: &Codename,
+        card_serial: u64,
+    ) -> Result<PathBuf> {
+        let seen = self.seen_serial(address);
+        self.list
+            .cases
+            .retain(|c| !same_office(&c.address, address));
+        self.list.cases.push(Case {
+            address: address.to_string(),
+            codename: codename.words().to_string(),
+            card_serial: card_serial.max(seen),
+        });
+        save(home, &self.list, &self.pass)
+    }
 }
 
 /// Forgets the codename for this office. Returns whether one was remembered.

@@ -198,6 +198,13 @@ impl Invocation {
         terminal.type_secret(self.cmd, self.shown, prompt, secret)
     }
 
+    /// Runs the command with `terminal` as stdin and stderr, and answers each prompt in turn:
+    /// for each `(prompt, keys)`, waits for `prompt` to show, then types `keys`. The run's
+    /// stderr is what the terminal showed.
+    pub fn converse(self, terminal: &mut terminal::Terminal, answers: &[(&str, &str)]) -> Run {
+        terminal.converse(self.cmd, self.shown, answers)
+    }
+
     /// Runs the command to completion (or the timeout).
     pub fn run(self) -> Run {
         let mut cmd = assert_cmd::Command::from_std(self.cmd);

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Rewrites the body of an answer to a request whose path starts with the prefix it was given.
+/// Rewrites the body of a successful (2xx) answer to a request whose path starts with the prefix
+/// it was given.
 pub type Rewrite = Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
 
 /// A running forwarding proxy; stopped on drop.
@@ -139,7 +140,7 @@ fn serve(
     let mut body = answer.bytes().map(|b| b.to_vec()).unwrap_or_default();
     if let Some(rewrite) = rewrite
         && path.starts_with(prefix)
-        && status == 200
+        && (200..300).contains(&status)
     {
         body = rewrite(&body);
     }

@@ -111,6 +111,60 @@ impl Terminal {
         });
         finish(child, Some((shown_here, rest)), shown)
     }
+
+    /// Runs `cmd` with this terminal as stdin and stderr, and answers its prompts in order: for
+    /// each `(prompt, keys)`, waits until `prompt` shows after the previous answer, then types
+    /// `keys`. A prompt that does not show within the timeout ends the typing. The run's stderr
+    /// is what the terminal showed.
+    pub(crate) fn converse(
+        &mut self,
+        mut cmd: Command,
+        shown: String,
+        answers: &[(&str, &str)],
+    ) -> Run {
+        let secondary = self.secondary();
+        let child = cmd
+            .stdin(secondary.try_clone().expect("a second handle"))
+            .stdout(Stdio::piped())
+            .stderr(secondary)
+            .spawn()
+            .expect("run candor");
+        drop(cmd);
+        // Read the screen on a thread, so that waiting for a prompt can time out.
+        let mut primary = self.primary.try_clone().expect("a second handle");
+        let (chunks, screen) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            // Ends with EIO once the command and its children have closed the terminal.
+            while let Ok(n) = primary.read(&mut buf) {
+                if n == 0 || chunks.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        let mut from = 0;
+        'answers: for (prompt, keys) in answers {
+            let deadline = std::time::Instant::now() + COMMAND_TIMEOUT;
+            loop {
+                let found = seen[from..]
+                    .windows(prompt.len())
+                    .position(|w| w == prompt.as_bytes());
+                if let Some(at) = found {
+                    from += at + prompt.len();
+                    break;
+                }
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match screen.recv_timeout(left) {
+                    Ok(chunk) => seen.extend(chunk),
+                    Err(_) => break 'answers,
+                }
+            }
+            let _ = self.primary.write_all(keys.as_bytes());
+        }
+        let rest = std::thread::spawn(move || screen.iter().flatten().collect());
+        finish(child, Some((seen, rest)), shown)
+    }
 }
 
 type Screen = (Vec<u8>, std::thread::JoinHandle<Vec<u8>>);

@@ -16,10 +16,10 @@ use candor_protocol::{
 };
 use serde::Serialize;
 
-use super::office::{OfficeKeys, unlock};
+use super::office::{OfficeKeys, load_card, unlock};
 use super::{Context, today};
 use crate::cli::{CaseArgs, CloseArgs, ReplyArgs};
-use crate::compose::compose;
+use crate::compose::{Draft, compose};
 use crate::error::Unverified;
 use crate::output::escape_remote;
 use crate::relay::{Auth, Relay, RelayError};
@@ -342,6 +342,10 @@ struct Replied<'a> {
 
 /// `candor reply CASE`.
 pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
+    // What can be checked without the passphrase is checked first: the message file and the
+    // referrals, against the card, which is public and needs no key.
+    let draft = Draft::from_args(args.message.message_file.as_deref())?;
+    pick_resources(&load_card(&ctx.home)?, &args.refer)?;
     let keys = unlock(&ctx.home)?;
     let resources = pick_resources(&keys.card, &args.refer)?;
     let relay = ctx.relay(&keys.card.relay)?;
@@ -349,12 +353,9 @@ pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
     let label = entry.mailbox.short_label();
     // Before anything is typed or sealed: a reply goes only to the case's own key.
     let (case_kem, _) = case_keys(&entry)?;
-    let text = compose(
-        args.message.message_file.as_deref(),
-        &format!(
-            "Your reply to case {label}. It is sealed to the visitor and signed by the office."
-        ),
-    )?;
+    let text = draft.compose(&format!(
+        "Your reply to case {label}. It is sealed to the visitor and signed by the office."
+    ))?;
     let mut message = Message::text(text.as_str(), today());
     message.resources = resources.iter().map(|r| (*r).clone()).collect();
     let sealer = Sealer::office(&keys.identity, case_kem, entry.mailbox);
@@ -448,6 +449,12 @@ fn record_tally(_tally: &Tally) -> Result<bool> {
 
 /// `candor close CASE --outcome OUTCOME`.
 pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
+    // A missing message file is refused before the passphrase is asked.
+    let given = args
+        .message_file
+        .as_deref()
+        .map(|path| Draft::from_args(Some(path)))
+        .transpose()?;
     let keys = unlock(&ctx.home)?;
     let outcome = pick_outcome(&keys.card, &args.outcome)?;
     let relay = ctx.relay(&keys.card.relay)?;
@@ -475,12 +482,13 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
     // Every choice and the last message first; then the confirmation; then the relay.
     let last = if args.delete || args.no_message {
         None
-    } else if args.message_file.is_some()
-        || (input::interactive()
-            && input::ask("Send the visitor a last message with the closing?")?)
+    } else if let Some(draft) = given {
+        Some(draft.compose("")?)
+    } else if input::interactive()
+        && input::ask("Send the visitor a last message with the closing?")?
     {
         Some(compose(
-            args.message_file.as_deref(),
+            None,
             &format!("Your last message to case {label}, sent as the case closes."),
         )?)
     } else {

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use super::{Context, today};
 use crate::cli::{DestroyArgs, ForgetArgs, RaiseArgs, SendArgs, VisitorArgs};
-use crate::compose::compose;
+use crate::compose::Draft;
 use crate::error::Unverified;
 use crate::output::{self, Style, escape_remote};
 use crate::relay::{Auth, Relay, RelayError, unix_now};
@@ -142,16 +142,32 @@ fn codename(ctx: &Context, office: &Office) -> Result<Codename> {
     input::codename()
 }
 
-fn remember_if_asked(
-    ctx: &Context,
-    args: &VisitorArgs,
-    codename: &Codename,
-    card: &OfficeCard,
-) -> Result<Option<String>> {
+/// With `--remember`, unlocks (or starts) the remembered codenames now: a passphrase is asked
+/// for before the request that creates or changes anything, never after it.
+fn prepare_remember(ctx: &Context, args: &VisitorArgs) -> Result<Option<remember::Unlocked>> {
     if !args.remember {
         return Ok(None);
     }
-    let path = remember::remember(&ctx.home, &args.address.0, codename, card.serial)?;
+    remember::unlock_or_start(&ctx.home).map(Some).map_err(|e| {
+        e.context(format!(
+            "--remember needs the passphrase of your remembered codenames, and nothing was sent: \
+             set {}, or run this command in a terminal, or leave out --remember",
+            input::PASSPHRASE_ENV
+        ))
+    })
+}
+
+fn remember_if_asked(
+    ctx: &Context,
+    prepared: Option<remember::Unlocked>,
+    address: &OfficeAddress,
+    codename: &Codename,
+    card: &OfficeCard,
+) -> Result<Option<String>> {
+    let Some(unlocked) = prepared else {
+        return Ok(None);
+    };
+    let path = unlocked.remember(&ctx.home, address, codename, card.serial)?;
     Ok(Some(path.display().to_string()))
 }
 
@@ -187,6 +203,8 @@ struct Raised<'a> {
 
 /// `candor raise OFFICE_ADDRESS`.
 pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
+    // A missing or empty message file is refused before the policy is shown.
+    let draft = Draft::from_args(args.message.message_file.as_deref())?;
     let office = verified_office(ctx, &args.visitor.address.0)?;
     let card = &office.card;
     let style = Style::stderr();
@@ -247,13 +265,14 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
         show_urgent_resources(card, constituency.as_ref(), &style);
     }
 
-    let text = compose(
-        args.message.message_file.as_deref(),
-        &format!(
-            "Your message to {}. Do not include your name unless you want the office to know it.",
-            card.name
-        ),
-    )?;
+    // Every secret and every choice before the case exists: with the case's codename only in
+    // memory, a failure after the relay stored it would leave nobody able to reach it.
+    let keeper = prepare_remember(ctx, &args.visitor)?;
+
+    let text = draft.compose(&format!(
+        "Your message to {}. Do not include your name unless you want the office to know it.",
+        card.name
+    ))?;
     let mut message = Message::text(text.as_str(), today());
     message.categories = categories;
     message.constituency = constituency.clone();
@@ -270,12 +289,33 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
     // Before the proof of work, and before any case exists: a message the relay would refuse.
     check_size(&office, &envelope, text.as_str())?;
 
-    // The case and its first message are stored together, or not at all.
-    open_mailbox(&office, &case, envelope)?;
-    let seq = 1;
-    let remembered = remember_if_asked(ctx, &args.visitor, &codename, card)?;
+    // Interactively, the codename is shown, and written down, before the case exists.
+    if input::interactive() {
+        output::note(&codename_advice(
+            &codename,
+            &office.address,
+            keep_copy,
+            &style,
+            output::stderr_width(),
+        ));
+        if !input::ask("I have written down my codename")? {
+            bail!(
+                "you did not confirm that you wrote down your codename, so nothing was sent and no \
+                 case was opened; run `candor raise` again when you can write it down"
+            );
+        }
+    }
 
+    // The case and its first message are stored together, or not at all.
     let words = codename.words();
+    open_mailbox(&office, &case, envelope, &codename)?;
+    let seq = 1;
+    let remembered = remember_if_asked(ctx, keeper, &office.address, &codename, card);
+    let (remembered, remember_failed) = match remembered {
+        Ok(r) => (r, None),
+        Err(e) => (None, Some(e)),
+    };
+
     let raised = Raised {
         codename: &words,
         office: card.id.as_str(),
@@ -310,7 +350,15 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
             ));
         }
         text
-    })
+    })?;
+    match remember_failed {
+        None => Ok(()),
+        Some(e) => Err(e.context(format!(
+            "your case was opened, but its codename could not be remembered on this computer. \
+             Write it down now; it is the only way back to your case: {}",
+            &*words
+        ))),
+    }
 }
 
 /// Difficulties above this would take hours; a relay asking for them is misconfigured.
@@ -340,8 +388,13 @@ fn check_size(office: &Office, envelope: &Envelope, text: &str) -> Result<()> {
 
 /// Opens the case's mailbox with its first message: fetches a challenge, solves it and
 /// registers the case keys. A challenge that expired while we solved it is replaced, twice at
-/// most.
-fn open_mailbox(office: &Office, case: &CaseKeys, first: Envelope) -> Result<()> {
+/// most. An open request that got no clear answer names `codename` in its error.
+fn open_mailbox(
+    office: &Office,
+    case: &CaseKeys,
+    first: Envelope,
+    codename: &Codename,
+) -> Result<()> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -371,10 +424,19 @@ fn open_mailbox(office: &Office, case: &CaseKeys, first: Envelope) -> Result<()>
             {
                 output::note("The proof of work was refused (it may have expired); trying again.");
             }
-            Err(e) => {
+            Err(e) if e.problem_kind().is_some() => {
                 return Err(
                     anyhow::Error::new(e).context("could not open your case; nothing was sent")
                 );
+            }
+            // No clear refusal: the relay may have stored the case before the answer was lost.
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "your case may or may not have been opened: the request was sent, but no \
+                     clear answer came back. If it was opened, this codename is the only way \
+                     back to it, so write it down and try `candor check` with it later: {}",
+                    &*codename.words()
+                )));
             }
         }
     }
@@ -547,7 +609,8 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
         &office.card.kem_public_key(),
         &signing,
     );
-    let remembered = remember_if_asked(ctx, &args, &codename, &office.card)?;
+    let keeper = prepare_remember(ctx, &args)?;
+    let remembered = remember_if_asked(ctx, keeper, &office.address, &codename, &office.card)?;
     ctx.out.either(
         &serde_json::json!({
             "office": office.card.id,
@@ -587,13 +650,12 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
 
 /// `candor send OFFICE_ADDRESS`.
 pub fn send(ctx: &Context, args: SendArgs) -> Result<()> {
+    let draft = Draft::from_args(args.message.message_file.as_deref())?;
     let office = verified_office(ctx, &args.visitor.address.0)?;
     let codename = codename(ctx, &office)?;
     let case = codename.derive(&office.address.fingerprint);
-    let text = compose(
-        args.message.message_file.as_deref(),
-        &format!("A follow-up to {}.", office.card.name),
-    )?;
+    let keeper = prepare_remember(ctx, &args.visitor)?;
+    let text = draft.compose(&format!("A follow-up to {}.", office.card.name))?;
     let mut message = Message::text(text.as_str(), today());
     message.urgent = args.urgent;
     let sealer = Sealer::visitor(&case, office.card.kem_public_key(), !args.no_copy);
@@ -612,7 +674,7 @@ pub fn send(ctx: &Context, args: SendArgs) -> Result<()> {
             }
             case_error(&office, e)
         })?;
-    let remembered = remember_if_asked(ctx, &args.visitor, &codename, &office.card)?;
+    let remembered = remember_if_asked(ctx, keeper, &office.address, &codename, &office.card)?;
     ctx.out.either(
         &serde_json::json!({ "office": office.card.id, "seq": seq, "remembered": remembered }),
         |s| {

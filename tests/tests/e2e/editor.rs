@@ -12,7 +12,7 @@ use crate::{Office, raise};
 /// A bundle passphrase no test types anywhere else.
 const BUNDLE_PASSPHRASE: &str = "bundle passphrase marker";
 
-/// An "editor" that writes its environment to `env.txt` and a line into the message, and a
+/// An "editor" that writes its environment to `env.txt` and a line atop the message, and a
 /// `vi` that fails, first on the PATH, so that falling back to it shows.
 struct Editors {
     dir: tempfile::TempDir,
@@ -23,7 +23,9 @@ impl Editors {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("editor.sh"),
-            "env > \"$1\"\nprintf 'written in the editor\\n' >> \"$2\"\n",
+            // Above the scissors line, where a person types (issue 15): below it is the guide.
+            "env > \"$1\"\n{ printf 'written in the editor\\n'; cat \"$2\"; } > \"$2.new\"\n\
+             cat \"$2.new\" > \"$2\"\nrm \"$2.new\"\n",
         )
         .unwrap();
         std::fs::write(dir.path().join("vi"), "#!/bin/sh\nexit 1\n").unwrap();

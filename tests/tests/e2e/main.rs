@@ -12,6 +12,7 @@ mod invite;
 mod keys;
 mod keysub;
 mod network;
+mod nothing_lost;
 mod terminal;
 mod thread;
 mod visitor;
