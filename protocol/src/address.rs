@@ -98,7 +98,8 @@ fn check_host(host: &str, authority: &str) -> Result<(), Error> {
             "the port {port:?} is not a number from 1 to 65535"
         )));
     }
-    let labels: Vec<&str> = host.split('.').collect();
+    // A name may end in one dot (an absolute name, `relay.example.edu.`).
+    let labels: Vec<&str> = host.strip_suffix('.').unwrap_or(host).split('.').collect();
     let numeric = host.chars().all(|c| c.is_ascii_digit() || c == '.');
     if numeric {
         let four = labels.len() == 4 && labels.iter().all(|l| l.parse::<u8>().is_ok());
@@ -182,7 +183,7 @@ mod tests {
             "http://127",
             "http://127.0.0",
             "https://10.1.2.300",
-            "http://relay.",
+            "http://relay..edu",
             "http://127.0.0.1:",
         ] {
             let err = cut.parse::<RelayUrl>().unwrap_err().to_string();
@@ -198,6 +199,7 @@ mod tests {
             "http://[::1]:8080",
             "http://abcdefghijklmnop.onion",
             "https://relay",
+            "https://relay.example.edu.",
         ] {
             assert!(fine.parse::<RelayUrl>().is_ok(), "{fine}");
         }
