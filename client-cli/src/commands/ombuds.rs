@@ -8,7 +8,7 @@
 //! Every inbox entry's keys are checked against its mailbox ID, which is their hash: a relay
 //! that lists keys of its own for a case is caught before anything is opened or sealed.
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use candor_protocol::api::InboxEntry;
 use candor_protocol::seal::Sealer;
 use candor_protocol::{
@@ -18,13 +18,17 @@ use serde::Serialize;
 
 use super::office::{OfficeKeys, load_card, unlock};
 use super::{Context, today};
-use crate::cli::{CaseArgs, CloseArgs, ReplyArgs};
-use crate::compose::{Draft, compose};
+use crate::cli::{CaseArgs, ReplyArgs};
+use crate::compose::Draft;
 use crate::error::Unverified;
+use crate::output;
 use crate::output::escape_remote;
 use crate::relay::{Auth, Relay, RelayError};
 use crate::thread::{Author, Thread, Viewer, category_label};
-use crate::{input, output};
+
+mod close;
+
+pub use close::close;
 
 /// One case as the inbox lists it.
 #[derive(Serialize)]
@@ -409,148 +413,4 @@ fn pick_resources<'a>(card: &'a OfficeCard, ids: &[ItemId]) -> Result<Vec<&'a Re
             })
         })
         .collect()
-}
-
-/// The outcome `id`, if the card lists it; else an error that lists the card's outcomes.
-fn pick_outcome(card: &OfficeCard, id: &ItemId) -> Result<ItemId> {
-    if card.outcome(id.as_str()).is_some() {
-        return Ok(id.clone());
-    }
-    let known: Vec<String> = card
-        .outcomes
-        .iter()
-        .map(|o| format!("{} ({})", o.id, o.label))
-        .collect();
-    Err(anyhow!(
-        "the office card has no outcome {id}; pass --outcome with one of: {}",
-        known.join(", ")
-    ))
-}
-
-/// What survives a closed case: an anonymous tally for the office's trend reports.
-#[derive(Serialize)]
-pub struct Tally {
-    /// The concern's categories (up to three), if the visitor gave any.
-    pub categories: Vec<ItemId>,
-    /// The quarter the case closed, such as `2026-Q4`.
-    pub quarter: String,
-    /// The visitor's constituency, by ID from the card, if they chose one.
-    pub constituency: Option<ItemId>,
-    /// How the case ended, by ID from the card.
-    pub outcome: ItemId,
-}
-
-/// HOOK for the records issue: record the anonymous tally of a closed case, encrypted to the
-/// office and synchronised through the relay. Until that lands nothing is recorded, and this
-/// returns `false` so that `close` can say so.
-fn record_tally(_tally: &Tally) -> Result<bool> {
-    Ok(false)
-}
-
-/// `candor close CASE --outcome OUTCOME`.
-pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
-    // A missing message file is refused before the passphrase is asked.
-    let given = args
-        .message_file
-        .as_deref()
-        .map(|path| Draft::from_args(Some(path)))
-        .transpose()?;
-    let keys = unlock(&ctx.home)?;
-    let outcome = pick_outcome(&keys.card, &args.outcome)?;
-    let relay = ctx.relay(&keys.card.relay)?;
-    let entry = find_case(&relay, &keys, &args.case)?;
-    let label = entry.mailbox.short_label();
-    let (case_kem, _) = case_keys(&entry)?;
-    let thread = fetch_case_thread(&relay, &keys, &entry)?;
-    if thread.closed && !args.delete {
-        bail!("case {label} is already closed; `candor close {label} --delete` deletes it now");
-    }
-    let visitor: Vec<&Message> = thread.visitor_messages().collect();
-    let tally = Tally {
-        // Only IDs that the card lists reach a statistic.
-        categories: case_categories(&visitor)
-            .into_iter()
-            .filter(|c| keys.card.category(c.as_str()).is_some())
-            .collect(),
-        quarter: today().quarter(),
-        constituency: visitor
-            .iter()
-            .find_map(|m| m.constituency.clone())
-            .filter(|c| keys.card.constituency(c.as_str()).is_some()),
-        outcome,
-    };
-    // Every choice and the last message first; then the confirmation; then the relay.
-    let last = if args.delete || args.no_message {
-        None
-    } else if let Some(draft) = given {
-        Some(draft.compose("")?)
-    } else if input::interactive()
-        && input::ask("Send the visitor a last message with the closing?")?
-    {
-        Some(compose(
-            None,
-            &format!("Your last message to case {label}, sent as the case closes."),
-        )?)
-    } else {
-        None
-    };
-    let question = if args.delete {
-        format!("Close case {label} and delete it from the relay now? This cannot be undone.")
-    } else {
-        format!(
-            "Close case {label}? The visitor can read it for {} more days; then it is deleted.",
-            close_grace_days(&keys)
-        )
-    };
-    if !input::confirm(&question, args.yes, "--yes")? {
-        bail!("case {label} was not closed");
-    }
-    let not_closed = || format!("case {label} was not closed");
-    if args.delete {
-        relay
-            .delete_mailbox(&entry.mailbox, &office_auth(&keys))
-            .map_err(|e| anyhow::Error::new(e).context(not_closed()))?;
-    } else {
-        let envelope = match &last {
-            Some(text) => {
-                let sealer = Sealer::office(&keys.identity, case_kem, entry.mailbox);
-                let message = Message::text(text.as_str(), today());
-                Some(message.seal(&sealer, &mut candor_protocol::rand::rng())?)
-            }
-            None => None,
-        };
-        relay
-            .close(&entry.mailbox, envelope, keys.identity.signing())
-            .map_err(|e| anyhow::Error::new(e).context(not_closed()))?;
-    }
-    let recorded =
-        record_tally(&tally).context("the case is closed, but its tally was not recorded")?;
-    ctx.out.either(
-        &serde_json::json!({
-            "case": label,
-            "closed": true,
-            "deleted": args.delete,
-            "last_message": last.is_some(),
-            "outcome": tally.outcome,
-            "tally_recorded": recorded,
-        }),
-        |s| {
-            if args.delete {
-                format!("{} case {label} ({}); it is deleted from the relay.", s.green("Closed"), tally.outcome)
-            } else {
-                format!(
-                    "{} case {label} ({}){}; the visitor can read it for {} days, then it is deleted.",
-                    s.green("Closed"),
-                    tally.outcome,
-                    if last.is_some() { ", with a last message" } else { "" },
-                    close_grace_days(&keys)
-                )
-            }
-        },
-    )
-}
-
-/// The card's grace period for closed cases (the relay never keeps a case past retention).
-fn close_grace_days(keys: &OfficeKeys) -> u32 {
-    keys.card.close_grace_days.min(keys.card.retention_days)
 }
