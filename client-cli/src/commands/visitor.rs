@@ -215,7 +215,7 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
             "remembered": remembered,
         }),
         |s| {
-            format!(
+            let mut text = format!(
                 "{} {}\n\n{}",
                 s.bold("Your case at"),
                 s.bold(&escape_remote(&office.card.name)),
@@ -226,7 +226,13 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
                     s,
                     output::stdout_width(),
                 )
-            )
+            );
+            text.push_str(&where_it_stands(
+                &office.card,
+                &thread,
+                remembered.as_deref(),
+            ));
+            text
         },
     )?;
     let bad = thread.unreadable();
@@ -242,6 +248,37 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// What the visitor should know after the thread: that no reply has come yet (and when one
+/// usually does), when the case is deleted if nothing happens, and what `--remember` saved.
+fn where_it_stands(card: &OfficeCard, thread: &Thread, remembered: Option<&str>) -> String {
+    let mut text = String::new();
+    let replied = thread
+        .entries
+        .iter()
+        .any(|e| e.from == crate::thread::Author::Office);
+    if !replied && !thread.closed {
+        text.push_str(&format!(
+            "No reply yet. {} usually replies within {} working days.\n",
+            escape_remote(&card.name),
+            card.reply_within_days
+        ));
+    }
+    if !thread.closed {
+        text.push_str(&format!(
+            "If nothing more is written, the case is deleted about {} days after its last \
+             message.\n",
+            card.retention_days
+        ));
+    }
+    if let Some(path) = remembered {
+        text.push_str(&format!(
+            "The codename is remembered on this computer, encrypted, in {path}; `candor forget` \
+             removes it.\n"
+        ));
+    }
+    text
 }
 
 /// `candor send OFFICE_ADDRESS`.

@@ -217,3 +217,44 @@ fn an_oversize_message_is_refused_before_any_case_exists() {
     raise(&visitor, &office.address, "short enough");
     assert_eq!(office.labels().len(), 1);
 }
+
+#[test]
+fn check_says_when_no_reply_has_come_when_the_case_goes_and_what_remember_saved() {
+    // Arrange
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Waiting Ombuds", "waiting");
+    let visitor = Party::new();
+    let codename = raise(&visitor, &office.address, "anyone there?");
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", office.address.as_str()];
+        args.extend_from_slice(extra);
+        visitor
+            .candor(&args)
+            .env("CANDOR_CODENAME", &codename)
+            .ok()
+            .stdout
+    };
+
+    // Act
+    let waiting = check(&[]);
+    let label = office.labels().remove(0);
+    office
+        .staff
+        .candor(&["reply", &label])
+        .stdin("we are here")
+        .ok();
+    let answered = check(&["--remember"]);
+
+    // Assert
+    assert!(
+        waiting.contains("No reply yet")
+            && waiting.contains("usually replies within 3 working days"),
+        "{waiting}"
+    );
+    assert!(waiting.contains("the case is deleted about"), "{waiting}");
+    assert!(!answered.contains("No reply yet"), "{answered}");
+    assert!(
+        answered.contains("remembered on this computer"),
+        "{answered}"
+    );
+}
