@@ -82,11 +82,54 @@ pub enum Command {
     Forget(ForgetArgs),
 }
 
+/// The formats of `--policy`, `--lists` and `--resources`, shown by `--help` (the same as
+/// `client-cli/src/policy.rs` documents and reads).
+const FILE_FORMATS: &str = r#"File formats (TOML):
+
+--policy FILE sets any of the four texts visitors read; the ones it leaves out keep their
+defaults:
+
+    confidentiality = "..."
+    exception = "..."
+    not_notice = "..."
+    retention = "..."
+
+--lists FILE replaces any of the three lists; IDs are 1 to 32 of a-z, 0-9 and '-':
+
+    [[constituencies]]
+    id = "student"
+    label = "Student"
+
+    [[categories]]
+    id = "peer"
+    label = "Peer and colleague relationships"
+
+    [[outcomes]]
+    id = "resolved"
+    label = "The concern was resolved"
+
+--resources FILE lists referral resources; contact, url, audience (constituency IDs; left out,
+the resource serves everyone) and urgent (shown at once to a visitor who marks a concern
+urgent) may be left out:
+
+    [[resources]]
+    id = "counseling"
+    name = "Student Mental Health and Counseling Services"
+    description = "Free, confidential counseling."
+    contact = "+1 555 0100, Health Center room 2"
+    url = "https://health.example.edu/counseling"
+    confidential = true
+    audience = ["student"]
+    urgent = false
+"#;
+
 #[derive(Subcommand)]
 pub enum OfficeCommand {
     /// Create the office's keys and card in a new, passphrase-encrypted keystore.
+    #[command(after_long_help = FILE_FORMATS)]
     Init(InitArgs),
     /// Register the signed card with the relay (with --invite), or publish an update.
+    #[command(after_long_help = FILE_FORMATS)]
     Publish(PublishArgs),
     /// Print the office address that visitors use.
     Address,

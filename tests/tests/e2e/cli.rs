@@ -23,6 +23,26 @@ fn usage_errors_exit_1_and_help_exits_0() {
 }
 
 #[test]
+fn office_help_documents_the_file_formats() {
+    let anyone = Party::new();
+    for command in ["init", "publish"] {
+        let help = anyone.candor(&["office", command, "--help"]).ok().stdout;
+        for part in [
+            "confidentiality = ",
+            "[[constituencies]]",
+            "[[outcomes]]",
+            "[[resources]]",
+            "audience = [",
+        ] {
+            assert!(
+                help.contains(part),
+                "office {command} --help lacks {part}: {help}"
+            );
+        }
+    }
+}
+
+#[test]
 fn with_json_an_error_is_a_json_document_on_stdout_with_the_same_exit_code() {
     // Arrange: an office whose relay has gone away, and a usage error.
     let mut relay = Relay::start();
