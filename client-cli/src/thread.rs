@@ -99,23 +99,9 @@ impl Thread {
         case_kem: &KemPublicKey,
         case_signing: &SigningPublicKey,
     ) -> Self {
-        let entries = stored
-            .iter()
-            .map(|s| Entry {
-                seq: s.seq,
-                from: author_of(s.envelope.direction),
-                content: content(
-                    Opener::office(
-                        office,
-                        case_kem.clone(),
-                        *case_signing,
-                        s.envelope.direction,
-                    ),
-                    s,
-                ),
-            })
-            .collect();
-        Self { entries, closed }
+        Self::opened_with(stored, closed, |direction| {
+            Opener::office(office, case_kem.clone(), *case_signing, direction)
+        })
     }
 
     /// The thread as the visitor sees it: the office's replies, verified against the office's
@@ -127,20 +113,23 @@ impl Thread {
         office_kem: &KemPublicKey,
         office_signing: &SigningPublicKey,
     ) -> Self {
+        Self::opened_with(stored, closed, |direction| {
+            Opener::visitor(case, office_kem.clone(), *office_signing, direction)
+        })
+    }
+
+    /// Every entry opened with the opener `opener` gives for its direction.
+    fn opened_with<'a>(
+        stored: &[StoredEnvelope],
+        closed: bool,
+        opener: impl Fn(Direction) -> Option<Opener<'a>>,
+    ) -> Self {
         let entries = stored
             .iter()
             .map(|s| Entry {
                 seq: s.seq,
                 from: author_of(s.envelope.direction),
-                content: content(
-                    Opener::visitor(
-                        case,
-                        office_kem.clone(),
-                        *office_signing,
-                        s.envelope.direction,
-                    ),
-                    s,
-                ),
+                content: content(opener(s.envelope.direction), s),
             })
             .collect();
         Self { entries, closed }

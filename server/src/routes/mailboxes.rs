@@ -25,6 +25,8 @@ pub(super) fn mailbox_id(raw: &str) -> Result<MailboxId, ApiError> {
 pub(super) struct Authorized {
     pub(super) signer: Signer,
     pub(super) office: Option<OfficeRecord>,
+    /// Whether the case was closed when its record was read for the key.
+    pub(super) closed: bool,
 }
 
 /// Checks a mailbox request's signature: headers, freshness, key lookup, verification, replay.
@@ -55,6 +57,7 @@ pub(super) fn authorize(
     Ok(Authorized {
         signer: auth.signer,
         office,
+        closed: mailbox.is_some_and(|m| m.closed),
     })
 }
 
@@ -272,11 +275,11 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let id = mailbox_id(&path)?;
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
-    authorize(&state, &req, id, b"")?;
-    // Closed is read first: closing stores the last message and the flag at once, so a page
-    // that says closed holds the last message. The page is bounded before it is read: its
-    // mailbox's slot, its bytes, the relay's budget and its send deadline (`crate::fetch`).
-    let closed = read(&state, |s| s.mailbox(&id))?.is_some_and(|m| m.closed);
+    // Closed comes from the record `authorize` read for the key, before the envelopes:
+    // closing stores the last message and the flag at once, so a page that says closed holds
+    // the last message. The page is bounded before it is read: its mailbox's slot, its bytes,
+    // the relay's budget and its send deadline (`crate::fetch`).
+    let closed = authorize(&state, &req, id, b"")?.closed;
     let slot = state.fetches.begin(id)?;
     let max_bytes = state.settings.fetch_page_bytes;
     let envelopes = read(&state, |s| s.envelopes_within(&id, after, limit, max_bytes))?;

@@ -113,18 +113,10 @@ pub(super) fn append(
         ));
     }
     store.check_office_bytes(&rec.office, len, quotas)?;
-    // Moved to a new activity number only if a reader may have listed the old one.
-    let moves = rec.activity <= store.activity(&rec.office)?.listed;
     let new_expiry = expiry.after_write(rec.expiry);
     let mut batch = Changes::default();
-    if rec.expiry != new_expiry {
-        batch.remove(&expiry_key(rec.expiry, id));
-        batch.insert(&expiry_key(new_expiry, id), &[]);
-    }
-    if moves {
-        batch.remove(inbox_key(&rec.office, rec.activity));
-        rec.activity = store.next_activity(&rec.office)?;
-    }
+    move_expiry(&mut batch, id, rec.expiry, new_expiry);
+    store.move_in_inbox(&mut batch, id, &mut rec)?;
     rec.last_seq += 1;
     rec.count += 1;
     rec.bytes += len;
@@ -132,9 +124,6 @@ pub(super) fn append(
     let pointer = store.log.append_envelope(id, rec.last_seq, &json)?;
     batch.insert(&envelope_key(id, rec.last_seq), &pointer.encode());
     batch.insert(&mailbox_key(id), encode_mailbox(&rec));
-    if moves {
-        batch.insert(inbox_key(&rec.office, rec.activity), id.as_bytes());
-    }
     store.submit(batch)?;
     store.count_office_bytes(&rec.office, len, 0);
     Ok(rec.last_seq)
@@ -174,15 +163,8 @@ pub(super) fn close_mailbox(
         seq = Some(rec.last_seq);
     }
     // Closing is a write the office's other readers must see: it moves like an append.
-    if rec.activity <= store.activity(&rec.office)?.listed {
-        batch.remove(inbox_key(&rec.office, rec.activity));
-        rec.activity = store.next_activity(&rec.office)?;
-        batch.insert(inbox_key(&rec.office, rec.activity), id.as_bytes());
-    }
-    if rec.expiry != expiry {
-        batch.remove(&expiry_key(rec.expiry, id));
-        batch.insert(&expiry_key(expiry, id), &[]);
-    }
+    store.move_in_inbox(&mut batch, id, &mut rec)?;
+    move_expiry(&mut batch, id, rec.expiry, expiry);
     rec.expiry = expiry;
     rec.closed = true;
     batch.insert(&mailbox_key(id), encode_mailbox(&rec));
@@ -244,7 +226,31 @@ pub(super) fn delete_mailbox(store: &SledStore, id: &MailboxId) -> Result<bool, 
     store.delete_batch(id, None)
 }
 
+/// Moves a mailbox's expiry index entry from `from` to `to`, if they differ.
+fn move_expiry(batch: &mut Changes, id: &MailboxId, from: u64, to: u64) {
+    if from != to {
+        batch.remove(&expiry_key(from, id));
+        batch.insert(&expiry_key(to, id), &[]);
+    }
+}
+
 impl SledStore {
+    /// After a write to mailbox `id`: moves it to the office's next activity number, but only
+    /// if an inbox read may have listed its current one. The caller holds the office's lock.
+    fn move_in_inbox(
+        &self,
+        batch: &mut Changes,
+        id: &MailboxId,
+        rec: &mut MailboxRecord,
+    ) -> Result<(), StoreError> {
+        if rec.activity <= self.activity(&rec.office)?.listed {
+            batch.remove(inbox_key(&rec.office, rec.activity));
+            rec.activity = self.next_activity(&rec.office)?;
+            batch.insert(inbox_key(&rec.office, rec.activity), id.as_bytes());
+        }
+        Ok(())
+    }
+
     /// The JSON of envelope `seq` of mailbox `id`, from its pointer `value` under `key`. If
     /// compaction moved the record since the pointer was read, the pointer is read again.
     pub(super) fn read_envelope(
