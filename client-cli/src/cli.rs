@@ -38,20 +38,20 @@ pub struct Global {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Send all traffic, DNS included, through this SOCKS5 proxy (Tor: socks5h://127.0.0.1:9050).
-    /// An empty value (`CANDOR_PROXY=`) means no proxy.
-    #[arg(
-        long,
-        global = true,
-        env = "CANDOR_PROXY",
-        value_name = "socks5h://HOST:PORT"
-    )]
-    pub proxy: Option<ProxyChoice>,
-
     /// Where the office keystore and remembered cases live [default: the platform data
     /// directory].
     #[arg(long, global = true, env = "CANDOR_HOME", value_name = "DIR")]
     pub home: Option<PathBuf>,
+}
+
+/// The options of a command that talks to a relay. Only those commands take them: the others
+/// never touch the network, and `--help` does not offer them a proxy.
+#[derive(Args, Clone, Default)]
+pub struct Network {
+    /// Send all traffic, DNS included, through this SOCKS5 proxy (Tor: socks5h://127.0.0.1:9050).
+    /// An empty value (`CANDOR_PROXY=`) means no proxy.
+    #[arg(long, env = PROXY_ENV, value_name = "socks5h://HOST:PORT")]
+    pub proxy: Option<ProxyChoice>,
 }
 
 #[derive(Subcommand)]
@@ -61,7 +61,7 @@ pub enum Command {
     Office(OfficeCommand),
 
     /// Ombuds: list the office's cases, urgent first.
-    Inbox,
+    Inbox(Network),
     /// Ombuds: show a case's thread.
     Read(CaseArgs),
     /// Ombuds: reply to a case, optionally with referrals.
@@ -80,6 +80,24 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Visitor: remove a remembered codename from this computer (the case stays on the relay).
     Forget(ForgetArgs),
+}
+
+impl Command {
+    /// The network options, for a command that talks to a relay.
+    pub fn network(&self) -> Option<&Network> {
+        match self {
+            Command::Office(OfficeCommand::Publish(a)) => Some(&a.network),
+            Command::Inbox(n) => Some(n),
+            Command::Read(a) => Some(&a.network),
+            Command::Reply(a) => Some(&a.case.network),
+            Command::Close(a) => Some(&a.case.network),
+            Command::Raise(a) => Some(&a.visitor.network),
+            Command::Check(a) => Some(&a.network),
+            Command::Send(a) => Some(&a.visitor.network),
+            Command::Destroy(a) => Some(&a.network),
+            Command::Office(_) | Command::Forget(_) => None,
+        }
+    }
 }
 
 /// The formats of `--policy`, `--lists` and `--resources`, shown by `--help` (the same as
@@ -205,6 +223,8 @@ pub struct PublishArgs {
     /// publish again before then (1 to 732).
     #[arg(long, default_value_t = limits::DEFAULT_CARD_VALID_DAYS, value_parser = valid_days)]
     pub valid_days: u32,
+    #[command(flatten)]
+    pub network: Network,
 }
 
 #[derive(Args)]
@@ -225,10 +245,11 @@ pub struct ImportArgs {
 
 #[derive(Args)]
 pub struct CaseArgs {
-    /// The case: its label from `candor inbox`, or any unique prefix of it. Labels may start
-    /// with '-'.
-    #[arg(allow_hyphen_values = true)]
+    /// The case: its label from `candor inbox` (8 letters and digits, typed in any case), or
+    /// any unique start of it.
     pub case: String,
+    #[command(flatten)]
+    pub network: Network,
 }
 
 #[derive(Args)]
@@ -275,6 +296,8 @@ pub struct CloseArgs {
 pub struct VisitorArgs {
     /// The office address, as the office published it (candor:OFFICE.FINGERPRINT@RELAY).
     pub address: AddressArg,
+    #[command(flatten)]
+    pub network: Network,
     /// Keep the codename on this computer, encrypted with a passphrase, so that you need not
     /// type it again.
     #[arg(long)]
@@ -324,6 +347,8 @@ pub struct SendArgs {
 pub struct DestroyArgs {
     /// The office address (candor:OFFICE.FINGERPRINT@RELAY).
     pub address: AddressArg,
+    #[command(flatten)]
+    pub network: Network,
     /// Destroy without asking for confirmation.
     #[arg(long)]
     pub yes: bool,
@@ -377,6 +402,9 @@ impl FromStr for AddressArg {
         })
     }
 }
+
+/// The environment variable that stands for `--proxy`.
+pub const PROXY_ENV: &str = "CANDOR_PROXY";
 
 /// `--proxy` or `CANDOR_PROXY`: a proxy, or none when the value is empty.
 #[derive(Clone, Debug)]
@@ -433,15 +461,14 @@ mod tests {
     }
 
     #[test]
-    fn a_case_label_may_start_with_a_hyphen() {
-        // Labels are base64url, so 1 in 64 starts with '-'.
+    fn a_case_is_named_before_or_after_the_flags() {
         for args in [
-            &["candor", "read", "-Uabc", "--json"][..],
+            &["candor", "read", "7K2M9QDX", "--json"][..],
             &[
                 "candor",
                 "--json",
                 "close",
-                "-Uabc",
+                "7K2M9QDX",
                 "--outcome",
                 "resolved",
             ],
@@ -452,7 +479,7 @@ mod tests {
                 Command::Close(c) => c.case.case,
                 _ => unreachable!(),
             };
-            assert_eq!(case, "-Uabc");
+            assert_eq!(case, "7K2M9QDX");
             assert!(cli.global.json);
         }
     }

@@ -4,28 +4,40 @@ pub mod office;
 pub mod ombuds;
 pub mod visitor;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use candor_protocol::{Day, RelayUrl};
 
-use crate::cli::{Cli, Command, Global, OfficeCommand};
+use crate::cli::{Cli, Command, OfficeCommand, PROXY_ENV, ProxyChoice, ProxyUrl};
 use crate::home::Home;
 use crate::output::Out;
 use crate::relay::{Relay, unix_now};
 
-/// What every command needs: the global options, the output and the home directory.
+/// What every command needs: the output, the home directory and the way to relays.
 pub struct Context {
-    /// Global options.
-    pub global: Global,
     /// Where results go.
     pub out: Out,
     /// Where files live.
     pub home: Home,
+    /// The command's `--proxy` (which clap also reads from `CANDOR_PROXY`), if the command
+    /// takes one.
+    proxy: Option<Option<ProxyUrl>>,
 }
 
 impl Context {
-    /// A client for `relay`, through the proxy if one was given.
+    /// A client for `relay`, through the proxy if one was given. A command that offers no
+    /// `--proxy` still honours `CANDOR_PROXY`, should it ever reach a relay, so that a visitor
+    /// who set it for Tor never connects directly.
     pub fn relay(&self, relay: &RelayUrl) -> Result<Relay> {
-        Relay::new(relay, self.global.proxy.as_ref().and_then(|p| p.0.as_ref()))
+        let proxy = match &self.proxy {
+            Some(given) => given.clone(),
+            None => match std::env::var(PROXY_ENV) {
+                Ok(value) => value.parse::<ProxyChoice>().map(|p| p.0).map_err(|e| {
+                    anyhow!("{PROXY_ENV} is not a proxy: {e}; or set it empty for none")
+                })?,
+                Err(_) => None,
+            },
+        };
+        Relay::new(relay, proxy.as_ref())
     }
 }
 
@@ -39,7 +51,10 @@ pub fn run(cli: Cli) -> Result<()> {
     let ctx = Context {
         out: Out::new(cli.global.json),
         home: Home::locate(cli.global.home.as_deref())?,
-        global: cli.global,
+        proxy: cli
+            .command
+            .network()
+            .map(|n| n.proxy.clone().and_then(|p| p.0)),
     };
     match cli.command {
         Command::Office(OfficeCommand::Init(args)) => office::init(&ctx, args),
@@ -47,7 +62,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Office(OfficeCommand::Address) => office::address(&ctx),
         Command::Office(OfficeCommand::ExportKeys(args)) => office::export_keys(&ctx, args),
         Command::Office(OfficeCommand::ImportKeys(args)) => office::import_keys(&ctx, args),
-        Command::Inbox => ombuds::inbox(&ctx),
+        Command::Inbox(_) => ombuds::inbox(&ctx),
         Command::Read(args) => ombuds::read(&ctx, args),
         Command::Reply(args) => ombuds::reply(&ctx, args),
         Command::Close(args) => ombuds::close(&ctx, args),

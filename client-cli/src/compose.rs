@@ -5,6 +5,8 @@
 //! the blank lines and spaces around it. In the editor, the instructions stand below a scissors
 //! line, as in `git commit --verbose`, and everything above that line is the message.
 
+mod retry;
+
 use std::io::{IsTerminal as _, Read as _, Seek as _, Write as _};
 use std::path::Path;
 use std::process::Command;
@@ -13,6 +15,8 @@ use anyhow::{Context as _, Result, bail};
 use zeroize::Zeroizing;
 
 use crate::{input, output};
+
+pub use retry::send_or_keep;
 
 /// The line that ends the message in the editor: it and everything below it are instructions.
 /// Git's own, so that editors that know git's scissors show it as such.
@@ -162,8 +166,9 @@ fn editor_command(editor: &str, path: &Path) -> Command {
 }
 
 /// Opens the user's editor on a file in a private temporary directory, holding `draft` above
-/// the scissors line and the guide below it, and returns all that the file holds afterwards. The directory is mode 0700, under `$XDG_RUNTIME_DIR` where it exists
-/// (memory-backed and per-user), so that the swap and backup files an editor writes beside the
+/// the scissors line and the guide below it, and returns all that the file holds afterwards.
+/// The directory is mode 0700, under `$XDG_RUNTIME_DIR` where it exists (memory-backed and
+/// per-user), so that the swap and backup files an editor writes beside the
 /// file are private too; every file in it is overwritten with zeros, and it is removed, as soon
 /// as the draft is read.
 fn edit(guide: &str, draft: &str) -> Result<Zeroizing<String>> {

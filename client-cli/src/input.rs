@@ -1,8 +1,10 @@
 //! What the user types: passphrases, the codename, confirmations and choices.
 //!
-//! Each prompt has a flag or environment variable for scripts. Prompts appear only when both
-//! stdin and stderr are terminals; otherwise a missing answer is an error that names the flag or
-//! variable to use.
+//! Each prompt has a flag or environment variable for scripts. Prompts appear only when a person
+//! is at a terminal: stderr is one, and the terminal can be read, from stdin or, when stdin is a
+//! pipe that carries a message, from `/dev/tty` (as ssh and gpg do), so that nobody is pushed to
+//! type a passphrase at their shell, into its history. Otherwise a missing answer is an error
+//! that names the flag or variable to use.
 
 use std::io::{IsTerminal as _, Read as _};
 use std::path::Path;
@@ -23,9 +25,20 @@ pub const CODENAME_ENV: &str = "CANDOR_CODENAME";
 /// New passphrases shorter than this are refused.
 const MIN_PASSPHRASE_CHARS: usize = 8;
 
-/// Whether we may prompt: a person at a terminal on both ends.
+/// Whether we may prompt: the prompt goes to a terminal (stderr), and the answer comes from
+/// one: stdin, or the controlling terminal when stdin is a pipe. The prompts read `/dev/tty`
+/// themselves in that case (dialoguer's terminal does).
 pub fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    std::io::stderr().is_terminal() && (std::io::stdin().is_terminal() || controlling_terminal())
+}
+
+/// Whether this process has a controlling terminal to read answers from.
+fn controlling_terminal() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok()
 }
 
 /// A passphrase from `env`, or a hidden prompt.
@@ -156,7 +169,8 @@ pub fn invite(arg: Option<&str>, file: Option<&Path>) -> Result<Option<InviteTok
     let text = match (arg, file) {
         (None, None) => return Ok(None),
         (Some(_), Some(_)) => bail!("give the invite with --invite or --invite-file, not both"),
-        (Some("-"), None) if interactive() => Zeroizing::new(
+        // A pipe on stdin carries the token; only a terminal there gets the prompt.
+        (Some("-"), None) if std::io::stdin().is_terminal() && interactive() => Zeroizing::new(
             dialoguer::Password::new()
                 .with_prompt("Invite token (from the relay's operator)")
                 .interact()

@@ -16,6 +16,7 @@ mod error;
 mod home;
 mod input;
 mod keystore;
+mod label;
 mod output;
 mod policy;
 mod relay;

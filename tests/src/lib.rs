@@ -205,6 +205,28 @@ impl Invocation {
         terminal.converse(self.cmd, self.shown, answers)
     }
 
+    /// Runs the command with its stdin (see [`Invocation::stdin`]) piped, while its prompts
+    /// read `terminal` as the controlling terminal (`/dev/tty`) and stderr shows there, as when a
+    /// person pipes a message into `candor` at a shell. Each step's keys are made when its
+    /// prompt shows. The run's stderr is what the terminal showed.
+    pub fn converse_piped(
+        self,
+        terminal: &mut terminal::Terminal,
+        steps: Vec<terminal::Step<'_>>,
+    ) -> Run {
+        terminal.converse_with(self.cmd, self.shown, Some(self.stdin), steps)
+    }
+
+    /// As [`Invocation::converse`], with each step's keys made when its prompt shows, so that a
+    /// test can act between prompts (stop the relay, say).
+    pub fn converse_steps(
+        self,
+        terminal: &mut terminal::Terminal,
+        steps: Vec<terminal::Step<'_>>,
+    ) -> Run {
+        terminal.converse_with(self.cmd, self.shown, None, steps)
+    }
+
     /// Runs the command to completion (or the timeout).
     pub fn run(self) -> Run {
         let mut cmd = assert_cmd::Command::from_std(self.cmd);

@@ -5,6 +5,8 @@
 //! pipes. [`Terminal::type_secret`] gives it stdin and stderr, waits for a prompt, waits until
 //! the command has turned echo off (a hidden prompt flushes what was typed before), types the
 //! answer, and returns everything the terminal showed as the run's stderr.
+//! [`Terminal::converse_with`] answers a whole conversation, and can pipe stdin while the
+//! prompts read the terminal, as `echo … | candor reply` does at a shell.
 
 use std::fs::File;
 use std::io::{Read as _, Write as _};
@@ -118,18 +120,54 @@ impl Terminal {
     /// is what the terminal showed.
     pub(crate) fn converse(
         &mut self,
-        mut cmd: Command,
+        cmd: Command,
         shown: String,
         answers: &[(&str, &str)],
     ) -> Run {
+        let steps = answers
+            .iter()
+            .map(|(prompt, keys)| Step::new(prompt, move || (*keys).to_owned()))
+            .collect();
+        self.converse_with(cmd, shown, None, steps)
+    }
+
+    /// As [`Terminal::converse`], with each step's keys made when its prompt shows (so that a
+    /// step can act on the world first: stop the relay, say), and with `piped` on stdin when
+    /// given. Then the command reads the terminal as its controlling terminal, `/dev/tty`, as
+    /// a person's shell gives it: `cmd` runs in a session of its own that opens the terminal
+    /// (`setsid`, then a shell's `exec 3<>TTY`), so that no `unsafe` `pre_exec` is needed.
+    pub(crate) fn converse_with(
+        &mut self,
+        cmd: Command,
+        shown: String,
+        piped: Option<Vec<u8>>,
+        mut steps: Vec<Step<'_>>,
+    ) -> Run {
         let secondary = self.secondary();
-        let child = cmd
-            .stdin(secondary.try_clone().expect("a second handle"))
+        let mut cmd = match &piped {
+            None => {
+                let mut cmd = cmd;
+                cmd.stdin(secondary.try_clone().expect("a second handle"));
+                cmd
+            }
+            Some(_) => {
+                let mut wrapped = in_own_session(&cmd, &self.secondary);
+                wrapped.stdin(Stdio::piped());
+                wrapped
+            }
+        };
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(secondary)
             .spawn()
             .expect("run candor");
         drop(cmd);
+        if let Some(bytes) = piped {
+            let mut stdin = child.stdin.take().expect("piped stdin");
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            });
+        }
         // Read the screen on a thread, so that waiting for a prompt can time out.
         let mut primary = self.primary.try_clone().expect("a second handle");
         let (chunks, screen) = std::sync::mpsc::channel::<Vec<u8>>();
@@ -144,12 +182,11 @@ impl Terminal {
         });
         let mut seen = Vec::new();
         let mut from = 0;
-        'answers: for (prompt, keys) in answers {
+        'steps: for step in &mut steps {
+            let prompt = step.prompt.as_bytes();
             let deadline = std::time::Instant::now() + COMMAND_TIMEOUT;
             loop {
-                let found = seen[from..]
-                    .windows(prompt.len())
-                    .position(|w| w == prompt.as_bytes());
+                let found = seen[from..].windows(prompt.len()).position(|w| w == prompt);
                 if let Some(at) = found {
                     from += at + prompt.len();
                     break;
@@ -157,14 +194,54 @@ impl Terminal {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
                 match screen.recv_timeout(left) {
                     Ok(chunk) => seen.extend(chunk),
-                    Err(_) => break 'answers,
+                    Err(_) => break 'steps,
                 }
             }
+            let keys = (step.keys)();
             let _ = self.primary.write_all(keys.as_bytes());
         }
         let rest = std::thread::spawn(move || screen.iter().flatten().collect());
         finish(child, Some((seen, rest)), shown)
     }
+}
+
+/// One step of a conversation: a prompt to wait for, and what to type when it shows.
+pub struct Step<'a> {
+    prompt: String,
+    keys: Box<dyn FnMut() -> String + 'a>,
+}
+
+impl<'a> Step<'a> {
+    /// Waits for `prompt`, then calls `keys` and types what it returns.
+    pub fn new(prompt: &str, keys: impl FnMut() -> String + 'a) -> Self {
+        Self {
+            prompt: prompt.to_owned(),
+            keys: Box::new(keys),
+        }
+    }
+}
+
+/// `cmd`, run by `setsid -w sh -c 'exec 3<>"$0"; exec "$@"' TTY PROGRAM ARGS…`: the session
+/// leader opens the terminal, which makes it the session's controlling terminal, and then
+/// becomes `cmd`, with `cmd`'s environment (every variable it sets; the rest cleared, as the
+/// tests' commands clear theirs).
+fn in_own_session(cmd: &Command, tty: &str) -> Command {
+    let mut wrapped = Command::new("setsid");
+    wrapped
+        .arg("-w")
+        .arg("sh")
+        .arg("-c")
+        .arg("exec 3<>\"$0\"; exec \"$@\"")
+        .arg(tty)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear();
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            wrapped.env(key, value);
+        }
+    }
+    wrapped
 }
 
 type Screen = (Vec<u8>, std::thread::JoinHandle<Vec<u8>>);

@@ -9,7 +9,7 @@ mod migrate;
 use anyhow::{Context as _, Result, anyhow, bail};
 use candor_protocol::card::OFFICE_CARD_VERSION;
 use candor_protocol::{
-    Error, Identity, OfficeCard, OfficeId, RelayUrl, SignedCard, labels, limits,
+    Error, Identity, MailboxId, OfficeCard, OfficeId, RelayUrl, SignedCard, labels, limits,
 };
 use serde::Serialize;
 
@@ -19,6 +19,7 @@ use crate::error::Unverified;
 use crate::home::{self, Home};
 use crate::input;
 use crate::keystore;
+use crate::label::Labeler;
 use crate::output;
 use crate::policy;
 
@@ -28,6 +29,13 @@ pub struct OfficeKeys {
     pub identity: Identity,
     /// The card as last saved.
     pub card: OfficeCard,
+}
+
+impl OfficeKeys {
+    /// The office's label of a case ([`label`]): what people type, never the mailbox ID.
+    pub fn label(&self, mailbox: &MailboxId) -> String {
+        Labeler::new(&self.identity).label(mailbox)
+    }
 }
 
 /// Reads the office card; needs no passphrase.

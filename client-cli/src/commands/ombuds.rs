@@ -8,7 +8,7 @@
 //! Every inbox entry's keys are checked against its mailbox ID, which is their hash: a relay
 //! that lists keys of its own for a case is caught before anything is opened or sealed.
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 use candor_protocol::api::InboxEntry;
 use candor_protocol::seal::Sealer;
 use candor_protocol::{
@@ -19,8 +19,9 @@ use serde::Serialize;
 use super::office::{OfficeKeys, load_card, unlock};
 use super::{Context, today};
 use crate::cli::{CaseArgs, ReplyArgs};
-use crate::compose::Draft;
+use crate::compose::{Draft, send_or_keep};
 use crate::error::Unverified;
+use crate::label;
 use crate::output;
 use crate::output::escape_remote;
 use crate::relay::{Auth, Relay, RelayError};
@@ -72,7 +73,7 @@ fn summarize(keys: &OfficeKeys, entry: &InboxEntry, thread: &Thread) -> Summary 
     let visitor: Vec<&Message> = thread.visitor_messages().collect();
     let read = read_up_to(keys, entry);
     Summary {
-        case: entry.mailbox.short_label(),
+        case: keys.label(&entry.mailbox),
         categories: case_categories(&visitor),
         constituency: visitor.iter().find_map(|m| m.constituency.clone()),
         urgent: visitor.iter().any(|m| m.urgent),
@@ -99,13 +100,16 @@ fn case_categories(visitor: &[&Message]) -> Vec<ItemId> {
 }
 
 /// The case's keys, once they are shown to be the case's: its mailbox ID is their hash.
-fn case_keys(entry: &InboxEntry) -> Result<(KemPublicKey, SigningPublicKey), Unverified> {
+fn case_keys(
+    keys: &OfficeKeys,
+    entry: &InboxEntry,
+) -> Result<(KemPublicKey, SigningPublicKey), Unverified> {
     let refused = || {
         Unverified(format!(
             "the relay listed keys for case {} that are not the case's own (its ID is not their \
              hash): the relay may be trying to read or forge messages. Nothing was opened or \
              sent; tell the relay's operator",
-            entry.mailbox.short_label()
+            keys.label(&entry.mailbox)
         ))
     };
     if !entry.mailbox.certifies(&entry.signing_key, &entry.kem_key) {
@@ -116,7 +120,7 @@ fn case_keys(entry: &InboxEntry) -> Result<(KemPublicKey, SigningPublicKey), Unv
 }
 
 fn fetch_thread(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry) -> Result<Thread> {
-    let (kem, signing) = case_keys(entry)?;
+    let (kem, signing) = case_keys(keys, entry)?;
     let fetched = relay.envelopes(&entry.mailbox, &office_auth(keys))?;
     Ok(Thread::for_office(
         &fetched.envelopes,
@@ -157,7 +161,7 @@ pub fn inbox(ctx: &Context) -> Result<()> {
                 // Deleted between the two requests: nothing to list.
                 Ok(e) if e.is_not_found() => {}
                 Ok(e) => return Err(anyhow::Error::new(e).context("could not fetch a case")),
-                Err(e) if e.is::<Unverified>() => forged.push(entry.mailbox.short_label()),
+                Err(e) if e.is::<Unverified>() => forged.push(keys.label(&entry.mailbox)),
                 Err(e) => return Err(e),
             },
         }
@@ -235,25 +239,21 @@ pub fn inbox(ctx: &Context) -> Result<()> {
     refused()
 }
 
-/// Finds the one case whose mailbox ID starts with `label`.
+/// Finds the one case whose label starts with what was typed, in any case.
 fn find_case(relay: &Relay, keys: &OfficeKeys, case: &CaseArgs) -> Result<InboxEntry> {
-    let prefix = case.case.trim();
-    if prefix.is_empty() {
-        bail!("name a case by its label from `candor inbox`");
-    }
+    let prefix = label::normalize(&case.case)?;
     let mut matches: Vec<InboxEntry> = inbox_entries(relay, keys)?
         .into_iter()
-        .filter(|e| e.mailbox.to_string().starts_with(prefix))
+        .filter(|e| keys.label(&e.mailbox).starts_with(&prefix))
         .collect();
     match matches.len() {
         0 => Err(anyhow!(
-            "there is no case {prefix} in the inbox of {}: run `candor inbox` to see the labels \
-             (they are case-sensitive)",
+            "there is no case {prefix} in the inbox of {}: run `candor inbox` to see the labels",
             keys.card.name
         )),
         1 => Ok(matches.remove(0)),
         n => Err(anyhow!(
-            "{n} cases start with {prefix}: type more of the label"
+            "{n} cases have labels that start with {prefix}: type more of the label"
         )),
     }
 }
@@ -278,7 +278,7 @@ pub fn read(ctx: &Context, args: CaseArgs) -> Result<()> {
     let relay = ctx.relay(&keys.card.relay)?;
     let entry = find_case(&relay, &keys, &args)?;
     let thread = fetch_case_thread(&relay, &keys, &entry)?;
-    let label = entry.mailbox.short_label();
+    let label = keys.label(&entry.mailbox);
     ctx.out.either(
         &serde_json::json!({ "case": label, "closed": thread.closed, "messages": thread.to_json() }),
         |s| {
@@ -354,9 +354,9 @@ pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
     let resources = pick_resources(&keys.card, &args.refer)?;
     let relay = ctx.relay(&keys.card.relay)?;
     let entry = find_case(&relay, &keys, &args.case)?;
-    let label = entry.mailbox.short_label();
+    let label = keys.label(&entry.mailbox);
     // Before anything is typed or sealed: a reply goes only to the case's own key.
-    let (case_kem, _) = case_keys(&entry)?;
+    let (case_kem, _) = case_keys(&keys, &entry)?;
     let text = draft.compose(&format!(
         "Your reply to case {label}. It is sealed to the visitor and signed by the office."
     ))?;
@@ -364,13 +364,15 @@ pub fn reply(ctx: &Context, args: ReplyArgs) -> Result<()> {
     message.resources = resources.iter().map(|r| (*r).clone()).collect();
     let sealer = Sealer::office(&keys.identity, case_kem, entry.mailbox);
     let envelope = message.seal(&sealer, &mut candor_protocol::rand::rng())?;
-    let seq = relay.append(&envelope, &office_auth(&keys)).map_err(|e| {
-        let hint = if e.problem_kind() == Some("conflict") {
-            format!("case {label} is closed; the reply was not sent")
-        } else {
-            format!("the reply to case {label} was not sent")
-        };
-        anyhow::Error::new(e).context(hint)
+    let seq = send_or_keep(text.as_str(), || {
+        relay.append(&envelope, &office_auth(&keys)).map_err(|e| {
+            let hint = if e.problem_kind() == Some("conflict") {
+                format!("case {label} is closed; the reply was not sent")
+            } else {
+                format!("the reply to case {label} was not sent")
+            };
+            anyhow::Error::new(e).context(hint)
+        })
     })?;
     let done = Replied {
         case: label.clone(),

@@ -11,7 +11,7 @@ use candor_protocol::{CaseKeys, Codename, Envelope, Error, Message, OfficeAddres
 
 use super::{Context, today};
 use crate::cli::{DestroyArgs, ForgetArgs, SendArgs, VisitorArgs};
-use crate::compose::Draft;
+use crate::compose::{Draft, send_or_keep};
 use crate::error::Unverified;
 use crate::output::{self, escape_remote};
 use crate::relay::{Auth, Relay, RelayError, unix_now};
@@ -294,10 +294,8 @@ pub fn send(ctx: &Context, args: SendArgs) -> Result<()> {
     let sealer = Sealer::visitor(&case, office.card.kem_public_key(), !args.no_copy);
     let envelope = message.seal(&sealer, &mut candor_protocol::rand::rng())?;
     check_size(&office, &envelope, text.as_str())?;
-    let seq = office
-        .relay
-        .append(&envelope, &case_auth(&case))
-        .map_err(|e| {
+    let seq = send_or_keep(text.as_str(), || {
+        office.relay.append(&envelope, &case_auth(&case)).map_err(|e| {
             if e.problem_kind() == Some("conflict") {
                 return anyhow::Error::new(e).context(format!(
                     "{} has closed this case, so it takes no more messages; you can still read \
@@ -306,7 +304,8 @@ pub fn send(ctx: &Context, args: SendArgs) -> Result<()> {
                 ));
             }
             case_error(&office, e)
-        })?;
+        })
+    })?;
     let remembered = remember_if_asked(ctx, keeper, &office.address, &codename, &office.card)?;
     ctx.out.either(
         &serde_json::json!({ "office": office.card.id, "seq": seq, "remembered": remembered }),

@@ -13,13 +13,50 @@ fn usage_errors_exit_1_and_help_exits_0() {
         &["raise"],
         &["close", "abcd"],
         &["raise", "not-an-address"],
-        &["--proxy", "socks5://127.0.0.1:9050", "inbox"],
+        &["inbox", "--proxy", "socks5://127.0.0.1:9050"],
+        // Commands that never use the network take no proxy.
+        &["office", "address", "--proxy", "socks5h://127.0.0.1:9050"],
+        &["forget", "--proxy", "socks5h://127.0.0.1:9050"],
     ] {
         let run = anyone.candor(args).run().expect_code(1);
         assert!(!run.stderr.is_empty(), "{args:?} explained nothing");
     }
     anyone.candor(&["--help"]).ok();
     anyone.candor(&["raise", "--help"]).ok();
+}
+
+#[test]
+fn issue_15_only_commands_that_reach_a_relay_offer_a_proxy() {
+    let anyone = Party::new();
+    let help = |args: &[&str]| anyone.candor(args).ok().stdout;
+    for network in [
+        &["inbox", "--help"][..],
+        &["read", "--help"],
+        &["reply", "--help"],
+        &["close", "--help"],
+        &["raise", "--help"],
+        &["check", "--help"],
+        &["send", "--help"],
+        &["destroy", "--help"],
+        &["office", "publish", "--help"],
+    ] {
+        assert!(
+            help(network).contains("--proxy"),
+            "{network:?} offers no proxy"
+        );
+    }
+    for offline in [
+        &["office", "init", "--help"][..],
+        &["office", "address", "--help"],
+        &["office", "export-keys", "--help"],
+        &["office", "import-keys", "--help"],
+        &["forget", "--help"],
+    ] {
+        assert!(
+            !help(offline).contains("--proxy"),
+            "{offline:?} offers a proxy"
+        );
+    }
 }
 
 #[test]

@@ -61,8 +61,8 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
     let outcome = pick_outcome(&keys.card, &args.outcome)?;
     let relay = ctx.relay(&keys.card.relay)?;
     let entry = find_case(&relay, &keys, &args.case)?;
-    let label = entry.mailbox.short_label();
-    let (case_kem, _) = case_keys(&entry)?;
+    let label = keys.label(&entry.mailbox);
+    let (case_kem, _) = case_keys(&keys, &entry)?;
     let thread = fetch_case_thread(&relay, &keys, &entry)?;
     if thread.closed && !args.delete {
         bail!("case {label} is already closed; `candor close {label} --delete` deletes it now");

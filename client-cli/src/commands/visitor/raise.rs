@@ -14,7 +14,7 @@ use super::pow::{MAX_REASONABLE_DIFFICULTY, solve};
 use super::{Office, check_size, prepare_remember, remember_if_asked, verified_office};
 use crate::cli::RaiseArgs;
 use crate::commands::{Context, today};
-use crate::compose::Draft;
+use crate::compose::{Draft, send_or_keep};
 use crate::input;
 use crate::output::{self, Style, escape_remote};
 use crate::thread::render_resource;
@@ -155,9 +155,18 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
         }
     }
 
-    // The case and its first message are stored together, or not at all.
+    // The case and its first message are stored together, or not at all. If the relay cannot
+    // be reached now, the person may try again, or keep what they wrote.
     let words = codename.words();
-    open_mailbox(&office, &case, envelope, &codename)?;
+    let mut retry = false;
+    send_or_keep(text.as_str(), || {
+        let opened = open_mailbox(&office, &case, envelope.clone(), &codename, retry);
+        retry = true;
+        opened
+    })
+    .map_err(|e| {
+        e.context("no case was opened, so the codename shown above leads nowhere: raise it again")
+    })?;
     let seq = 1;
     let remembered = remember_if_asked(ctx, keeper, &office.address, &codename, card);
     let (remembered, remember_failed) = match remembered {
@@ -212,12 +221,15 @@ pub fn raise(ctx: &Context, args: RaiseArgs) -> Result<()> {
 
 /// Opens the case's mailbox with its first message: fetches a challenge, solves it and
 /// registers the case keys. A challenge that expired while we solved it is replaced, twice at
-/// most. An open request that got no clear answer names `codename` in its error.
+/// most. An open request that got no clear answer names `codename` in its error. On a `retry`,
+/// a mailbox that already exists is the one the earlier, unanswered try opened: its ID comes
+/// from this codename alone.
 fn open_mailbox(
     office: &Office,
     case: &CaseKeys,
     first: Envelope,
     codename: &Codename,
+    retry: bool,
 ) -> Result<()> {
     let mut attempt = 0;
     loop {
@@ -243,6 +255,7 @@ fn open_mailbox(
         };
         match office.relay.open_mailbox(&open, &case.signing) {
             Ok(_) => return Ok(()),
+            Err(e) if retry && e.problem_kind() == Some("conflict") => return Ok(()),
             Err(e)
                 if attempt < 3 && matches!(e.problem_kind(), Some("pow-invalid" | "pow-used")) =>
             {

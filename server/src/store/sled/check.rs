@@ -14,7 +14,8 @@
 //! - every used-token key is well formed;
 //! - there is nothing else: no tree but the relay's, no key under an unknown prefix.
 //!
-//! Problems name mailboxes and packages by their short label only.
+//! Problems name mailboxes and packages by their full IDs, as the relay knows them: the labels
+//! the office reads are an HMAC under its own key, which the relay never holds.
 
 use std::collections::BTreeMap;
 
@@ -59,20 +60,19 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
             problems.push("a mailbox key is not 16 bytes".into());
             continue;
         };
-        let label = id.short_label();
         let Ok(rec) = rec else {
-            problems.push(format!("mailbox {label}: the record does not decode"));
+            problems.push(format!("mailbox {id}: the record does not decode"));
             continue;
         };
         match open_per_office.get_mut(&rec.office) {
             Some(n) => *n += 1,
-            None => problems.push(format!("mailbox {label}: its office does not exist")),
+            None => problems.push(format!("mailbox {id}: its office does not exist")),
         }
         if !store.has_expiry_entry(rec.expiry, &id)? {
-            problems.push(format!("mailbox {label}: no expiry index entry"));
+            problems.push(format!("mailbox {id}: no expiry index entry"));
         }
         if store.inbox_entry(&rec.office, rec.activity)? != Some(id) {
-            problems.push(format!("mailbox {label}: no inbox entry"));
+            problems.push(format!("mailbox {id}: no inbox entry"));
         }
         let (mut count, mut bytes, mut expected_seq) = (0u64, 0u64, 1u64);
         for env in store.mailbox_envelopes(&id) {
@@ -81,7 +81,7 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
             bytes += len;
             if seq != Some(expected_seq) || seq.is_some_and(|s| s > rec.last_seq) {
                 problems.push(format!(
-                    "mailbox {label}: envelope sequence numbers are not 1..={}",
+                    "mailbox {id}: envelope sequence numbers are not 1..={}",
                     rec.last_seq
                 ));
             }
@@ -89,17 +89,17 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
             match envelope {
                 Some(e) if e.mailbox == id && canonical => {}
                 Some(e) if e.mailbox == id => problems.push(format!(
-                    "mailbox {label}: an envelope is not stored in canonical form"
+                    "mailbox {id}: an envelope is not stored in canonical form"
                 )),
-                Some(_) => problems.push(format!(
-                    "mailbox {label}: an envelope names another mailbox"
-                )),
-                None => problems.push(format!("mailbox {label}: an envelope does not parse")),
+                Some(_) => {
+                    problems.push(format!("mailbox {id}: an envelope names another mailbox"))
+                }
+                None => problems.push(format!("mailbox {id}: an envelope does not parse")),
             }
         }
         if count != rec.count || count != rec.last_seq || bytes != rec.bytes {
             problems.push(format!(
-                "mailbox {label}: holds {count} envelopes ({bytes} bytes) but its record says {} ({} bytes, last seq {})",
+                "mailbox {id}: holds {count} envelopes ({bytes} bytes) but its record says {} ({} bytes, last seq {})",
                 rec.count, rec.bytes, rec.last_seq
             ));
         }
@@ -150,22 +150,19 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
             problems.push("a package key is not 16 bytes".into());
             continue;
         };
-        let label = id.short_label();
         let Ok(rec) = rec else {
-            problems.push(format!("package {label}: the record does not decode"));
+            problems.push(format!("package {id}: the record does not decode"));
             continue;
         };
         if store.mailbox(&rec.mailbox)?.is_none() {
-            problems.push(format!("package {label}: its mailbox does not exist"));
+            problems.push(format!("package {id}: its mailbox does not exist"));
         }
         let (listed, expiry) = store.has_package_entries(&id, &rec)?;
         if !listed {
-            problems.push(format!(
-                "package {label}: not on its mailbox's package list"
-            ));
+            problems.push(format!("package {id}: not on its mailbox's package list"));
         }
         if !expiry {
-            problems.push(format!("package {label}: no expiry index entry"));
+            problems.push(format!("package {id}: no expiry index entry"));
         }
     }
 
@@ -175,10 +172,7 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
                 Some(Some(rec)) if rec.mailbox == mailbox => {}
                 // Reported with the record.
                 None => {}
-                _ => problems.push(format!(
-                    "package {}: a stale package list entry",
-                    id.short_label()
-                )),
+                _ => problems.push(format!("package {}: a stale package list entry", id)),
             },
             None => problems.push("a package list entry is malformed".into()),
         }
@@ -191,23 +185,17 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
                 match readable(store.package(&id))? {
                     Some(Some(rec)) if rec.expiry == at => {}
                     None => {}
-                    _ => problems.push(format!(
-                        "package {}: a stale expiry index entry",
-                        id.short_label()
-                    )),
+                    _ => problems.push(format!("package {}: a stale expiry index entry", id)),
                 }
             }
             Some((at, EXPIRY_MAILBOX, id)) => {
                 let id = MailboxId::from_bytes(id);
                 match store.mailbox(&id)? {
                     Some(rec) if rec.expiry == at => {}
-                    Some(_) => problems.push(format!(
-                        "mailbox {}: a stale expiry index entry",
-                        id.short_label()
-                    )),
+                    Some(_) => problems.push(format!("mailbox {}: a stale expiry index entry", id)),
                     None => problems.push(format!(
                         "mailbox {}: an expiry entry for a mailbox that does not exist",
-                        id.short_label()
+                        id
                     )),
                 }
             }
@@ -220,7 +208,7 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
         match entry? {
             Some((office, activity, id)) => match store.mailbox(&id)? {
                 Some(rec) if rec.office == office && rec.activity == activity => {}
-                _ => problems.push(format!("mailbox {}: a stale inbox entry", id.short_label())),
+                _ => problems.push(format!("mailbox {}: a stale inbox entry", id)),
             },
             None => problems.push("an inbox entry is malformed".into()),
         }
