@@ -9,7 +9,7 @@
 use candor_protocol::api::StoredEnvelope;
 use candor_protocol::seal::{Opened, Opener};
 use candor_protocol::{
-    CaseKeys, Category, Direction, Identity, ItemId, KemPublicKey, Message, Resource,
+    CaseKeys, Category, Direction, Identity, ItemId, KemPublicKey, Message, OfficeCard, Resource,
     SigningPublicKey,
 };
 use serde::Serialize;
@@ -159,11 +159,11 @@ impl Thread {
     pub fn render(
         &self,
         viewer: Viewer,
-        office_name: &str,
-        categories: &[Category],
+        card: &OfficeCard,
         style: &Style,
         width: Option<usize>,
     ) -> String {
+        let (office_name, categories) = (card.name.as_str(), card.categories.as_slice());
         let mut out = String::new();
         for e in &self.entries {
             let who = match (e.from, viewer) {
@@ -219,6 +219,14 @@ impl Thread {
                     out.push_str(&crate::output::wrap(&m.text, width, "    "));
                     for r in &m.resources {
                         out.push_str(&render_resource(r, style));
+                        // Signed by the office, so shown; but the card may have dropped or
+                        // changed it since, and the reader should know.
+                        if card.resource(r.id.as_str()) != Some(r) {
+                            out.push_str(&format!(
+                                "      {}\n",
+                                style.dim("(not on the office's current card)")
+                            ));
+                        }
                     }
                     out.push('\n');
                 }
@@ -375,12 +383,13 @@ mod tests {
         let at_visitor = Thread::for_visitor(&stored, false, &case, &office_kem, &office_signing);
 
         // Assert
-        let text = at_office.render(Viewer::Office, "Ombuds", &[], &style, None);
+        let card = crate::policy::tests::card_for(&office);
+        let text = at_office.render(Viewer::Office, &card, &style, None);
         for m in ["question", "answer", "unkept"] {
             assert!(text.contains(m), "{text}");
         }
         assert!(at_office.unreadable().is_empty());
-        let text = at_visitor.render(Viewer::Visitor, "Ombuds", &[], &style, None);
+        let text = at_visitor.render(Viewer::Visitor, &card, &style, None);
         assert!(
             text.contains("question") && text.contains("answer") && !text.contains("unkept"),
             "{text}"

@@ -81,6 +81,62 @@ pub struct Limits {
     pub pow_difficulty: u8,
     /// The accepted clock difference for signed requests, in seconds.
     pub request_window_secs: u64,
+    /// The format versions the relay accepts, by object.
+    pub versions: Versions,
+}
+
+/// The format versions of the objects a relay accepts (`GET /v1/limits`). A client compares
+/// them with its own before it sends anything that costs the person effort; the relay refuses
+/// any other version with `unsupported-version`. The API itself is versioned by its path
+/// (`/v1/`): a relay that does not serve `/v1/limits` does not speak this API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Versions {
+    /// Office cards (`v` of the card).
+    pub office_card: Vec<u8>,
+    /// Envelopes (the first byte of the header).
+    pub envelope: Vec<u8>,
+    /// `POST /v1/mailboxes` bodies.
+    pub open_mailbox: Vec<u8>,
+    /// `POST /v1/mailboxes/{m}/close` bodies.
+    pub close: Vec<u8>,
+    /// Proof-of-work challenges and solutions.
+    pub pow: Vec<u8>,
+}
+
+impl Versions {
+    /// The versions this crate speaks: one of each.
+    pub fn ours() -> Self {
+        Self {
+            office_card: vec![crate::card::OFFICE_CARD_VERSION],
+            envelope: vec![crate::envelope::ENVELOPE_VERSION],
+            open_mailbox: vec![OPEN_MAILBOX_VERSION],
+            close: vec![CLOSE_VERSION],
+            pow: vec![crate::pow::POW_VERSION],
+        }
+    }
+
+    /// The first object whose version this crate speaks and the relay does not, with both
+    /// sides' versions, or `None` when the two agree on every object.
+    pub fn mismatch(&self) -> Option<(&'static str, u8, Vec<u8>)> {
+        let ours = Self::ours();
+        [
+            ("office card", &ours.office_card, &self.office_card),
+            ("envelope", &ours.envelope, &self.envelope),
+            (
+                "open-mailbox request",
+                &ours.open_mailbox,
+                &self.open_mailbox,
+            ),
+            ("close request", &ours.close, &self.close),
+            ("proof of work", &ours.pow, &self.pow),
+        ]
+        .into_iter()
+        .find_map(|(what, ours, theirs)| {
+            let ours = ours[0];
+            (!theirs.contains(&ours)).then(|| (what, ours, theirs.clone()))
+        })
+    }
 }
 
 /// `POST /v1/mailboxes/{mailbox}/close`, signed by the office: closes the case, with an

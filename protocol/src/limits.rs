@@ -100,6 +100,14 @@ impl TextRule {
                 format!("the {} is blank", self.field),
             ));
         }
+        if !self.multiline && text.trim() != text {
+            // One-line texts are shown and compared as they are: spaces at either end would
+            // make two names look alike, or hide text past the edge of a column.
+            return Err(Error::malformed(
+                what,
+                format!("the {} starts or ends with whitespace", self.field),
+            ));
+        }
         if len > self.max {
             return Err(Error::malformed(
                 what,
@@ -217,6 +225,12 @@ mod tests {
         let name = "Institute Discrimination & Harassment Response Office (IDHR)";
         assert!(RESOURCE_NAME.check("r", name).is_ok());
         assert!(RESOURCE_NAME.check("r", "   ").is_err(), "blank");
+        assert!(OFFICE_NAME.check("c", " Ombuds").is_err(), "leading space");
+        assert!(OFFICE_NAME.check("c", "Ombuds ").is_err(), "trailing space");
+        assert!(
+            POLICY_TEXT.check("c", "Text.\n").is_ok(),
+            "a paragraph may end a line"
+        );
         assert!(
             LABEL.check("r", &"é".repeat(120)).is_ok(),
             "chars, not bytes"

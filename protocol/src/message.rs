@@ -4,6 +4,12 @@
 //! `{"text":…,"categories":[…],"constituency":…|null,"urgent":false,"resources":[…],
 //! "attachments":[…],"day":20414}`. Category and constituency IDs are [`ItemId`]s, at most
 //! three distinct categories ([`CaseCategories`]).
+//!
+//! What a message may carry depends on who wrote it, and [`Message::open`] refuses the rest, so
+//! that nothing a receiver would not show travels unseen: `attachments` is reserved and always
+//! empty; a visitor's message carries no `resources`; the office's carries no `categories`, no
+//! `constituency` and is not `urgent` (those describe the visitor's concern, and only the
+//! visitor says them).
 
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
@@ -12,7 +18,7 @@ use crate::card::{CaseCategories, ItemId, Resource};
 pub use crate::day::Day;
 use crate::encoding::{self, b64_array};
 use crate::seal::{Opener, Sealer};
-use crate::{Envelope, Error};
+use crate::{Direction, Envelope, Error};
 
 /// A reference to an attachment stored elsewhere. Reserved: no client sends one yet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,16 +83,63 @@ impl Message {
         sealer.seal(&body, rng)
     }
 
-    /// Opens, verifies and parses a message.
+    /// Opens, verifies and parses a message, and checks that it carries only what its author
+    /// may send ([`Message::check_author`]).
     pub fn open(opener: &Opener<'_>, envelope: &Envelope) -> Result<Self, Error> {
         let body = opener.open(envelope)?;
-        encoding::from_json("message", &body)
+        let message: Self = encoding::from_json("message", &body)?;
+        message.check_author(envelope.direction)?;
+        Ok(message)
+    }
+
+    /// Refuses what a message of `direction` may not carry: any attachment (reserved); from a
+    /// visitor, resources; from the office to the visitor, categories, a constituency or the
+    /// urgent flag.
+    pub fn check_author(&self, direction: Direction) -> Result<(), Error> {
+        let refuse = |why| Err(Error::malformed("message", why));
+        if !self.attachments.is_empty() {
+            return refuse("it has attachments, which are reserved and must be empty");
+        }
+        match direction {
+            Direction::ToOffice if !self.resources.is_empty() => {
+                refuse("a visitor's message carries resources, which only the office refers to")
+            }
+            Direction::ToVisitor
+                if !self.categories.is_empty() || self.constituency.is_some() || self.urgent =>
+            {
+                refuse(
+                    "the office's message carries categories, a constituency or the urgent \
+                     flag, which only the visitor gives",
+                )
+            }
+            _ => Ok(()),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_19_a_message_carries_only_what_its_author_may_send() {
+        let plain = Message::text("hi", Day(1));
+        for direction in [Direction::ToOffice, Direction::ToVisitor] {
+            assert!(plain.check_author(direction).is_ok());
+        }
+        let mut attached = Message::text("hi", Day(1));
+        attached.attachments.push(AttachmentRef {
+            name: "a.pdf".into(),
+            size: 1,
+            sha256: [0; 32],
+        });
+        assert!(attached.check_author(Direction::ToOffice).is_err());
+        assert!(attached.check_author(Direction::ToVisitor).is_err());
+        let mut urgent = Message::text("hi", Day(1));
+        urgent.urgent = true;
+        assert!(urgent.check_author(Direction::ToOffice).is_ok());
+        assert!(urgent.check_author(Direction::ToVisitor).is_err());
+    }
 
     #[test]
     fn message_json_is_strict() {

@@ -14,8 +14,9 @@ pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
 
 /// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
 /// name in upper case.
-pub const SETTING_NAMES: [&str; 28] = [
+pub const SETTING_NAMES: [&str; 29] = [
     "listen",
+    "path_prefix",
     "metrics_listen",
     "data_dir",
     "tls_cert",
@@ -76,6 +77,59 @@ impl<'de> Deserialize<'de> for MetricsListen {
     }
 }
 
+/// The path the API is served under, for a relay behind a reverse proxy that forwards
+/// `https://host/PREFIX/v1/...` as it is: empty (the default) or `/` and one or more segments of
+/// `A-Z a-z 0-9 - . _ ~`, without a trailing `/`. Clients sign the full path as sent, prefix
+/// included, and the relay checks the path it received, so the proxy must not strip it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathPrefix(String);
+
+impl PathPrefix {
+    /// The prefix, `""` or such as `/candor`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for PathPrefix {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Ok(Self::default());
+        }
+        let segments = s
+            .strip_prefix('/')
+            .ok_or("must start with `/`, as in `/candor`")?;
+        let unreserved = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+        let ok = segments.len() < 200
+            && segments.split('/').all(|seg| {
+                !seg.is_empty() && seg != "." && seg != ".." && seg.chars().all(unreserved)
+            });
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(
+                "must be `/` and path segments of letters, digits, `-`, `.`, `_` or `~`, with no \
+                 empty segment and no trailing `/`, as in `/candor`",
+            )
+        }
+    }
+}
+
+impl Serialize for PathPrefix {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PathPrefix {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -92,6 +146,8 @@ pub enum LogFormat {
 pub struct Settings {
     /// Address and port to listen on.
     pub listen: SocketAddr,
+    /// The path the API is served under, behind a reverse proxy; empty for the root.
+    pub path_prefix: PathPrefix,
     /// Where `/metrics` is served, on a listener of its own; `off` for nowhere.
     pub metrics_listen: MetricsListen,
     /// Directory holding the store and `relay.key`.
@@ -160,6 +216,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            path_prefix: PathPrefix::default(),
             // Port 0: two relays on one machine never collide; the bound port is printed and
             // logged. Operators who scrape set a fixed loopback port.
             metrics_listen: MetricsListen::On(SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -423,6 +480,29 @@ mod tests {
             assert_eq!(s.pow_difficulty, 12);
             assert_eq!(s.sweep_batch, 9);
             assert_eq!(s.listen.port(), 0);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn issue_19_a_path_prefix_is_slash_and_segments_without_a_trailing_slash() {
+        for good in ["", "/candor", "/a/b-c/d.e_f~"] {
+            assert_eq!(good.parse::<PathPrefix>().unwrap().as_str(), good);
+        }
+        for bad in [
+            "candor", "/", "/candor/", "//x", "/a b", "/../x", "/x?y", "/x%20",
+        ] {
+            assert!(bad.parse::<PathPrefix>().is_err(), "{bad:?}");
+        }
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CANDOR_PATH_PREFIX", "/relay");
+            let s = Settings::load(None, &Overrides::default()).unwrap();
+            assert_eq!(s.path_prefix.as_str(), "/relay");
+            jail.set_env("CANDOR_PATH_PREFIX", "relay/");
+            let err = Settings::load(None, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("path_prefix") && err.contains("`/`"), "{err}");
             Ok(())
         });
     }

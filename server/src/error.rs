@@ -79,7 +79,8 @@ impl ApiError {
             ApiError::UnsupportedVersion => (
                 "unsupported-version",
                 "Unsupported version",
-                "an object's format version is not one this relay speaks (it speaks 1)",
+                "an object's format version is not one this relay speaks; GET /v1/limits lists \
+                 the versions it accepts",
             ),
             ApiError::SignatureRequired(d) => ("signature-required", "Signature required", d),
             ApiError::StaleRequest => (
@@ -127,7 +128,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => (
                 "unsupported-media-type",
                 "Unsupported media type",
-                "send the body as application/json",
+                "send the body as application/json, with no parameter but charset=utf-8",
             ),
             ApiError::QuotaExceeded(d) => ("quota-exceeded", "Quota exceeded", d),
             ApiError::StorageFull => (

@@ -114,9 +114,11 @@ fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        let prefix = settings.path_prefix.as_str().to_owned();
         let app = Application::build(settings).await?;
-        // Scripts and tests read this line to learn the port.
-        let mut lines = format!("listening on {}\n", app.url());
+        // Scripts and tests read this line to learn the port; with a path prefix, it is the
+        // relay URL an office card names.
+        let mut lines = format!("listening on {}{prefix}\n", app.url());
         if let Some(metrics) = app.metrics_url() {
             // Worded so that nothing looking for "listening on" takes it for the API.
             lines.push_str(&format!("metrics at {metrics}\n"));

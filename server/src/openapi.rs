@@ -10,7 +10,7 @@ mod cases;
 use serde::Serialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza};
+pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza, Versions};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -39,7 +39,7 @@ pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza};
     components(schemas(
         Problem, Health, SignedCard, RegisterOffice, OfficeSaved, Challenge, Solution,
         OpenMailbox, MailboxOpened, Direction, Envelope, Appended, StoredEnvelope, EnvelopePage,
-        InboxEntry, InboxPage, Stanza, Limits, CloseMailbox, Closed, Marker
+        InboxEntry, InboxPage, Stanza, Limits, Versions, CloseMailbox, Closed, Marker
     )),
     tags(
         (name = "service", description = "Health and this document. Metrics are served on a separate listener, not here."),

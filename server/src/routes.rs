@@ -99,7 +99,27 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-/// Reads a JSON body: `application/json` only, at most `limit` bytes.
+/// Whether a `Content-Type` value names a JSON body this relay reads: `application/json`, in
+/// any case, with no parameter or only `charset=utf-8` (the body is always read as UTF-8, so
+/// any other charset, or any other parameter, would be a claim the relay does not honour).
+fn is_json_media_type(value: &str) -> bool {
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return false;
+    }
+    let params: Vec<&str> = parts.map(str::trim).collect();
+    match params.as_slice() {
+        [] => true,
+        [param] => param.split_once('=').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("charset")
+                && value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }),
+        _ => false,
+    }
+}
+
+/// Reads a JSON body: `application/json` only ([`is_json_media_type`]), at most `limit` bytes.
 pub async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
@@ -109,8 +129,7 @@ pub async fn read_body(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        .is_some_and(is_json_media_type);
     if !json {
         return Err(ApiError::UnsupportedMediaType);
     }
@@ -298,5 +317,32 @@ impl Page {
         }
         // At most 500.
         Ok((self.after.unwrap_or(0), limit as usize))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_19_json_may_say_charset_utf_8_and_nothing_else() {
+        for good in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+        ] {
+            assert!(is_json_media_type(good), "{good}");
+        }
+        for bad in [
+            "text/plain",
+            "application/json-patch+json",
+            "application/json; charset=latin1",
+            "application/json; boundary=x",
+            "application/json; charset=utf-8; q=1",
+            "application/jsonx",
+        ] {
+            assert!(!is_json_media_type(bad), "{bad}");
+        }
     }
 }

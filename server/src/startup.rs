@@ -214,6 +214,9 @@ impl Application {
         });
 
         let app_state = state.clone();
+        // The API under the operator's path prefix ("" is the root): the paths a client signs
+        // are the paths as they arrive, prefix included.
+        let prefix = state.settings.path_prefix.as_str().to_owned();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
@@ -224,7 +227,7 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(|_, _| {
                     ApiError::Malformed("the query string is not valid for this endpoint").into()
                 }))
-                .configure(routes::configure)
+                .service(web::scope(&prefix).configure(routes::configure))
                 .default_service(web::to(routes::not_found))
                 .wrap(ErrorHandlers::new().default_handler(ensure_problem))
                 .wrap(

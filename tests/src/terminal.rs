@@ -93,15 +93,7 @@ impl Terminal {
         // The prompt is drawn before echo goes off; poll until it has, while the command runs
         // and within the timeout. Without a prompt, the command has ended: type nothing.
         if String::from_utf8_lossy(&shown_here).contains(prompt) {
-            for _ in 0..COMMAND_TIMEOUT.as_millis() / 10 {
-                let echo = tcgetattr(&self.primary)
-                    .map(|t| t.local_modes.contains(LocalModes::ECHO))
-                    .unwrap_or(false);
-                if !echo || child.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            self.wait_for_echo_off(&mut child);
             let _ = self.primary.write_all(format!("{secret}\r").as_bytes());
         }
         let mut primary = self.primary.try_clone().expect("a second handle");
@@ -112,6 +104,19 @@ impl Terminal {
             rest
         });
         finish(child, Some((shown_here, rest)), shown)
+    }
+
+    /// Polls until the terminal's echo is off, the command has ended, or the timeout.
+    fn wait_for_echo_off(&self, child: &mut Child) {
+        for _ in 0..COMMAND_TIMEOUT.as_millis() / 10 {
+            let echo = tcgetattr(&self.primary)
+                .map(|t| t.local_modes.contains(LocalModes::ECHO))
+                .unwrap_or(false);
+            if !echo || child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Runs `cmd` with this terminal as stdin and stderr, and answers its prompts in order: for
@@ -197,6 +202,9 @@ impl Terminal {
                     Err(_) => break 'steps,
                 }
             }
+            if step.hidden {
+                self.wait_for_echo_off(&mut child);
+            }
             let keys = (step.keys)();
             let _ = self.primary.write_all(keys.as_bytes());
         }
@@ -209,6 +217,7 @@ impl Terminal {
 pub struct Step<'a> {
     prompt: String,
     keys: Box<dyn FnMut() -> String + 'a>,
+    hidden: bool,
 }
 
 impl<'a> Step<'a> {
@@ -217,6 +226,18 @@ impl<'a> Step<'a> {
         Self {
             prompt: prompt.to_owned(),
             keys: Box::new(keys),
+            hidden: false,
+        }
+    }
+
+    /// Waits for the hidden prompt `prompt` and for the command to turn echo off (a hidden
+    /// prompt discards what was typed before), then types `secret` and Enter.
+    pub fn secret(prompt: &str, secret: &str) -> Self {
+        let line = format!("{secret}\r");
+        Self {
+            prompt: prompt.to_owned(),
+            keys: Box::new(move || line.clone()),
+            hidden: true,
         }
     }
 }

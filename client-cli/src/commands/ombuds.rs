@@ -287,8 +287,7 @@ pub fn read(ctx: &Context, args: CaseArgs) -> Result<()> {
                 s.bold("Case"),
                 thread.render(
                     Viewer::Office,
-                    &keys.card.name,
-                    &keys.card.categories,
+                    &keys.card,
                     s,
                     output::stdout_width()
                 )

@@ -172,6 +172,14 @@ fn check_size(office: &Office, envelope: &Envelope, text: &str) -> Result<()> {
         .relay
         .limits()
         .map_err(|e| anyhow::Error::new(e).context("could not ask the relay what it accepts"))?;
+    if let Some((what, ours, theirs)) = limits.versions.mismatch() {
+        bail!(
+            "the relay at {} does not speak this client's {what} version ({ours}; it accepts \
+             {theirs:?}), so nothing was sent and no case was opened: install the candor that \
+             the office recommends, or ask the office",
+            office.card.relay
+        );
+    }
     let size = envelope.to_json().len() as u64;
     if size > limits.max_envelope_bytes {
         // Sealing and base64 add about a third; say it in the text's own terms.
@@ -219,13 +227,7 @@ pub fn check(ctx: &Context, args: VisitorArgs) -> Result<()> {
                 "{} {}\n\n{}",
                 s.bold("Your case at"),
                 s.bold(&escape_remote(&office.card.name)),
-                thread.render(
-                    Viewer::Visitor,
-                    &office.card.name,
-                    &office.card.categories,
-                    s,
-                    output::stdout_width(),
-                )
+                thread.render(Viewer::Visitor, &office.card, s, output::stdout_width(),)
             );
             text.push_str(&where_it_stands(
                 &office.card,

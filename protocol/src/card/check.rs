@@ -13,6 +13,13 @@ const WHAT: &str = "office card";
 
 /// Checks everything that does not depend on the time.
 pub(super) fn fields(card: &OfficeCard) -> Result<(), Error> {
+    if card.serial == 0 {
+        // Every update must have a larger serial than the one before; the first is 1.
+        return Err(Error::malformed(
+            WHAT,
+            "the serial is 0; the first card's is 1",
+        ));
+    }
     limits::OFFICE_NAME.check(WHAT, &card.name)?;
     for text in [
         &card.policy.confidentiality,

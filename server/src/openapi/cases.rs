@@ -38,6 +38,26 @@ pub struct Limits {
     pow_difficulty: u8,
     /// The accepted clock difference for signed requests, in seconds.
     request_window_secs: u64,
+    /// The format versions accepted, by object; any other is refused with
+    /// `unsupported-version`.
+    versions: Versions,
+}
+
+/// The format versions this relay accepts, by object.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Versions {
+    /// Office cards.
+    office_card: Vec<u8>,
+    /// Envelopes.
+    envelope: Vec<u8>,
+    /// Open-mailbox requests.
+    open_mailbox: Vec<u8>,
+    /// Close requests.
+    close: Vec<u8>,
+    /// Proof-of-work challenges and solutions.
+    pow: Vec<u8>,
 }
 
 /// `POST /v1/mailboxes/{mailbox}/close`.

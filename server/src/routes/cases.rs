@@ -20,7 +20,8 @@ pub const DEFAULT_CLOSE_GRACE_DAYS: u32 = 14;
 /// The card's grace period for closed cases.
 fn close_grace_days(office: Option<&OfficeRecord>) -> u32 {
     office
-        .and_then(|o| o.card.verify_office().ok())
+        // A stored card keeps its grace period even if a field rule was tightened since.
+        .and_then(|o| o.card.verify_office_signature().ok())
         .map_or(DEFAULT_CLOSE_GRACE_DAYS, |card| card.close_grace_days)
 }
 

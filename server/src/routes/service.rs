@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use candor_protocol::api::{Health, Limits};
+use candor_protocol::api::{Health, Limits, Versions};
 use utoipa::OpenApi;
 
 use super::{blocking, json};
@@ -44,6 +44,7 @@ pub async fn limits(state: web::Data<AppState>) -> HttpResponse {
             max_bytes_per_mailbox: s.max_bytes_per_mailbox,
             pow_difficulty: s.pow_difficulty,
             request_window_secs: s.request_window_secs,
+            versions: Versions::ours(),
         },
     )
 }

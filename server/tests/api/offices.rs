@@ -124,6 +124,70 @@ async fn a_card_with_a_bad_signature_or_version_is_refused() {
     }
 }
 
+/// A change to a card's JSON.
+type Change = dyn FnOnce(&mut serde_json::Value);
+
+/// `card`'s JSON with `change` applied, signed by `office` as the wrapper says, whatever the
+/// field rules say: what a careless or hostile client could send.
+fn signed_raw(office: &TestOffice, change: impl FnOnce(&mut serde_json::Value)) -> SignedCard {
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&encoding::to_json(&office.card)).unwrap();
+    change(&mut json);
+    let bytes = serde_json::to_vec(&json).unwrap();
+    SignedCard {
+        signature: office.identity.signing().sign(labels::OFFICE_CARD, &bytes),
+        card: bytes,
+    }
+}
+
+#[tokio::test]
+async fn issue_19_the_relay_refuses_a_card_that_breaks_a_field_rule() {
+    // Arrange
+    let app = spawn_app().await;
+    let office = TestOffice::new("ombuds", 90);
+    let breaks: [(&str, Box<Change>); 5] = [
+        ("serial 0", Box::new(|c| c["serial"] = 0.into())),
+        (
+            "a category ID with spaces",
+            Box::new(|c| c["categories"] = serde_json::json!([{"id": "Bad Id!", "label": "x"}])),
+        ),
+        (
+            "an empty policy text",
+            Box::new(|c| c["policy"]["exception"] = "".into()),
+        ),
+        (
+            "a name with a space at its start",
+            Box::new(|c| c["name"] = " Ombuds".into()),
+        ),
+        (
+            "a name with a space at its end",
+            Box::new(|c| c["name"] = "Ombuds ".into()),
+        ),
+    ];
+
+    for (what, change) in breaks {
+        // Act
+        let signed = signed_raw(&office, change);
+        let res = app
+            .post_json("/v1/offices", register_body(&app.invite(), &signed))
+            .await;
+
+        // Assert
+        assert_eq!(res.status(), 400, "{what}");
+    }
+    // An empty list of categories is valid: the visitor is then not asked.
+    let res = app
+        .post_json(
+            "/v1/offices",
+            register_body(
+                &app.invite(),
+                &signed_raw(&office, |c| c["categories"] = serde_json::json!([])),
+            ),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+}
+
 #[tokio::test]
 async fn the_office_updates_its_card_with_a_larger_serial() {
     let app = spawn_app().await;

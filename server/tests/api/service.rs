@@ -1,11 +1,13 @@
 //! Health, OpenAPI, metrics, unknown routes, and the headers every response carries.
 
 use candor_protocol::Signer;
-use candor_protocol::api::{CloseMailbox, Closed, Health, Limits, Marker};
+use candor_protocol::api::{CloseMailbox, Closed, Health, Limits, Marker, Versions};
 
 use candor_server::config::MetricsListen;
 
-use crate::helpers::{TestCase, assert_problem, spawn_app, spawn_app_with};
+use crate::helpers::{
+    TestCase, TestOffice, assert_problem, register_body, spawn_app, spawn_app_with,
+};
 
 #[tokio::test]
 async fn health_answers_ok() {
@@ -39,8 +41,50 @@ async fn limits_are_the_relay_s_settings() {
         max_bytes_per_mailbox: 900_000,
         pow_difficulty: app.state.settings.pow_difficulty,
         request_window_secs: 120,
+        versions: Versions::ours(),
     };
     assert_eq!(limits, expected);
+    assert_eq!(limits.versions.envelope, [2]);
+    assert!(limits.versions.mismatch().is_none());
+}
+
+#[tokio::test]
+async fn issue_19_behind_a_path_prefix_the_api_is_served_and_signed_under_it() {
+    // Arrange
+    let app = spawn_app_with(|s| s.path_prefix = "/candor".parse().unwrap()).await;
+    let office = TestOffice::new("ombuds", 30);
+    let body = register_body(&app.invite(), &office.signed);
+    let res = app.post_json("/candor/v1/offices", body).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let inbox = "/candor/v1/offices/ombuds/inbox";
+
+    // Act
+    let health = app.get("/candor/v1/health").await;
+    let at_root = app.get("/v1/health").await;
+    let signed_full = app
+        .signed(office.key(), Signer::Office, "GET", inbox, None)
+        .await;
+    // A signature over the path without the prefix (what a proxy that strips it would show).
+    let stripped = app.sign(
+        office.key(),
+        Signer::Office,
+        "GET",
+        "/v1/offices/ombuds/inbox",
+        b"",
+    );
+    let signed_stripped = app.send("GET", inbox, None, &stripped).await;
+
+    // Assert
+    assert_eq!(health.status(), 200);
+    assert_problem(at_root, 404, "not-found").await;
+    assert_eq!(
+        signed_full.status(),
+        200,
+        "{}",
+        signed_full.text().await.unwrap()
+    );
+    // A signature over another path is a wrong signature: answered as unknown, like any.
+    assert_problem(signed_stripped, 404, "not-found").await;
 }
 
 #[tokio::test]

@@ -121,7 +121,7 @@ fn issue_15_a_passphrase_prompt_reads_the_terminal_when_the_message_comes_on_a_p
         .converse_piped(
             &mut terminal,
             vec![
-                Step::new("assphrase", || format!("{}\r", candor_tests::PASSPHRASE)),
+                Step::secret("assphrase", candor_tests::PASSPHRASE),
                 Step::new("Send this message?", yes),
             ],
         );
@@ -148,7 +148,7 @@ fn issue_15_a_codename_prompt_reads_the_terminal_when_the_message_comes_on_a_pip
         .converse_piped(
             &mut terminal,
             vec![
-                Step::new("codename", || format!("{codename}\r")),
+                Step::secret("codename", &codename),
                 Step::new("Send this message?", yes),
             ],
         );
@@ -317,4 +317,68 @@ fn issue_15_errors_say_what_happened_in_lowercase_then_what_to_do() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn issue_15_urgent_help_comes_first_and_the_codename_and_address_stand_on_their_own_lines() {
+    // Arrange
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Urgent Lines Ombuds", "urgent-lines");
+    let visitor = Party::new();
+    let file = message_file(visitor.home(), "m.txt", "Someone threatened me today.");
+    let mut terminal = Terminal::open();
+
+    // Act
+    let run = visitor
+        .candor(&[
+            "raise",
+            &office.address,
+            "--yes",
+            "--urgent",
+            "--category",
+            "career",
+            "--constituency",
+            "staff",
+            "--message-file",
+            file.to_str().unwrap(),
+        ])
+        .converse_steps(
+            &mut terminal,
+            vec![
+                Step::new("Send this message?", yes),
+                Step::new("I have written down my codename", yes),
+            ],
+        );
+
+    // Assert: the urgent resource shows before the message is even reviewed, so before the
+    // proof of work, which comes after both prompts.
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let resource = run.stderr.find("Counseling and Crisis Support");
+    let review = run.stderr.find("Send this message?");
+    assert!(
+        resource.is_some() && resource < review,
+        "the urgent resource did not come first: {}",
+        run.stderr
+    );
+    let rows: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            l.split(' ').count() == 4 && l.chars().all(|c| c == ' ' || c.is_ascii_lowercase())
+        })
+        .collect();
+    assert_eq!(rows.len(), 3, "{}", run.stdout);
+    let codename = rows.join(" ");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.trim() == format!("candor check {}", office.address)),
+        "{}",
+        run.stdout
+    );
+    visitor
+        .candor(&["check", &office.address])
+        .env("CANDOR_CODENAME", &codename)
+        .ok();
 }

@@ -341,8 +341,6 @@ fn one_codename_gives_separate_cases_at_two_offices() {
     let at_a = mailbox_of(&codename, &a.address).to_string();
     let unrelated = mailbox_of(&codename, &b.address).to_string();
     assert_ne!(at_a, unrelated);
-    assert!(at_a.starts_with(&labels_a[0]));
-    assert!(!unrelated.starts_with(&labels_b[0]));
     let read_a = a.staff.candor(&["read", &labels_a[0]]).ok().stdout;
     assert!(read_a.contains("for office a only") && !read_a.contains("office b"));
     relay.stop();

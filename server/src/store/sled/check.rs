@@ -36,18 +36,20 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
         match rec {
             Ok(rec) => {
                 // A card of an older format verified when it was stored, and still names the
-                // office's key; the office replaces it when it next publishes.
-                let verifies = match rec.card.verify_office() {
-                    Ok(c) => c.id == id,
-                    Err(candor_protocol::Error::UnsupportedVersion { .. }) => true,
-                    Err(_) => false,
-                };
-                if verifies {
-                    open_per_office.insert(id, 0);
-                } else {
-                    problems.push(format!("office {id}: its card does not verify"));
-                    open_per_office.insert(id, 0);
+                // office's key; the office replaces it when it next publishes. A card that
+                // verified under rules since tightened is still served, and reported.
+                match rec.card.verify_office() {
+                    Ok(c) if c.id == id => {}
+                    Err(candor_protocol::Error::UnsupportedVersion { .. }) => {}
+                    Ok(_) => problems.push(format!("office {id}: its card names another office")),
+                    Err(e) if rec.card.verify_office_signature().is_ok() => problems.push(format!(
+                        "office {id}: its card breaks a field rule of this version ({e}); it is \
+                         still served, and the office's next `candor office publish` must follow \
+                         the rules"
+                    )),
+                    Err(_) => problems.push(format!("office {id}: its card does not verify")),
                 }
+                open_per_office.insert(id, 0);
             }
             Err(_) => problems.push(format!("office {id}: the record does not decode")),
         }
@@ -241,5 +243,55 @@ fn readable<T>(read: Result<T, StoreError>) -> Result<Option<T>, StoreError> {
         Ok(v) => Ok(Some(v)),
         Err(StoreError::Corrupt(_)) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candor_protocol::{SignedCard, encoding, labels};
+
+    use crate::startup::open_store;
+    use crate::store::conformance::{TestOffice, invite};
+    use crate::store::{OfficeRecord, Store as _};
+
+    #[test]
+    fn issue_19_a_stored_card_that_breaks_a_newer_rule_is_reported_not_damage() {
+        // Arrange: a card stored under older rules, whose name ends with a space.
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(&dir.path().join("store"), 8 * 1024 * 1024).unwrap();
+        let office = TestOffice::new("ombuds");
+        let mut json: serde_json::Value = serde_json::from_slice(&office.record.card.card).unwrap();
+        json["name"] = "Ombuds ".into();
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let card = SignedCard {
+            signature: office.identity.signing().sign(labels::OFFICE_CARD, &bytes),
+            card: bytes,
+        };
+        assert!(card.verify_office().is_err());
+        let record = OfficeRecord {
+            card,
+            ..office.record.clone()
+        };
+        store.register_office(&record, &invite()).unwrap();
+        store.flush().unwrap();
+
+        // Act
+        let report = store.check().unwrap();
+
+        // Assert: still served as stored, and reported with the rule it breaks.
+        assert_eq!(
+            store
+                .office(&office.id())
+                .unwrap()
+                .map(|r| encoding::b64(&r.card.card)),
+            Some(encoding::b64(&record.card.card))
+        );
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(
+            report.problems[0].contains("breaks a field rule")
+                && report.problems[0].contains("whitespace"),
+            "{:?}",
+            report.problems
+        );
     }
 }
