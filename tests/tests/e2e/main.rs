@@ -15,6 +15,7 @@ mod network;
 mod nothing_lost;
 mod prefix;
 mod prompts;
+mod readme;
 mod terminal;
 mod thread;
 mod visitor;
