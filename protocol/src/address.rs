@@ -36,6 +36,33 @@ impl RelayUrl {
     pub fn join(&self, path: &str) -> String {
         format!("{}{path}", self.0)
     }
+
+    /// Whether both URLs name the same relay: the same scheme, host and port (an explicit
+    /// default port, 80 for `http` and 443 for `https`, is the same as none) compared without
+    /// regard to ASCII case, and exactly the same path. A client refuses an office card whose
+    /// relay is not the address's ([`crate::SignedCard::verify_office_at`]).
+    pub fn same_relay(&self, other: &RelayUrl) -> bool {
+        self.origin() == other.origin()
+    }
+
+    /// The normalized scheme, host, port and path that [`RelayUrl::same_relay`] compares.
+    fn origin(&self) -> (String, String, u16, &str) {
+        let (scheme, rest) = self.0.split_once("://").unwrap_or(("", &self.0));
+        let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+        let default = if scheme == "https" { 443 } else { 80 };
+        let (host, port) = match authority.rfind(':') {
+            Some(i) if !authority[i..].contains(']') => {
+                (&authority[..i], authority[i + 1..].parse().unwrap_or(0))
+            }
+            _ => (authority, default),
+        };
+        (
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase(),
+            port,
+            path,
+        )
+    }
 }
 
 impl fmt::Display for RelayUrl {
@@ -242,6 +269,34 @@ mod tests {
                 .parse::<OfficeAddress>()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn same_relay_compares_the_normalized_origin_and_the_path() {
+        let url = |s: &str| s.parse::<RelayUrl>().unwrap();
+        let base = url("https://relay.example.edu/candor");
+        for same in [
+            "https://relay.example.edu/candor/",
+            "https://Relay.Example.EDU/candor",
+            "https://relay.example.edu:443/candor",
+        ] {
+            assert!(base.same_relay(&url(same)), "{same}");
+        }
+        for other in [
+            "http://relay.example.edu/candor",
+            "https://relay.example.edu:8443/candor",
+            "https://relay.example.edu",
+            "https://relay.example.edu/Candor",
+            "https://relay.example.edu/candor/v2",
+            "https://relay.example.org/candor",
+            "https://relay.example.edu./candor",
+        ] {
+            assert!(!base.same_relay(&url(other)), "{other}");
+        }
+        assert!(url("http://[::1]:8080").same_relay(&url("http://[::1]:8080/")));
+        assert!(!url("http://[::1]:8080").same_relay(&url("http://[::1]:8081")));
+        assert!(url("http://[::1]").same_relay(&url("http://[::1]:80")));
+        assert!(url("http://127.0.0.1").same_relay(&url("http://127.0.0.1:80")));
     }
 
     proptest::proptest! {

@@ -254,14 +254,22 @@ impl SignedCard {
     }
 
     /// Verifies an office card against the address a visitor was given, on the day that
-    /// contains `now` (Unix seconds): the signature, the fingerprint and the office ID must all
-    /// match, and the card must not have expired.
+    /// contains `now` (Unix seconds): the fingerprint and the office ID must match
+    /// ([`Error::CardMismatch`]), the signature must verify, the card's relay must be the
+    /// address's ([`RelayUrl::same_relay`], else [`Error::RelayMismatch`]: a genuine card
+    /// copied to another relay), and the card must not have expired.
     pub fn verify_office_at(&self, address: &OfficeAddress, now: u64) -> Result<OfficeCard, Error> {
         let card: OfficeCard = parse_card("office card", &self.card, OFFICE_CARD_VERSION)?;
         if card.fingerprint()? != address.fingerprint || card.id != address.office {
             return Err(Error::CardMismatch);
         }
         let card = self.verify_office()?;
+        if !card.relay.same_relay(&address.relay) {
+            return Err(Error::RelayMismatch {
+                card: card.relay,
+                address: address.relay.clone(),
+            });
+        }
         card.check_current(now)?;
         Ok(card)
     }
@@ -369,6 +377,32 @@ pub(crate) mod tests {
             signed.verify_office_at(&address, NOW),
             Err(Error::CardMismatch)
         );
+    }
+
+    #[test]
+    fn a_genuine_card_under_another_relays_address_is_refused() {
+        // Arrange: the office's own card, and an address that names a relay that copied it.
+        let id = Identity::generate(&mut rand::rng());
+        let card = sample_card(&id);
+        let signed = card.sign(&id).unwrap();
+        let mut address = card.address().unwrap();
+        address.relay = "http://127.0.0.1:8081".parse().unwrap();
+
+        // Act
+        let refused = signed.verify_office_at(&address, NOW).unwrap_err();
+
+        // Assert
+        assert_eq!(
+            refused,
+            Error::RelayMismatch {
+                card: card.relay.clone(),
+                address: address.relay.clone(),
+            }
+        );
+        address.relay = "http://127.0.0.1:80/".parse().unwrap();
+        assert!(signed.verify_office_at(&address, NOW).is_err());
+        address.relay = "http://127.0.0.1:8080/".parse().unwrap();
+        assert_eq!(signed.verify_office_at(&address, NOW), Ok(card));
     }
 
     #[test]

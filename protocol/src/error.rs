@@ -50,6 +50,20 @@ pub enum Error {
     #[error("the office card does not match the office address")]
     CardMismatch,
 
+    /// A genuine office card, of the office the address names, that names another relay than
+    /// the address does: the relay serving it may have copied it, to receive the office's
+    /// concerns in its place.
+    #[error(
+        "the office card names the relay {card}, but the address names {address}: a relay \
+         that serves an office's card under another relay's name may have copied it"
+    )]
+    RelayMismatch {
+        /// The relay the card names.
+        card: crate::RelayUrl,
+        /// The relay the address names.
+        address: crate::RelayUrl,
+    },
+
     /// An office card is past its last valid day. Its office must publish a new one.
     #[error(
         "the office card expired on {expires}: the office has to publish a new card before you \

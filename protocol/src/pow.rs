@@ -84,7 +84,20 @@ impl Challenge {
         ttl: u64,
         rng: &mut impl rand::CryptoRng,
     ) -> Self {
-        let random = crate::keys::random_bytes(rng);
+        Self::issue_with_random(key, difficulty, now, ttl, crate::keys::random_bytes(rng))
+    }
+
+    /// Issues a challenge with a given random value, so that a test vector's challenge is
+    /// reproducible (`docs/vectors/`); [`Challenge::issue`] draws it, as every real challenge
+    /// must, since the relay accepts each random value once.
+    #[doc(hidden)]
+    pub fn issue_with_random(
+        key: &PowKey,
+        difficulty: u8,
+        now: u64,
+        ttl: u64,
+        random: [u8; 16],
+    ) -> Self {
         let expires = now.saturating_add(ttl);
         Self {
             v: POW_VERSION.into(),

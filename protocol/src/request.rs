@@ -110,7 +110,22 @@ impl RequestAuth {
         now: u64,
         rng: &mut impl rand::CryptoRng,
     ) -> Self {
-        let request_id = RequestId::random(rng);
+        Self::sign_with_id(key, signer, method, path, body, now, RequestId::random(rng))
+    }
+
+    /// Signs a request with a given request ID, so that a test vector's signature is
+    /// reproducible (`docs/vectors/`); [`RequestAuth::sign`] draws the ID at random, as every
+    /// real request must.
+    #[doc(hidden)]
+    pub fn sign_with_id(
+        key: &SigningSecretKey,
+        signer: Signer,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        now: u64,
+        request_id: RequestId,
+    ) -> Self {
         let input = signing_input(signer, method, path, body, now, &request_id);
         Self {
             signer,

@@ -192,6 +192,33 @@ pub struct Sealer<'a> {
 impl Sealer<'_> {
     /// Seals `body` into an envelope.
     pub fn seal(&self, body: &[u8], rng: &mut impl rand::CryptoRng) -> Result<Envelope, Error> {
+        let content_key = Zeroizing::new(crate::keys::random_bytes::<32>(rng));
+        self.seal_with_key(body, &content_key, rng)
+    }
+
+    /// Seals `body` with a given content key and given HPKE ephemeral input keying material
+    /// (RFC 9180 `ikmE`: the first for the other party's stanza, the second for the sender's
+    /// own), so that a test vector's envelope is reproducible (`docs/vectors/`). Never for a
+    /// real message: a content key or `ikmE` used twice breaks its confidentiality.
+    #[doc(hidden)]
+    pub fn seal_deterministic(
+        &self,
+        body: &[u8],
+        content_key: &[u8; 32],
+        ikm_e: &[[u8; 32]; 2],
+    ) -> Result<Envelope, Error> {
+        let mut script = scripted::Scripted::new(ikm_e);
+        let envelope = self.seal_with_key(body, content_key, &mut script)?;
+        script.finish()?;
+        Ok(envelope)
+    }
+
+    fn seal_with_key(
+        &self,
+        body: &[u8],
+        content_key: &[u8; 32],
+        rng: &mut impl rand::CryptoRng,
+    ) -> Result<Envelope, Error> {
         let mut content = Zeroizing::new(Vec::with_capacity(body.len() + 64));
         content.extend_from_slice(&self.author.sign(
             labels::MESSAGE_SIGNATURE,
@@ -200,8 +227,7 @@ impl Sealer<'_> {
         content.extend_from_slice(body);
         let framed = Zeroizing::new(padding::pad(&content)?);
 
-        let content_key = Zeroizing::new(crate::keys::random_bytes::<32>(rng));
-        let (payload_key, commit) = payload_keys(&content_key);
+        let (payload_key, commit) = payload_keys(content_key);
         let empty = Stanza {
             enc: [0; 32],
             key: [0; WRAPPED_KEY_LEN],
@@ -225,12 +251,12 @@ impl Sealer<'_> {
 
         let throwaway = Zeroizing::new([0u8; 32]);
         let own_key = if self.keep_copy {
-            &content_key
+            content_key
         } else {
-            &throwaway
+            &*throwaway
         };
         for (role, to, key) in [
-            (Role::Other, &self.recipient, &content_key),
+            (Role::Other, &self.recipient, content_key),
             (Role::Own, &self.own, own_key),
         ] {
             let info = seal_info(self.direction, &self.mailbox, role);
@@ -324,6 +350,7 @@ impl Opener<'_> {
     }
 }
 
+mod scripted;
 mod sides;
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,18 @@ impl FakeRelay {
         Self::answering(routes.into_iter().map(|(p, b)| (p, 200, b)).collect())
     }
 
+    /// Like [`FakeRelay::routes`], with routes made once the fake's URL is known: for an office
+    /// card that has to name the relay serving it.
+    pub fn routes_for(make: impl FnOnce(&str) -> Vec<(String, Vec<u8>)>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake relay");
+        let port = listener.local_addr().expect("an address").port();
+        let routes = make(&format!("http://127.0.0.1:{port}"));
+        Self::answering_on(
+            listener,
+            routes.into_iter().map(|(p, b)| (p, 200, b)).collect(),
+        )
+    }
+
     /// Answers every request with `status` and `body`, as `application/json`.
     pub fn refusing(status: u16, body: Vec<u8>) -> Self {
         Self::answering(vec![("/".to_owned(), status, body)])
@@ -38,6 +50,11 @@ impl FakeRelay {
     /// Like [`FakeRelay::routes`], each route with its own status.
     fn answering(routes: Vec<(String, u16, Vec<u8>)>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake relay");
+        Self::answering_on(listener, routes)
+    }
+
+    /// Serves `routes` on a bound `listener`.
+    fn answering_on(listener: TcpListener, routes: Vec<(String, u16, Vec<u8>)>) -> Self {
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");

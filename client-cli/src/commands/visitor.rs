@@ -31,7 +31,8 @@ struct Office {
 }
 
 /// Fetches the office card from the relay named in the address and verifies it: the fingerprint,
-/// the office ID and the signature must all match.
+/// the office ID and the signature must all match, and the card must name the address's relay
+/// (a genuine card that another relay copied is refused).
 fn verified_office(ctx: &Context, address: &OfficeAddress) -> Result<Office> {
     let relay = ctx.relay(&address.relay)?;
     let signed = relay.office_card(&address.office).map_err(|e| {
@@ -75,6 +76,13 @@ fn refused_card(address: &OfficeAddress, err: Error) -> Unverified {
             "the office card that {} served is in format {found}, newer than this candor reads: \
              update candor; nothing was sent",
             address.relay
+        ),
+        Error::RelayMismatch { card, .. } => format!(
+            "the office card that {} served is the office's own, but it names the relay {card}: \
+             {} may have copied it to receive concerns in the office's place. Do not go on \
+             through this relay; ask the office for its address (its card says it uses {card}); \
+             nothing was sent",
+            address.relay, address.relay
         ),
         Error::Malformed { .. } => format!(
             "the office card that {} served breaks the card's rules ({err}); nothing was sent",

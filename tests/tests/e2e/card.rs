@@ -230,21 +230,29 @@ fn card(identity: &Identity, serial: u64, expires: Day) -> OfficeCard {
     }
 }
 
-/// A fake relay serving `signed` as the card of `pinned`, and an empty case for `codename`.
-fn fake_serving(signed: &SignedCard, office: &Identity, codename: &Codename) -> FakeRelay {
+/// A fake relay serving the genuine card of `pinned` with `serial`, valid until `expires`, that
+/// names the fake as its relay, and an empty case for `codename`.
+fn fake_serving(office: &Identity, serial: u64, expires: Day, codename: &Codename) -> FakeRelay {
     let case = codename.derive(&office.fingerprint());
     let empty = EnvelopePage {
         envelopes: vec![],
         next: 0,
         closed: false,
     };
-    FakeRelay::routes(vec![
-        ("/v1/offices/pinned".to_owned(), signed.to_json()),
-        (
-            format!("/v1/mailboxes/{}/envelopes", case.mailbox),
-            serde_json::to_vec(&empty).unwrap(),
-        ),
-    ])
+    FakeRelay::routes_for(|url| {
+        let mut card = card(office, serial, expires);
+        card.relay = url.parse().unwrap();
+        vec![
+            (
+                "/v1/offices/pinned".to_owned(),
+                card.sign(office).unwrap().to_json(),
+            ),
+            (
+                format!("/v1/mailboxes/{}/envelopes", case.mailbox),
+                serde_json::to_vec(&empty).unwrap(),
+            ),
+        ]
+    })
 }
 
 fn address_at(office: &Identity, url: &str) -> String {
@@ -262,32 +270,20 @@ fn a_visitor_who_has_seen_a_card_refuses_an_older_one() {
     let words = codename.words().to_string();
     let valid = today().plus(30);
     let visitor = Party::new();
-    let fifth = fake_serving(
-        &card(&office, 5, valid).sign(&office).unwrap(),
-        &office,
-        &codename,
-    );
+    let fifth = fake_serving(&office, 5, valid, &codename);
     visitor
         .candor(&["check", &address_at(&office, &fifth.url), "--remember"])
         .env("CANDOR_CODENAME", &words)
         .ok();
 
     // Act: a relay serves the genuine, validly signed, but superseded card 4.
-    let fourth = fake_serving(
-        &card(&office, 4, valid).sign(&office).unwrap(),
-        &office,
-        &codename,
-    );
+    let fourth = fake_serving(&office, 4, valid, &codename);
     let rolled_back = visitor
         .candor(&["check", &address_at(&office, &fourth.url)])
         .run()
         .expect_code(4);
     // A newer card is taken, and raises the bar.
-    let sixth = fake_serving(
-        &card(&office, 6, valid).sign(&office).unwrap(),
-        &office,
-        &codename,
-    );
+    let sixth = fake_serving(&office, 6, valid, &codename);
     visitor
         .candor(&["check", &address_at(&office, &sixth.url)])
         .ok();
@@ -316,8 +312,11 @@ fn an_expired_card_is_refused_and_nothing_is_sent() {
     let rng = &mut candor_protocol::rand::rng();
     let office = Identity::generate(rng);
     let yesterday = Day(today().0 - 1);
-    let signed = card(&office, 1, yesterday).sign(&office).unwrap();
-    let fake = FakeRelay::serving(signed.to_json());
+    let fake = FakeRelay::routes_for(|url| {
+        let mut card = card(&office, 1, yesterday);
+        card.relay = url.parse().unwrap();
+        vec![("/".to_owned(), card.sign(&office).unwrap().to_json())]
+    });
     let visitor = Party::new();
 
     // Act

@@ -6,6 +6,7 @@
 
 mod card;
 mod cli;
+mod copied_card;
 mod editor;
 mod flow;
 mod invite;

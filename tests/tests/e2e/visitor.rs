@@ -138,14 +138,18 @@ fn check_served(
             .collect(),
         closed: false,
     };
-    let signed = card(office, "http://127.0.0.1:1").sign(office).unwrap();
-    let fake = FakeRelay::routes(vec![
-        ("/v1/offices/pinned".to_owned(), signed.to_json()),
-        (
-            format!("/v1/mailboxes/{}/envelopes", case.mailbox),
-            serde_json::to_vec(&page).unwrap(),
-        ),
-    ]);
+    let fake = FakeRelay::routes_for(|url| {
+        vec![
+            (
+                "/v1/offices/pinned".to_owned(),
+                card(office, url).sign(office).unwrap().to_json(),
+            ),
+            (
+                format!("/v1/mailboxes/{}/envelopes", case.mailbox),
+                serde_json::to_vec(&page).unwrap(),
+            ),
+        ]
+    });
     let address = card(office, &fake.url).address().unwrap().to_string();
     Party::new()
         .candor(&["check", &address])
