@@ -204,6 +204,18 @@ fn cases(office: &Identity, card: &OfficeCard) -> Vec<(Case, SignedCard)> {
         edited(&|c| c.resources[0].audience = vec!["alumni".parse().unwrap()]),
     ));
     cases.push((
+        Case::invalid("serial 0", "FieldRule"),
+        edited(&|c| c.serial = 0),
+    ));
+    cases.push((
+        Case::invalid("a name that ends with a space", "FieldRule"),
+        edited(&|c| c.name.push(' ')),
+    ));
+    cases.push((
+        Case::invalid("an empty policy text", "FieldRule"),
+        edited(&|c| c.policy.exception.clear()),
+    ));
+    cases.push((
         Case::invalid("a control character in the name", "FieldRule"),
         edited(&|c| c.name = "Ombuds\u{1b}[2J".into()),
     ));
