@@ -112,11 +112,24 @@ pub struct OfficePath {
 #[allow(dead_code)]
 pub struct PageQuery {
     /// Return items after this cursor (default 0).
-    #[param(minimum = 0)]
+    #[param(schema_with = cursor_schema)]
     after: Option<u64>,
     /// At most this many items, 1 to 500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+}
+
+/// A cursor is any `u64`. Derived, it would be `format: int64`, whose range ends at 2^63 - 1,
+/// and a schema-driven fuzzer then takes the relay's acceptance of a larger cursor for a bug
+/// (issue 19): the schema says the relay's range instead.
+fn cursor_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::Custom("uint64".into())))
+        .minimum(Some(0))
+        .maximum(Some(u64::MAX))
+        .description(Some("Return items after this cursor (default 0)."))
+        .build()
 }
 
 /// An RFC 9457 problem.

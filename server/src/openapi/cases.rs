@@ -88,7 +88,12 @@ pub struct Closed {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct Marker {
-    /// The read marker, sealed by the office to itself: 1 to 256 bytes, base64url.
-    #[schema(pattern = "^[A-Za-z0-9_-]+$", min_length = 2, max_length = 342)]
+    /// The read marker, sealed by the office to itself: 1 to 256 bytes, canonical base64url
+    /// (no length of 1 modulo 4, no trailing bits set: issue 19, as the relay decodes it).
+    #[schema(
+        pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$",
+        min_length = 2,
+        max_length = 342
+    )]
     sealed: String,
 }

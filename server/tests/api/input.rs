@@ -253,3 +253,95 @@ async fn a_restart_does_not_reopen_the_replay_window() {
     let res = app.send("GET", &path, None, &auth).await;
     assert_problem(res, 401, "stale-request").await;
 }
+
+/// Issue 19, found by the signed API fuzzing (`scripts/api-fuzz.sh`): the OpenAPI document gave
+/// `after` as `int64`, whose range ends at 2^63 - 1, while the relay takes any `u64` cursor; so
+/// a cursor of 2^63, which the document called invalid, was answered 200.
+#[tokio::test]
+async fn issue_19_cursors_take_every_u64_and_the_document_says_so() {
+    // Arrange
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let case = app.open_case(&office).await;
+    let key = &case.keys.signing;
+    let doc: serde_json::Value = app.get("/v1/openapi.json").await.json().await.unwrap();
+
+    // Act
+    let largest = app
+        .list(
+            key,
+            Signer::Case,
+            &case.mailbox(),
+            "?after=18446744073709551615",
+        )
+        .await;
+    let beyond = app
+        .list(
+            key,
+            Signer::Case,
+            &case.mailbox(),
+            "?after=18446744073709551616",
+        )
+        .await;
+    let inbox = app.inbox(&office, "?after=9223372036854775808").await;
+
+    // Assert
+    assert_eq!(largest.status(), 200);
+    let page: serde_json::Value = largest.json().await.unwrap();
+    assert_eq!(page["next"], u64::MAX);
+    assert_problem(beyond, 400, "malformed").await;
+    assert_eq!(inbox.next, 1 << 63);
+    for path in [
+        "/v1/mailboxes/{mailbox}/envelopes",
+        "/v1/offices/{office}/inbox",
+    ] {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let after = params.iter().find(|p| p["name"] == "after").unwrap();
+        assert_eq!(after["schema"]["maximum"], u64::MAX, "{path}: {after}");
+        assert_eq!(after["schema"]["minimum"], 0, "{path}: {after}");
+        assert_ne!(after["schema"]["format"], "int64", "{path}: {after}");
+        assert_eq!(after["in"], "query");
+        assert_eq!(after["required"], false);
+    }
+}
+
+/// Issue 19, found by the signed API fuzzing: the document let a read marker be any run of
+/// base64url characters, so it called `"AB"` (trailing bits set) and `"AAAAA"` (a length of 1
+/// modulo 4) valid, and the relay, which decodes strictly, refused both.
+#[tokio::test]
+async fn issue_19_the_document_gives_a_marker_the_relay_s_canonical_base64url() {
+    // Arrange
+    let app = spawn_app().await;
+    let office = app.register("ombuds", 90).await;
+    let case = app.open_case(&office).await;
+    let path = format!("/v1/mailboxes/{}/marker", case.mailbox());
+    let doc: serde_json::Value = app.get("/v1/openapi.json").await.json().await.unwrap();
+    let put = |sealed: &'static str| {
+        let body = format!("{{\"sealed\":\"{sealed}\"}}").into_bytes();
+        let app = &app;
+        let path = &path;
+        let key = office.key();
+        async move {
+            app.signed(key, Signer::Office, "PUT", path, Some(&body))
+                .await
+        }
+    };
+
+    // Act
+    let trailing_bits = put("AB").await;
+    let bad_length = put("AAAAA").await;
+    let canonical = put("AQ").await;
+
+    // Assert
+    assert_problem(trailing_bits, 400, "malformed").await;
+    assert_problem(bad_length, 400, "malformed").await;
+    assert_eq!(canonical.status(), 204);
+    let schemas = &doc["components"]["schemas"];
+    let sealed = &schemas["Marker"]["properties"]["sealed"];
+    assert_eq!(
+        sealed["pattern"], schemas["Envelope"]["properties"]["ct"]["pattern"],
+        "the marker's pattern is the canonical base64url one: {sealed}"
+    );
+    assert_eq!(sealed["minLength"], 2);
+    assert_eq!(sealed["maxLength"], 342);
+}
