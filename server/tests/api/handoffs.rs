@@ -473,3 +473,24 @@ async fn the_openapi_schemas_name_exactly_the_fields_of_the_real_bodies() {
         ]
     );
 }
+
+#[tokio::test]
+async fn after_its_last_day_a_handoff_is_neither_agreed_nor_fetched_and_the_sweeper_removes_it() {
+    // Arrange
+    let app = spawn_app().await;
+    let h = consented(&app).await;
+    assert_eq!(upload(&app, &h).await.status(), 201);
+    let seed = NoticeSeed::of_office(h.office.identity.kem(), &h.id);
+
+    // Act: the proposal's last day is ten days ahead; twelve days pass.
+    app.clock.advance(12 * 86_400);
+    let late_agreement = agree(&app, &h).await.0;
+    let late_fetch = fetch(&app, &h.id, &seed.keys().fetch).await;
+    let swept = candor_server::sweeper::sweep_once(&app.state).await;
+
+    // Assert
+    assert_problem(late_agreement, 404, "not-found").await;
+    assert_problem(late_fetch, 404, "not-found").await;
+    assert!(swept.is_ok());
+    assert!(app.state.store.package(&h.id).unwrap().is_none());
+}
