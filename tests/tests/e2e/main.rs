@@ -14,6 +14,7 @@ mod keysub;
 mod network;
 mod nothing_lost;
 mod terminal;
+mod third_party;
 mod thread;
 mod visitor;
 
