@@ -494,3 +494,38 @@ async fn after_its_last_day_a_handoff_is_neither_agreed_nor_fetched_and_the_swee
     assert!(swept.is_ok());
     assert!(app.state.store.package(&h.id).unwrap().is_none());
 }
+
+#[tokio::test]
+async fn the_relays_whole_store_and_the_third_partys_key_do_not_open_a_package_before_agreement() {
+    // Arrange: the visitor consented; the office has not agreed.
+    let app = spawn_app().await;
+    let h = consented(&app).await;
+    assert_eq!(upload(&app, &h).await.status(), 201);
+    app.state.store.flush().unwrap();
+
+    // Act: read back what the relay stored, as someone holding its data directory would, and
+    // add the third party's own key.
+    let stored = app.state.store.package(&h.id).unwrap().unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&stored.body).unwrap();
+    // (From text: the binary fields borrow their base64url strings.)
+    let package: Package = serde_json::from_str(&record["live"]["package"].to_string()).unwrap();
+    let share: KeyShare =
+        serde_json::from_str(&record["live"]["visitor_share"].to_string()).unwrap();
+    let k_v = share
+        .open(&h.id, h.third.kem(), &h.case.keys.kem.public_key())
+        .unwrap();
+    // The best the holder can do for the office's half: recover it with a key they hold.
+    let guesses = [
+        *package.office_key(&h.id, h.third.kem()).unwrap(),
+        *k_v,
+        [0; 32],
+    ];
+
+    // Assert
+    for k_o in guesses {
+        assert!(package.open(&h.id, &k_v, &k_o).is_err());
+    }
+    // The genuine office half opens it: the test would notice a package that never opens.
+    let k_o = package.office_key(&h.id, h.office.identity.kem()).unwrap();
+    assert!(package.open(&h.id, &k_v, &k_o).is_ok());
+}
