@@ -15,13 +15,15 @@ use candor_protocol::api::handoffs::{
     Agreement, Fetch, HANDOFF_API_VERSION, HandoffStatus, PutHandoff,
 };
 use candor_protocol::handoff::{HANDOFF_VERSION, Party, Proposal, Revocation};
-use candor_protocol::{Day, HandoffId, Signer, SigningPublicKey};
+use candor_protocol::{Day, HandoffId, MailboxId, Signer, SigningPublicKey};
 
 use super::{blocking, durable, expiry, json, other_version, parse_json, quotas, read, read_body};
 use crate::auth;
 use crate::error::ApiError;
 use crate::startup::AppState;
-use crate::store::{Expiry, MailboxRecord, NewPackage, OfficeRecord, PackageRecord, StoreError};
+use crate::store::{
+    Expiry, MailboxRecord, NewPackage, OfficeRecord, PackageRecord, Store, StoreError,
+};
 
 pub use record::Record;
 
@@ -203,6 +205,26 @@ pub async fn consent(
     blocking(&state, move |s| s.put_package(&package, &quotas)).await?;
     durable(&state).await?;
     Ok(json(StatusCode::CREATED, &status))
+}
+
+/// Revokes every handoff of `mailbox` that was not fetched, each in its own atomic change:
+/// closing a case does, so that nothing more is released from it.
+pub fn revoke_unfetched(
+    store: &dyn Store,
+    mailbox: &MailboxId,
+    today: Day,
+) -> Result<(), StoreError> {
+    for id in store.packages(mailbox)? {
+        let revoked = store.update_package(&id, &KEEP, &mut |current| {
+            Ok(Record::decode(&current.body)?.revoke(today)?.encode())
+        });
+        match revoked {
+            // Fetched or already revoked, or gone meanwhile: nothing to revoke.
+            Ok(_) | Err(StoreError::Conflict(_) | StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn status_of(record: &Record) -> HandoffStatus {

@@ -529,3 +529,31 @@ async fn the_relays_whole_store_and_the_third_partys_key_do_not_open_a_package_b
     let k_o = package.office_key(&h.id, h.office.identity.kem()).unwrap();
     assert!(package.open(&h.id, &k_v, &k_o).is_ok());
 }
+
+#[tokio::test]
+async fn closing_the_case_revokes_its_unfetched_handoffs() {
+    // Arrange: a consented handoff of an open case.
+    let app = spawn_app().await;
+    let h = consented(&app).await;
+    assert_eq!(upload(&app, &h).await.status(), 201);
+    let body = serde_json::to_vec(&candor_protocol::api::CloseMailbox {
+        v: 1,
+        envelope: None,
+    })
+    .unwrap();
+
+    // Act
+    let path = format!("/v1/mailboxes/{}/close", h.case.mailbox());
+    let res = app
+        .signed(h.office.key(), Signer::Office, "POST", &path, Some(&body))
+        .await;
+
+    // Assert
+    assert_eq!(res.status(), 200);
+    let s = state(&app, &h, &h.case.keys.signing, Signer::Case).await;
+    assert_eq!(
+        s.state,
+        candor_protocol::api::handoffs::HandoffState::Revoked
+    );
+    assert_problem(agree(&app, &h).await.0, 409, "conflict").await;
+}
