@@ -59,6 +59,9 @@ pub enum Command {
     /// Manage the office: keys, card and address.
     #[command(subcommand)]
     Office(OfficeCommand),
+    /// A third party to whom a case may be handed on: keys and card.
+    #[command(subcommand)]
+    ThirdParty(ThirdPartyCommand),
 
     /// Ombuds: list the office's cases, urgent first.
     Inbox(Network),
@@ -95,7 +98,8 @@ impl Command {
             Command::Check(a) => Some(&a.network),
             Command::Send(a) => Some(&a.visitor.network),
             Command::Destroy(a) => Some(&a.network),
-            Command::Office(_) | Command::Forget(_) => None,
+            // Keys, cards and lists on this computer only.
+            Command::Office(_) | Command::Forget(_) | Command::ThirdParty(_) => None,
         }
     }
 }
@@ -155,6 +159,61 @@ pub enum OfficeCommand {
     ExportKeys(BundleArgs),
     /// Load the keys and card from a bundle made by `office export-keys`.
     ImportKeys(ImportArgs),
+    /// Manage the third parties a case may be handed on to; the list is kept encrypted with
+    /// the office keystore, never on the relay.
+    #[command(subcommand)]
+    ThirdParty(OfficeThirdPartyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum OfficeThirdPartyCommand {
+    /// Import a third party's card, after checking its fingerprint with them.
+    Add(ThirdPartyAddArgs),
+    /// List the imported third parties.
+    List,
+    /// Remove an imported third party.
+    Remove(ThirdPartyRemoveArgs),
+}
+
+#[derive(Args)]
+pub struct ThirdPartyAddArgs {
+    /// The card file, from `candor third-party card`.
+    pub card_file: PathBuf,
+    /// The short name to use for them in `candor handoff propose --to` (a-z, 0-9 and -).
+    #[arg(long = "as", value_name = "SHORTNAME")]
+    pub short: String,
+    /// Confirm that the fingerprint matches without being asked.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Args)]
+pub struct ThirdPartyRemoveArgs {
+    /// The short name given to `add --as`.
+    pub short: String,
+}
+
+#[derive(Subcommand)]
+pub enum ThirdPartyCommand {
+    /// Create a third party's keys and signed card in a new, passphrase-encrypted keystore.
+    Init(ThirdPartyInitArgs),
+    /// Print the signed card, to send to the ombuds, and its fingerprint, to read to them over
+    /// another channel.
+    Card,
+}
+
+#[derive(Args)]
+pub struct ThirdPartyInitArgs {
+    /// Name and role, as the visitor and the ombuds see them, for example "Head of Chemistry".
+    #[arg(long)]
+    pub name: String,
+    /// The relay's base URL, for example https://relay.example.edu.
+    #[arg(long, value_name = "URL")]
+    pub relay: String,
+    /// State that you must report what you learn (a "responsible employee"); the visitor is
+    /// shown this before consenting.
+    #[arg(long)]
+    pub mandatory_reporter: bool,
 }
 
 #[derive(Args)]

@@ -2,12 +2,16 @@
 
 pub mod office;
 pub mod ombuds;
+pub mod third_party;
 pub mod visitor;
 
 use anyhow::{Result, anyhow};
 use candor_protocol::{Day, RelayUrl};
 
-use crate::cli::{Cli, Command, OfficeCommand, PROXY_ENV, ProxyChoice, ProxyUrl};
+use crate::cli::{
+    Cli, Command, OfficeCommand, OfficeThirdPartyCommand, PROXY_ENV, ProxyChoice, ProxyUrl,
+    ThirdPartyCommand,
+};
 use crate::home::Home;
 use crate::output::Out;
 use crate::relay::{Relay, unix_now};
@@ -62,6 +66,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Office(OfficeCommand::Address) => office::address(&ctx),
         Command::Office(OfficeCommand::ExportKeys(args)) => office::export_keys(&ctx, args),
         Command::Office(OfficeCommand::ImportKeys(args)) => office::import_keys(&ctx, args),
+        Command::Office(OfficeCommand::ThirdParty(OfficeThirdPartyCommand::Add(args))) => {
+            office::third_parties::add(&ctx, args)
+        }
+        Command::Office(OfficeCommand::ThirdParty(OfficeThirdPartyCommand::List)) => {
+            office::third_parties::list(&ctx)
+        }
+        Command::Office(OfficeCommand::ThirdParty(OfficeThirdPartyCommand::Remove(args))) => {
+            office::third_parties::remove(&ctx, args)
+        }
+        Command::ThirdParty(ThirdPartyCommand::Init(args)) => third_party::init(&ctx, args),
+        Command::ThirdParty(ThirdPartyCommand::Card) => third_party::card(&ctx),
         Command::Inbox(_) => ombuds::inbox(&ctx),
         Command::Read(args) => ombuds::read(&ctx, args),
         Command::Reply(args) => ombuds::reply(&ctx, args),

@@ -12,6 +12,12 @@ use anyhow::{Context as _, Result, anyhow};
 pub const OFFICE_KEY: &str = "office.key";
 /// The office card, in plaintext: it is public.
 pub const OFFICE_CARD: &str = "office-card.json";
+/// A third party's keystore: its identity secret, encrypted.
+pub const THIRD_PARTY_KEY: &str = "third-party.key";
+/// A third party's signed card, in plaintext: it is public.
+pub const THIRD_PARTY_CARD: &str = "third-party-card.json";
+/// The third-party cards an office imported, encrypted under the office keystore's passphrase.
+pub const THIRD_PARTIES: &str = "third-parties.key";
 /// Codenames a visitor asked to remember, encrypted.
 pub const REMEMBERED: &str = "remembered.cases";
 

@@ -51,6 +51,10 @@ pub enum Kind {
     OfficeBundle,
     /// A visitor's remembered codenames.
     RememberedCases,
+    /// A third party's identity's 64 secret bytes.
+    ThirdPartyIdentity,
+    /// The third-party cards an office imported, under the office keystore's passphrase.
+    ThirdPartyList,
 }
 
 impl Kind {
@@ -59,6 +63,8 @@ impl Kind {
             Kind::OfficeIdentity => "office-identity",
             Kind::OfficeBundle => "office-bundle",
             Kind::RememberedCases => "remembered-cases",
+            Kind::ThirdPartyIdentity => "third-party-identity",
+            Kind::ThirdPartyList => "third-party-list",
         }
     }
 }
@@ -262,6 +268,15 @@ pub fn open_identity(
     let identity = identity_from(&secret)?;
     check_pair(&identity, card)?;
     Ok(identity)
+}
+
+/// A third party's identity, sealed for its keystore file.
+pub fn seal_third_party(identity: &Identity, passphrase: &SecretString) -> Result<Vec<u8>> {
+    seal(
+        Kind::ThirdPartyIdentity,
+        identity.to_secret_bytes().as_ref(),
+        passphrase,
+    )
 }
 
 /// A bundle that moves the office's keys and card to another ombuds.

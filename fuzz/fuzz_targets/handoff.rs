@@ -1,8 +1,9 @@
-//! Handoff object decoding: proposals, key shares, revocations and package layers.
+//! Handoff object decoding: proposals, key shares, revocations, packages, disclosures and
+//! notices.
 #![no_main]
 
 use candor_protocol::HandoffId;
-use candor_protocol::handoff::{KeyShare, Party, Proposal, Revocation, open_layer};
+use candor_protocol::handoff::{Disclosure, KeyShare, Notice, Package, Proposal, Revocation};
 use candor_protocol::{KemSecretKey, SigningSecretKey};
 use libfuzzer_sys::fuzz_target;
 
@@ -21,5 +22,14 @@ fuzz_target!(|data: &[u8]| {
         let key = SigningSecretKey::from_seed(&[5; 32]).public_key();
         assert!(r.verify(&key).is_err(), "a forged revocation verified");
     }
-    let _ = open_layer(&[6; 32], &id, Party::Office, data);
+    if let Ok(package) = serde_json::from_slice::<Package>(data) {
+        assert!(package.open(&id, &[6; 32], &[7; 32]).is_err(), "a forged package opened");
+        let _ = package.office_key(&id, &KemSecretKey::from_bytes(&[8; 32]));
+    }
+    if let Ok(d) = serde_json::from_slice::<Disclosure>(data) {
+        assert!(d.verify(&id, &[9; 32], &[0; 64]).is_err(), "a forged disclosure verified");
+    }
+    if let Ok(n) = serde_json::from_slice::<Notice>(data) {
+        let _ = n.open(&KemSecretKey::from_bytes(&[2; 32]));
+    }
 });

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use candor_protocol::card::{OfficeCard, Policy, ThirdPartyCard};
 use candor_protocol::handoff::{
-    DisclosedItem, KeyShare, Party, Proposal, Revocation, content_key, seal_layer,
+    CaseRef, Disclosure, Item, KeyShare, OfficeRef, Package, Party, Proposal, Revocation,
 };
 use candor_protocol::pow::{Challenge, PowKey};
 use candor_protocol::request::HEADERS;
@@ -104,29 +104,49 @@ fn main() {
 
     let third = Identity::generate(rng);
     let tp = ThirdPartyCard {
-        v: 1,
+        v: 2,
         name: "Dept head".into(),
+        relay: "http://127.0.0.1:8080".parse().unwrap(),
+        mandatory_reporter: false,
         signing_key: third.signing().public_key().to_bytes(),
         kem_key: third.kem().public_key().to_bytes(),
     };
     let proposal = Proposal {
-        v: 1,
+        v: 2,
         id: HandoffId::random(rng),
-        drafted_by: Party::Visitor,
+        drafted_by: Party::Office,
+        case: CaseRef {
+            mailbox: case.mailbox,
+            signing_key: case.signing.public_key().to_bytes(),
+            kem_key: case.kem.public_key().to_bytes(),
+        },
+        office: OfficeRef {
+            id: "seed-office".parse().unwrap(),
+            signing_key: office.signing().public_key().to_bytes(),
+            kem_key: office.kem().public_key().to_bytes(),
+        },
         third_party: tp.sign(&third).unwrap(),
         purpose: "resolve".into(),
-        items: vec![DisclosedItem::new("item")],
+        items: vec![Item::text("item")],
         identity_included: false,
         identity: None,
         expires: Day(20_100),
     };
-    write(root, "handoff", "proposal.json", &proposal.to_json());
-    let key = content_key(rng);
+    let bytes = proposal.to_json();
+    write(root, "handoff", "proposal.json", &bytes);
+    let disclosure = Disclosure {
+        v: 2,
+        consent: Proposal::approve(&bytes, Party::Visitor, &case.signing),
+        proposal: bytes,
+        identity: None,
+    };
+    let (package, key) =
+        Package::seal(&disclosure, &proposal.id, &office.kem().public_key(), rng).unwrap();
     let share = KeyShare::seal(
         &key,
         &proposal.id,
-        Party::Office,
-        office.kem(),
+        Party::Visitor,
+        &case.kem,
         &third.kem().public_key(),
         rng,
     )
@@ -137,18 +157,18 @@ fn main() {
         "share.json",
         &serde_json::to_vec(&share).unwrap(),
     );
+    write(
+        root,
+        "handoff",
+        "package.json",
+        &serde_json::to_vec(&package).unwrap(),
+    );
     let revocation = Revocation::sign(proposal.id, Party::Office, office.signing());
     write(
         root,
         "handoff",
         "revocation.json",
         &serde_json::to_vec(&revocation).unwrap(),
-    );
-    write(
-        root,
-        "handoff",
-        "layer.bin",
-        &seal_layer(&key, &proposal.id, Party::Visitor, b"x").unwrap(),
     );
 
     let pow_key = PowKey::generate(rng);

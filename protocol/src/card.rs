@@ -22,8 +22,12 @@ use crate::{Error, Fingerprint, OfficeAddress, OfficeId, RelayUrl, labels};
 /// constituencies or outcomes, no expiry) is refused as [`Error::UnsupportedVersion`].
 pub const OFFICE_CARD_VERSION: u8 = 2;
 
-/// The third-party card format version.
-pub const THIRD_PARTY_CARD_VERSION: u8 = 1;
+/// The third-party card format version. Version 2 adds the relay and the mandatory-reporter
+/// flag; a version 1 card is refused as [`Error::UnsupportedVersion`].
+pub const THIRD_PARTY_CARD_VERSION: u8 = 2;
+
+/// The longest third-party name, in characters.
+pub const MAX_THIRD_PARTY_NAME: usize = 200;
 
 /// The office's public policy texts, shown to a visitor before the first message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +173,11 @@ pub struct ThirdPartyCard {
     pub v: u64,
     /// Name and role, for example "Head of the Chemistry Department".
     pub name: String,
+    /// The relay the third party fetches handoffs from.
+    pub relay: RelayUrl,
+    /// Whether the third party must report what they learn (a "responsible employee"). The
+    /// visitor is shown this before consenting.
+    pub mandatory_reporter: bool,
     /// Ed25519 identity key.
     #[serde(with = "b64_array")]
     pub signing_key: [u8; 32],
@@ -280,6 +289,12 @@ impl SignedCard {
             parse_card("third-party card", &self.card, THIRD_PARTY_CARD_VERSION)?;
         card.signing_public_key()?
             .verify(labels::THIRD_PARTY_CARD, &self.card, &self.signature)?;
+        if card.name.trim().is_empty() || card.name.chars().count() > MAX_THIRD_PARTY_NAME {
+            return Err(Error::malformed(
+                "third-party card",
+                format!("the name must be 1 to {MAX_THIRD_PARTY_NAME} characters"),
+            ));
+        }
         Ok(card)
     }
 }

@@ -52,3 +52,21 @@ pub const RELAY_POW_KEY: &[u8] = b"candor/v1/relay-pow-key";
 pub const RELAY_INVITE_KEY: &[u8] = b"candor/v1/relay-invite-key";
 /// HPKE `info` prefix for the office's read marker of a case; followed by the mailbox ID.
 pub const READ_MARKER: &[u8] = b"candor/v2/read-marker";
+/// Salted commitment to the visitor's identity in a handoff proposal: `SHA-256(HANDOFF_IDENTITY
+/// || handoff id || salt || identity)`.
+pub const HANDOFF_IDENTITY: &[u8] = b"candor/v2/handoff-identity";
+/// HPKE `info` prefix (base mode, to the office's KEM key) from which the office's half of a
+/// package key is exported; followed by the handoff ID.
+pub const HANDOFF_OFFICE_KEY: &[u8] = b"candor/v2/handoff-office-key";
+/// HPKE `info` of a handoff notice (base mode, to the third party's KEM key).
+pub const HANDOFF_NOTICE: &[u8] = b"candor/v2/handoff-notice";
+/// HKDF info deriving the office's notice seed of a handoff from its KEM secret.
+pub const HANDOFF_SEED: &[u8] = b"candor/v2/handoff-seed";
+/// HKDF info deriving the third party's fetch key of a handoff from the notice seed.
+pub const HANDOFF_FETCH_KEY: &[u8] = b"candor/v2/handoff-fetch-key";
+/// HKDF info deriving a handoff's channel ID from the notice seed.
+pub const HANDOFF_CHANNEL_ID: &[u8] = b"candor/v2/handoff-channel-id";
+/// HKDF info deriving the third party's channel key of a handoff from the notice seed.
+pub const HANDOFF_CHANNEL_KEY: &[u8] = b"candor/v2/handoff-channel-key";
+/// AAD prefix of a sealed handoff package; followed by the handoff ID.
+pub const HANDOFF_PACKAGE: &[u8] = b"candor/v2/handoff-package";

@@ -3,7 +3,10 @@
 //! JSON with every field present and unknown fields refused:
 //! `{"text":…,"categories":[…],"constituency":…|null,"urgent":false,"resources":[…],
 //! "attachments":[…],"day":20414}`. Category and constituency IDs are [`ItemId`]s, at most
-//! three distinct categories ([`CaseCategories`]).
+//! three distinct categories ([`CaseCategories`]). A message that carries a handoff step adds
+//! `"handoff": {"kind": "proposal"|"consent"|"decline"|"revoke", …}` ([`HandoffNote`]); a
+//! message without one has no `handoff` field, byte for byte as before, and a client that does
+//! not know the field refuses such a message as an unknown field rather than showing it bare.
 //!
 //! What a message may carry depends on who wrote it, and [`Message::open`] refuses the rest, so
 //! that nothing a receiver would not show travels unseen: `attachments` is reserved and always
@@ -16,9 +19,9 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::card::{CaseCategories, ItemId, Resource};
 pub use crate::day::Day;
-use crate::encoding::{self, b64_array};
+use crate::encoding::{self, b64_array, b64_vec};
 use crate::seal::{Opener, Sealer};
-use crate::{Direction, Envelope, Error};
+use crate::{Direction, Envelope, Error, HandoffId};
 
 /// A reference to an attachment stored elsewhere. Reserved: no client sends one yet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +54,42 @@ pub struct Message {
     pub attachments: Vec<AttachmentRef>,
     /// The day it was written.
     pub day: Day,
+    /// A handoff step, if the message carries one (boxed: most messages carry none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<Box<HandoffNote>>,
+}
+
+/// A handoff step that travels in the case's thread (`docs/protocol.md` §10).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum HandoffNote {
+    /// The ombuds' draft (`crate::handoff::Proposal` bytes), which carries the third party's
+    /// signed card; office to visitor.
+    Proposal {
+        /// The draft's bytes.
+        #[serde(with = "b64_vec")]
+        proposal: Vec<u8>,
+    },
+    /// The visitor's consent: the consented proposal's bytes and the case key's signature;
+    /// visitor to office.
+    Consent {
+        /// The consented proposal's bytes.
+        #[serde(with = "b64_vec")]
+        proposal: Vec<u8>,
+        /// The consent signature.
+        #[serde(with = "b64_array")]
+        consent: [u8; 64],
+    },
+    /// The visitor declines the proposal.
+    Decline {
+        /// The handoff declined.
+        id: HandoffId,
+    },
+    /// Either side revoked the handoff.
+    Revoke {
+        /// The handoff revoked.
+        id: HandoffId,
+    },
 }
 
 impl Drop for Message {
@@ -70,6 +109,7 @@ impl Message {
             resources: Vec::new(),
             attachments: Vec::new(),
             day,
+            handoff: None,
         }
     }
 

@@ -33,6 +33,9 @@ pub enum Signer {
     Case,
     /// The office identity key from the office card.
     Office,
+    /// A key the office registered for one handoff: the third party's fetch key for the
+    /// package, or its channel key (`docs/protocol.md` §10).
+    ThirdParty,
 }
 
 impl Signer {
@@ -40,6 +43,7 @@ impl Signer {
         match self {
             Signer::Case => 1,
             Signer::Office => 2,
+            Signer::ThirdParty => 3,
         }
     }
 }
@@ -49,6 +53,7 @@ impl fmt::Display for Signer {
         f.write_str(match self {
             Signer::Case => "case",
             Signer::Office => "office",
+            Signer::ThirdParty => "third-party",
         })
     }
 }
@@ -59,7 +64,11 @@ impl FromStr for Signer {
         match s {
             "case" => Ok(Signer::Case),
             "office" => Ok(Signer::Office),
-            _ => Err(Error::malformed("candor-signer", "expected case or office")),
+            "third-party" => Ok(Signer::ThirdParty),
+            _ => Err(Error::malformed(
+                "candor-signer",
+                "expected case, office or third-party",
+            )),
         }
     }
 }

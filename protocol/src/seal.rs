@@ -157,6 +157,23 @@ fn signature_input(direction: Direction, mailbox: &MailboxId, body: &[u8]) -> Ve
     input
 }
 
+/// Verifies an author's signature over a message body of `mailbox` in `direction`, as
+/// [`Opener`] does on opening; a handoff discloses messages with these signatures, so that the
+/// third party can check who wrote them.
+pub fn verify_signature(
+    author: &SigningPublicKey,
+    direction: Direction,
+    mailbox: &MailboxId,
+    body: &[u8],
+    signature: &[u8; 64],
+) -> Result<(), Error> {
+    author.verify(
+        labels::MESSAGE_SIGNATURE,
+        &signature_input(direction, mailbox, body),
+        signature,
+    )
+}
+
 /// The payload key and the commitment, both derived from the content key.
 fn payload_keys(content_key: &[u8; 32]) -> (Zeroizing<[u8; 32]>, [u8; 32]) {
     let hk = Hkdf::<Sha256>::new(None, content_key);
@@ -298,15 +315,36 @@ impl Opener<'_> {
     /// a commitment that does not match or bad padding, is [`Error::DecryptionFailed`]; so is
     /// an envelope of which the sender kept no copy ([`Opener::open_own`] tells it apart).
     pub fn open(&self, envelope: &Envelope) -> Result<Zeroizing<Vec<u8>>, Error> {
-        match self.open_own(envelope)? {
-            Opened::Body(body) => Ok(body),
-            Opened::NotKept => Err(Error::DecryptionFailed),
+        self.open_signed(envelope).map(|(_, body)| body)
+    }
+
+    /// As [`Opener::open`], with the author's signature over the body, which a handoff
+    /// discloses with it.
+    pub fn open_signed(
+        &self,
+        envelope: &Envelope,
+    ) -> Result<([u8; 64], Zeroizing<Vec<u8>>), Error> {
+        match self.open_inner(envelope)? {
+            Some(signed) => Ok(signed),
+            None => Err(Error::DecryptionFailed),
         }
     }
 
     /// As [`Opener::open`], telling a genuine second stanza without a copy
     /// ([`Opened::NotKept`]) from a failure.
     pub fn open_own(&self, envelope: &Envelope) -> Result<Opened, Error> {
+        Ok(match self.open_inner(envelope)? {
+            Some((_, body)) => Opened::Body(body),
+            None => Opened::NotKept,
+        })
+    }
+
+    /// The signature and body, or `None` for a genuine second stanza without a copy.
+    #[allow(clippy::type_complexity)]
+    fn open_inner(
+        &self,
+        envelope: &Envelope,
+    ) -> Result<Option<([u8; 64], Zeroizing<Vec<u8>>)>, Error> {
         let stanza = &envelope.stanzas[self.role.index()];
         let info = seal_info(envelope.direction, &envelope.mailbox, self.role);
         let mut ctx = setup_receiver(self.recipient, Some(&self.sender), &stanza.enc, &info)?;
@@ -318,7 +356,7 @@ impl Opener<'_> {
                 .map_err(|_| Error::DecryptionFailed)?,
         );
         if self.role == Role::Own && bool::from(content_key.ct_eq(&[0u8; 32])) {
-            return Ok(Opened::NotKept);
+            return Ok(None);
         }
         let (payload_key, commit) = payload_keys(&content_key);
         if !bool::from(commit.ct_eq(&envelope.commit)) {
@@ -346,7 +384,7 @@ impl Opener<'_> {
                 sig,
             )
             .map_err(|_| Error::DecryptionFailed)?;
-        Ok(Opened::Body(Zeroizing::new(body.to_vec())))
+        Ok(Some((*sig, Zeroizing::new(body.to_vec()))))
     }
 }
 

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use candor_protocol::card::{OfficeCard, Policy};
-use candor_protocol::handoff::{Proposal, Revocation};
+use candor_protocol::handoff::{Disclosure, Notice, Package, Proposal, Revocation};
 use candor_protocol::pow::{Challenge, PowKey, Solution};
 use candor_protocol::request::HEADERS;
 use candor_protocol::seal::{Opener, Role, Sealer};
@@ -157,6 +157,16 @@ proptest! {
         }
         if let Ok(r) = serde_json::from_slice::<Revocation>(&bytes) {
             prop_assert!(r.verify(&SigningSecretKey::from_seed(&[5; 32]).public_key()).is_err());
+        }
+        let id = candor_protocol::HandoffId::from_bytes([1; 16]);
+        if let Ok(p) = serde_json::from_slice::<Package>(&bytes) {
+            prop_assert!(p.open(&id, &[6; 32], &[7; 32]).is_err());
+        }
+        if let Ok(d) = serde_json::from_slice::<Disclosure>(&bytes) {
+            prop_assert!(d.verify(&id, &[9; 32], &[0; 64]).is_err());
+        }
+        if let Ok(n) = serde_json::from_slice::<Notice>(&bytes) {
+            prop_assert!(n.open(&KemSecretKey::from_bytes(&[2; 32])).is_none());
         }
     }
 

@@ -6,11 +6,16 @@
 //! A test compares every schema's property names with the real types' JSON.
 
 mod cases;
+mod handoffs;
 
 use serde::Serialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza, Versions};
+pub use handoffs::{
+    Agreement, Fetch, Fetched, HandoffPath, HandoffStatus, KeyShare, Package, PutHandoff,
+    Revocation,
+};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -35,16 +40,23 @@ pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza, Versions};
         crate::routes::mailboxes::delete,
         crate::routes::cases::close,
         crate::routes::cases::marker,
+        crate::routes::handoffs::consent,
+        crate::routes::handoffs::agree,
+        crate::routes::handoffs::fetch,
+        crate::routes::handoffs::status,
+        crate::routes::handoffs::revoke,
     ),
     components(schemas(
         Problem, Health, SignedCard, RegisterOffice, OfficeSaved, Challenge, Solution,
         OpenMailbox, MailboxOpened, Direction, Envelope, Appended, StoredEnvelope, EnvelopePage,
-        InboxEntry, InboxPage, Stanza, Limits, Versions, CloseMailbox, Closed, Marker
+        InboxEntry, InboxPage, Stanza, Limits, Versions, CloseMailbox, Closed, Marker, PutHandoff,
+        Package, KeyShare, Agreement, Fetch, Fetched, HandoffStatus, Revocation
     )),
     tags(
         (name = "service", description = "Health and this document. Metrics are served on a separate listener, not here."),
         (name = "offices", description = "Office cards and the office's inbox."),
         (name = "mailboxes", description = "Proof of work and the cases' mailboxes."),
+        (name = "handoffs", description = "Handoff for informal resolution: consent, agreement, the third party's fetch, state and revocation."),
     )
 )]
 pub struct ApiDoc;
@@ -54,8 +66,8 @@ pub struct ApiDoc;
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)]
 pub struct SignatureHeaders {
-    /// Which registered key signed: `case` or `office`.
-    #[param(rename = "Candor-Signer", pattern = "^(case|office)$")]
+    /// Which registered key signed: `case`, `office` or `third-party`.
+    #[param(rename = "Candor-Signer", pattern = "^(case|office|third-party)$")]
     signer: String,
     /// Unix seconds when the request was signed, within the relay's window.
     #[param(rename = "Candor-Timestamp", pattern = "^[0-9]{1,20}$")]

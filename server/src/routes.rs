@@ -2,6 +2,7 @@
 //! (body reading, blocking store calls, durable acknowledgement, expiry).
 
 pub mod cases;
+pub mod handoffs;
 pub mod mailboxes;
 pub mod offices;
 pub mod pow;
@@ -44,6 +45,14 @@ pub mod pattern {
     pub const MARKER: &str = "/v1/mailboxes/{mailbox}/marker";
     /// `GET`.
     pub const LIMITS: &str = "/v1/limits";
+    /// `GET`, `PUT`.
+    pub const HANDOFF: &str = "/v1/handoffs/{handoff}";
+    /// `POST`.
+    pub const HANDOFF_AGREEMENT: &str = "/v1/handoffs/{handoff}/agreement";
+    /// `POST`.
+    pub const HANDOFF_FETCH: &str = "/v1/handoffs/{handoff}/fetch";
+    /// `POST`.
+    pub const HANDOFF_REVOCATION: &str = "/v1/handoffs/{handoff}/revocation";
     /// Anything else.
     pub const UNMATCHED: &str = "unmatched";
 
@@ -80,6 +89,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(pattern::MARKER, "PUT").route(web::put().to(cases::marker)))
         .service(resource(pattern::MAILBOX, "DELETE").route(web::delete().to(mailboxes::delete)))
         .service(resource(pattern::INBOX, "GET").route(web::get().to(offices::inbox)))
+        .service(
+            resource(pattern::HANDOFF, "GET, PUT")
+                .route(web::get().to(handoffs::status))
+                .route(web::put().to(handoffs::consent)),
+        )
+        .service(
+            resource(pattern::HANDOFF_AGREEMENT, "POST").route(web::post().to(handoffs::agree)),
+        )
+        .service(resource(pattern::HANDOFF_FETCH, "POST").route(web::post().to(handoffs::fetch)))
+        .service(
+            resource(pattern::HANDOFF_REVOCATION, "POST").route(web::post().to(handoffs::revoke)),
+        )
         .service(
             resource(pattern::OFFICE, "GET, PUT")
                 .route(web::get().to(offices::fetch))

@@ -5,6 +5,7 @@
 //! keystore's.
 
 mod migrate;
+pub mod third_parties;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use candor_protocol::card::OFFICE_CARD_VERSION;
@@ -89,6 +90,11 @@ pub fn own_card(bytes: &[u8], origin: &str) -> Result<OfficeCard> {
 
 /// Reads the card and unlocks the keystore with the passphrase.
 pub fn unlock(home: &Home) -> Result<OfficeKeys> {
+    unlock_keeping_passphrase(home).map(|(keys, _)| keys)
+}
+
+/// As [`unlock`], also returning the passphrase, for files sealed under the same one.
+pub fn unlock_keeping_passphrase(home: &Home) -> Result<(OfficeKeys, secrecy::SecretString)> {
     let card = load_card(home)?;
     let path = home.file(home::OFFICE_KEY);
     let bytes = std::fs::read(&path)
@@ -96,7 +102,7 @@ pub fn unlock(home: &Home) -> Result<OfficeKeys> {
     let pass = input::passphrase(input::PASSPHRASE_ENV, "Office keystore passphrase")?;
     let identity = keystore::open_identity(&bytes, &pass, &card)
         .with_context(|| format!("could not unlock the office keystore {}", path.display()))?;
-    Ok(OfficeKeys { identity, card })
+    Ok((OfficeKeys { identity, card }, pass))
 }
 
 fn save(

@@ -319,6 +319,7 @@ fn signing_input(s: &Signed) -> Vec<u8> {
     let mut out = vec![match s.signer {
         Signer::Case => 1,
         Signer::Office => 2,
+        Signer::ThirdParty => 3,
     }];
     for field in [s.method.as_bytes(), s.path.as_bytes()] {
         out.extend_from_slice(&u16::try_from(field.len()).unwrap().to_be_bytes());

@@ -86,8 +86,12 @@ pub async fn close(
     let days = close_grace_days(office).min(retention.max(1));
     let grace = expiry(&state, days).drawn;
     let quotas = quotas(&state);
+    let today = candor_protocol::Day::from_unix(state.clock.now());
     let seq = blocking(&state, move |s| {
-        s.close_mailbox(&id, close.envelope.as_ref(), grace, &quotas)
+        let seq = s.close_mailbox(&id, close.envelope.as_ref(), grace, &quotas)?;
+        // Closing a case revokes its handoffs that were not fetched (issue 16).
+        super::handoffs::revoke_unfetched(s, &id, today)?;
+        Ok(seq)
     })
     .await?;
     durable(&state).await?;

@@ -50,7 +50,8 @@ pub(super) fn authorize(
     let key = match (&mailbox, auth.signer) {
         (Some(m), Signer::Case) => m.signing_public_key(),
         (Some(_), Signer::Office) => office.as_ref().and_then(OfficeRecord::signing_public_key),
-        (None, _) => None,
+        // A third party's keys belong to a handoff, never to a mailbox.
+        (Some(_), Signer::ThirdParty) | (None, _) => None,
     };
     let key = auth::verify(&auth, key, req, body, now, window)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;

@@ -33,7 +33,7 @@ fn authorize(
     let office = read(state, |s| s.office(&id))?;
     let key = match auth.signer {
         Signer::Office => office.as_ref().and_then(OfficeRecord::signing_public_key),
-        Signer::Case => None,
+        Signer::Case | Signer::ThirdParty => None,
     };
     let key = auth::verify(&auth, key, req, body, now, window)?;
     let office = office.ok_or(ApiError::NotFound)?;

@@ -147,7 +147,7 @@ async fn the_case_or_the_office_deletes_the_mailbox_at_once() {
         assert_eq!(res.status(), 201);
         let key = match signer {
             Signer::Case => &case.keys.signing,
-            Signer::Office => office.key(),
+            Signer::Office | Signer::ThirdParty => office.key(),
         };
         let res = app.delete(key, signer, &case.mailbox()).await;
 

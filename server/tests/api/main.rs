@@ -7,6 +7,7 @@ mod binary;
 mod cases;
 mod durability;
 mod fetch;
+mod handoffs;
 mod helpers;
 mod input;
 mod mailboxes;

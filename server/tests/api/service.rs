@@ -274,10 +274,15 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
         ("/v1/mailboxes/{mailbox}/close", "post"),
         ("/v1/mailboxes/{mailbox}/marker", "put"),
         ("/v1/limits", "get"),
+        ("/v1/handoffs/{handoff}", "put"),
+        ("/v1/handoffs/{handoff}", "get"),
+        ("/v1/handoffs/{handoff}/agreement", "post"),
+        ("/v1/handoffs/{handoff}/fetch", "post"),
+        ("/v1/handoffs/{handoff}/revocation", "post"),
     ] {
         assert!(paths[path][method].is_object(), "{method} {path}");
     }
-    assert_eq!(paths.len(), 12);
+    assert_eq!(paths.len(), 16);
     // Signed routes list the four headers.
     let params = paths["/v1/mailboxes/{mailbox}"]["delete"]["parameters"]
         .as_array()

@@ -18,6 +18,7 @@ mod prefix;
 mod prompts;
 mod readme;
 mod terminal;
+mod third_party;
 mod thread;
 mod visitor;
 
