@@ -52,3 +52,7 @@ pub const RELAY_POW_KEY: &[u8] = b"candor/v1/relay-pow-key";
 pub const RELAY_INVITE_KEY: &[u8] = b"candor/v1/relay-invite-key";
 /// HPKE `info` prefix for the office's read marker of a case; followed by the mailbox ID.
 pub const READ_MARKER: &[u8] = b"candor/v2/read-marker";
+/// HKDF info turning the office's records key into the XChaCha20-Poly1305 key of its tallies.
+pub const TALLY_KEY: &[u8] = b"candor/v1/tally-key";
+/// Prefix of a sealed tally's AAD; followed by the office ID.
+pub const TALLY_AAD: &[u8] = b"candor/v1/tally";
