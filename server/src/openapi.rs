@@ -6,11 +6,13 @@
 //! A test compares every schema's property names with the real types' JSON.
 
 mod cases;
+mod tallies;
 
 use serde::Serialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza};
+pub use tallies::{StoredTally, TallyPage, TallyQuery};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -29,6 +31,7 @@ pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza};
         crate::routes::offices::fetch,
         crate::routes::offices::update,
         crate::routes::offices::inbox,
+        crate::routes::tallies::list,
         crate::routes::mailboxes::open,
         crate::routes::mailboxes::append,
         crate::routes::mailboxes::list,
@@ -39,11 +42,11 @@ pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza};
     components(schemas(
         Problem, Health, SignedCard, RegisterOffice, OfficeSaved, Challenge, Solution,
         OpenMailbox, MailboxOpened, Direction, Envelope, Appended, StoredEnvelope, EnvelopePage,
-        InboxEntry, InboxPage, Stanza, Limits, CloseMailbox, Closed, Marker
+        InboxEntry, InboxPage, Stanza, Limits, CloseMailbox, Closed, Marker, StoredTally, TallyPage
     )),
     tags(
         (name = "service", description = "Health and this document. Metrics are served on a separate listener, not here."),
-        (name = "offices", description = "Office cards and the office's inbox."),
+        (name = "offices", description = "Office cards, the office's inbox and its sealed tallies."),
         (name = "mailboxes", description = "Proof of work and the cases' mailboxes."),
     )
 )]

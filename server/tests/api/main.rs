@@ -17,3 +17,4 @@ mod privacy;
 mod retention;
 mod service;
 mod storage;
+mod tallies;
