@@ -345,18 +345,9 @@ impl Relay {
     }
 
     /// `POST /v1/mailboxes/{mailbox}/close`, signed by the office: closes the case, with an
-    /// optional last message. Returns the last message's sequence number.
-    pub fn close(
-        &self,
-        mailbox: &MailboxId,
-        last: Option<Envelope>,
-        key: &SigningSecretKey,
-    ) -> Result<Option<u64>, RelayError> {
-        self.close_recording(mailbox, last, None, key)
-    }
-
-    /// As [`Relay::close`], with the case's sealed tally in the same signed request, so that
+    /// optional last message and the case's sealed tally in the same signed request, so that
     /// the relay stores it in the same write and no second request gives its time away.
+    /// Returns the last message's sequence number.
     pub fn close_recording(
         &self,
         mailbox: &MailboxId,
