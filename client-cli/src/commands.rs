@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Read(args) => ombuds::read(&ctx, args),
         Command::Reply(args) => ombuds::reply(&ctx, args),
         Command::Close(args) => ombuds::close(&ctx, args),
+        Command::Report(args) => crate::report::command::report(&ctx, args),
         Command::Raise(args) => visitor::raise(&ctx, args),
         Command::Check(args) => visitor::check(&ctx, args),
         Command::Send(args) => visitor::send(&ctx, args),

@@ -295,9 +295,15 @@ pub(crate) mod tests {
 
         // Act: what the tally holds, field by field, as the text must name it.
         let held = [
-            (!tally.categories().is_empty(), "up to three of its categories"),
+            (
+                !tally.categories().is_empty(),
+                "up to three of its categories",
+            ),
             (tally.quarter().number() > 0, "the quarter it closed in"),
-            (tally.constituency().is_some(), "your constituency if you chose one"),
+            (
+                tally.constituency().is_some(),
+                "your constituency if you chose one",
+            ),
             (!tally.outcome().as_str().is_empty(), "the outcome"),
         ];
 

@@ -54,7 +54,11 @@ fn tally_of(keys: &OfficeKeys, visitor: &[&Message], outcome: ItemId) -> Result<
 /// Records the tally: sealed under the office's records key, it travels in the closing
 /// request itself, so that no second request gives its time away.
 fn record_tally(keys: &OfficeKeys, tally: &Tally) -> Result<Vec<u8>> {
-    Ok(tally.seal(&keys.records, &keys.card.id, &mut candor_protocol::rand::rng())?)
+    Ok(tally.seal(
+        &keys.records,
+        &keys.card.id,
+        &mut candor_protocol::rand::rng(),
+    )?)
 }
 
 /// `candor close CASE --outcome OUTCOME`.
@@ -126,7 +130,12 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
             None => None,
         };
         relay
-            .close_recording(&entry.mailbox, envelope, Some(sealed), keys.identity.signing())
+            .close_recording(
+                &entry.mailbox,
+                envelope,
+                Some(sealed),
+                keys.identity.signing(),
+            )
             .map_err(|e| anyhow::Error::new(e).context(not_closed()))?;
     }
     ctx.out.either(
