@@ -109,7 +109,10 @@ pub async fn expire_statistics(state: &AppState) -> Result<usize, StoreError> {
     }
     if total > 0 {
         state.durability.wait().await?;
-        tracing::info!(tallies = total, "tallies past the statistics retention dropped");
+        tracing::info!(
+            tallies = total,
+            "tallies past the statistics retention dropped"
+        );
     }
     Ok(total)
 }

@@ -78,9 +78,7 @@ impl FromStr for Quarter {
                 format!("{s:?} is not a quarter; write it like 2026Q1"),
             )
         };
-        let (year, number) = s
-            .split_once(['Q', 'q'])
-            .ok_or_else(bad)?;
+        let (year, number) = s.split_once(['Q', 'q']).ok_or_else(bad)?;
         let year = year.strip_suffix('-').unwrap_or(year);
         if year.len() != 4 || number.len() != 1 {
             return Err(bad());
@@ -109,7 +107,9 @@ mod tests {
         assert_eq!(next.to_string(), "2027Q1");
         assert_eq!(q.first_month(), 10);
         assert_eq!(Quarter::of_day(Day::from_unix(1_795_305_600)), q);
-        for bad in ["2026Q5", "2026Q0", "26Q1", "2026", "Q1", "2026Q1x", "1969Q4", "+026Q1"] {
+        for bad in [
+            "2026Q5", "2026Q0", "26Q1", "2026", "Q1", "2026Q1x", "1969Q4", "+026Q1",
+        ] {
             assert!(bad.parse::<Quarter>().is_err(), "{bad}");
         }
     }

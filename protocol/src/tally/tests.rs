@@ -100,8 +100,13 @@ fn a_fourth_category_is_refused_and_duplicates_merge() {
 #[test]
 fn the_decoder_refuses_what_encode_would_not_write() {
     // Arrange
-    let tally = Tally::new(vec![id("b"), id("a")], Quarter::new(2026, 2).unwrap(), None, id("x"))
-        .unwrap();
+    let tally = Tally::new(
+        vec![id("b"), id("a")],
+        Quarter::new(2026, 2).unwrap(),
+        None,
+        id("x"),
+    )
+    .unwrap();
     let plain = tally.encode();
     let mutate = |f: &dyn Fn(&mut [u8; TALLY_PLAIN_LEN])| {
         let mut p = *plain;

@@ -86,7 +86,10 @@ pub async fn close(
     let days = close_grace_days(office).min(retention.max(1));
     let grace = expiry(&state, days).drawn;
     let quotas = quotas(&state);
-    let tally = close.tally.map(|sealed| new_tally(&state, sealed)).transpose()?;
+    let tally = close
+        .tally
+        .map(|sealed| new_tally(&state, sealed))
+        .transpose()?;
     let seq = blocking(&state, move |s| {
         s.close_recording(&id, close.envelope.as_ref(), tally.as_ref(), grace, &quotas)
     })

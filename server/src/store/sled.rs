@@ -70,9 +70,9 @@ mod maintenance;
 mod offices;
 mod open;
 mod packages;
-mod tallies;
 #[cfg(test)]
 mod powerloss;
+mod tallies;
 
 /// The one tree the relay keeps its data in.
 pub(super) const TREE: &str = "relay";

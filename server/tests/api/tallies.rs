@@ -87,7 +87,13 @@ async fn tallies_page_in_id_order_until_next_is_null() {
     let key = RecordsKey::generate(&mut rand::rng());
     for _ in 0..3 {
         let case = app.open_case(&office).await;
-        let res = close(&app, &office, &case, Some(sealed(&key, &office, "resolved"))).await;
+        let res = close(
+            &app,
+            &office,
+            &case,
+            Some(sealed(&key, &office, "resolved")),
+        )
+        .await;
         assert_eq!(res.status(), 200);
     }
 
@@ -113,7 +119,12 @@ async fn tallies_page_in_id_order_until_next_is_null() {
     // Assert: two, then one, in ID order, and the second page is the last.
     assert_eq!((first.tallies.len(), second.tallies.len()), (2, 1));
     assert_eq!(second.next, None);
-    let ids: Vec<_> = first.tallies.iter().chain(&second.tallies).map(|t| t.id).collect();
+    let ids: Vec<_> = first
+        .tallies
+        .iter()
+        .chain(&second.tallies)
+        .map(|t| t.id)
+        .collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
 }
 
@@ -158,7 +169,13 @@ async fn only_the_office_key_lists_tallies_and_anyone_else_sees_no_office() {
     let stranger = app.register("other-office", 90).await;
     let case = app.open_case(&office).await;
     let key = RecordsKey::generate(&mut rand::rng());
-    let res = close(&app, &office, &case, Some(sealed(&key, &office, "resolved"))).await;
+    let res = close(
+        &app,
+        &office,
+        &case,
+        Some(sealed(&key, &office, "resolved")),
+    )
+    .await;
     assert_eq!(res.status(), 200);
 
     // Act

@@ -31,7 +31,11 @@ fn stored(t: &NewTally) -> StoredTally {
 }
 
 /// Every tally of `office`, a page of `page` at a time.
-fn all_tallies(store: &dyn Store, office: &candor_protocol::OfficeId, page: usize) -> Vec<StoredTally> {
+fn all_tallies(
+    store: &dyn Store,
+    office: &candor_protocol::OfficeId,
+    page: usize,
+) -> Vec<StoredTally> {
     let mut out: Vec<StoredTally> = Vec::new();
     loop {
         let after = out.last().map(|t| t.id);
@@ -88,7 +92,10 @@ pub(crate) fn a_refused_closing_stores_no_tally(h: &mut dyn Harness) {
     assert_eq!(queued, Err(StoreError::Closed));
     assert_eq!(flushed, Err(StoreError::Closed));
     assert_eq!(missing, Err(StoreError::NotFound));
-    assert_eq!(store.tallies(&office.id(), None, 10).unwrap(), [stored(&first)]);
+    assert_eq!(
+        store.tallies(&office.id(), None, 10).unwrap(),
+        [stored(&first)]
+    );
     assert_clean(store);
 }
 
@@ -168,7 +175,10 @@ pub(crate) fn the_statistics_retention_drops_tallies_past_their_year(h: &mut dyn
 
     // Assert: the two tallies of 2030 went, one per batch; the one of 2031 stays.
     assert_eq!((in_2030, first_batch, second_batch, again), (0, 1, 1, 0));
-    assert_eq!(store.tallies(&office.id(), None, 10).unwrap(), [stored(&kept)]);
+    assert_eq!(
+        store.tallies(&office.id(), None, 10).unwrap(),
+        [stored(&kept)]
+    );
     assert_eq!(store.tallies(&other.id(), None, 10).unwrap(), []);
     assert_clean(store);
 }
@@ -187,6 +197,9 @@ pub(crate) fn tallies_are_kept_across_a_restart(h: &mut dyn Harness) {
     h.restart();
 
     // Assert
-    assert_eq!(h.store().tallies(&office.id(), None, 10).unwrap(), [stored(&t)]);
+    assert_eq!(
+        h.store().tallies(&office.id(), None, 10).unwrap(),
+        [stored(&t)]
+    );
     assert_clean(h.store());
 }
