@@ -72,6 +72,15 @@ impl Relay {
         self.url = format!("http://127.0.0.1:{port}");
     }
 
+    /// Like [`Relay::restart`], on the same port, so that cards naming the relay's URL stay
+    /// right.
+    pub fn restart_on_same_port(&mut self) {
+        self.stop();
+        let (child, port) = launch_on(self.data.path(), &self.env, &self.log, self.port);
+        assert_eq!(port, self.port);
+        self.child = child;
+    }
+
     /// Like [`Relay::restart`], with one environment variable set or replaced.
     pub fn restart_with(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);
@@ -157,12 +166,22 @@ impl Relay {
 /// Spawns `candor-server` on `data` and waits until it says which port it listens on. Its
 /// output is appended to `log`.
 fn launch(data: &Path, env: &[(String, String)], log: &Arc<Mutex<String>>) -> (Child, u16) {
+    launch_on(data, env, log, 0)
+}
+
+/// As [`launch`], on `port` (0: any free one).
+fn launch_on(
+    data: &Path,
+    env: &[(String, String)],
+    log: &Arc<Mutex<String>>,
+    port: u16,
+) -> (Child, u16) {
     let mut child = Command::new(&binaries().server)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("--listen")
-        .arg("127.0.0.1:0")
+        .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
         .arg(data)
         .arg("--pow-difficulty")

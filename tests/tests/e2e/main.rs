@@ -13,6 +13,7 @@ mod keys;
 mod keysub;
 mod network;
 mod nothing_lost;
+mod records;
 mod terminal;
 mod thread;
 mod visitor;
