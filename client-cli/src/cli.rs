@@ -75,6 +75,8 @@ pub enum Command {
 
     /// Visitor: raise a concern with an office.
     Raise(RaiseArgs),
+    /// Anyone: the office's verified referral directory, without opening a case.
+    Resources(ResourcesArgs),
     /// Visitor: read the thread of your case, with the office's replies verified.
     Check(VisitorArgs),
     /// Visitor: send a follow-up message in your case.
@@ -338,6 +340,18 @@ add up to less than --min-count, its smallest shown count is hidden too, so that
 can be worked out from the shown ones. Zeros are shown. Periods are whole calendar quarters or \
 years and no total across periods is shown, so two reports cannot be subtracted to reveal a \
 count. With --by category a case counts in each of its categories (up to three).";
+
+#[derive(Args)]
+pub struct ResourcesArgs {
+    /// The office address, as the office published it (candor:OFFICE.FINGERPRINT@RELAY).
+    pub address: AddressArg,
+    /// Only resources that serve this constituency, by ID from the office card.
+    #[arg(long, value_name = "ID")]
+    pub audience: Option<ItemId>,
+    /// Only confidential resources.
+    #[arg(long)]
+    pub confidential: bool,
+}
 
 #[derive(Args)]
 pub struct VisitorArgs {

@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Close(args) => ombuds::close(&ctx, args),
         Command::Report(args) => crate::report::command::report(&ctx, args),
         Command::Raise(args) => visitor::raise(&ctx, args),
+        Command::Resources(args) => visitor::resources(&ctx, args),
         Command::Check(args) => visitor::check(&ctx, args),
         Command::Send(args) => visitor::send(&ctx, args),
         Command::Destroy(args) => visitor::destroy(&ctx, args),

@@ -14,6 +14,7 @@ mod keysub;
 mod network;
 mod nothing_lost;
 mod records;
+mod resources;
 mod terminal;
 mod thread;
 mod visitor;
