@@ -441,6 +441,29 @@ mod tests {
     }
 
     #[test]
+    fn a_bundle_carries_the_records_key_and_an_older_bundle_has_none() {
+        // Arrange
+        let rng = &mut candor_protocol::rand::rng();
+        let identity = Identity::generate(rng);
+        let card = crate::policy::tests::card_for(&identity);
+        let records = RecordsKey::generate(rng);
+        let mut old = identity.to_secret_bytes().to_vec();
+        old.extend_from_slice(&serde_json::to_vec(&card).unwrap());
+
+        // Act
+        let bundle = seal_bundle(&identity, &records, &card, &pass("correct horse")).unwrap();
+        let (back, key, back_card) = open_bundle(&bundle, &pass("correct horse")).unwrap();
+        let older = seal(Kind::OfficeBundle, &old, &pass("correct horse")).unwrap();
+        let (_, none, _) = open_bundle(&older, &pass("correct horse")).unwrap();
+
+        // Assert
+        assert_eq!(back.fingerprint(), identity.fingerprint());
+        assert_eq!(back_card, card);
+        assert_eq!(*key.unwrap().to_bytes(), *records.to_bytes());
+        assert!(none.is_none());
+    }
+
+    #[test]
     fn bundle_round_trips_and_checks_the_pair() {
         let rng = &mut candor_protocol::rand::rng();
         let identity = Identity::generate(rng);
