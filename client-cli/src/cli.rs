@@ -72,9 +72,14 @@ pub enum Command {
     /// Ombuds: close a case, with an optional last message; the visitor can still read it for
     /// the card's grace period.
     Close(CloseArgs),
+    /// Ombuds: the office's trends, from the anonymous tallies of closed cases, with small
+    /// counts suppressed.
+    Report(ReportArgs),
 
     /// Visitor: raise a concern with an office.
     Raise(RaiseArgs),
+    /// Anyone: the office's verified referral directory, without opening a case.
+    Resources(ResourcesArgs),
     /// Visitor: read the thread of your case, with the office's replies verified.
     Check(VisitorArgs),
     /// Visitor: send a follow-up message in your case.
@@ -98,6 +103,8 @@ impl Command {
             Command::Check(a) => Some(&a.network),
             Command::Send(a) => Some(&a.visitor.network),
             Command::Destroy(a) => Some(&a.network),
+            Command::Report(a) => Some(&a.network),
+            Command::Resources(a) => Some(&a.network),
             // Keys, cards and lists on this computer only.
             Command::Office(_) | Command::Forget(_) | Command::ThirdParty(_) => None,
         }
@@ -349,6 +356,87 @@ pub struct CloseArgs {
     /// Close without asking for confirmation.
     #[arg(long)]
     pub yes: bool,
+}
+
+/// How `candor report` groups quarters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeriodKind {
+    /// Calendar quarters.
+    Quarter,
+    /// Years, starting in the month `--year-starts` gives.
+    Year,
+}
+
+/// What `candor report` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// An aligned table, 80 columns wide.
+    Table,
+    /// RFC 4180 CSV.
+    Csv,
+    /// JSON; suppressed counts are null.
+    Json,
+    /// An SVG chart: stacked bars per period.
+    Svg,
+}
+
+#[derive(Args)]
+#[command(after_help = REPORT_RULES)]
+pub struct ReportArgs {
+    /// The first quarter, such as 2026Q1; it must start a period [default: the first tally's].
+    #[arg(long, value_name = "QUARTER")]
+    pub from: Option<candor_protocol::Quarter>,
+    /// The last quarter, such as 2026Q4; it must end a period [default: the last tally's].
+    #[arg(long, value_name = "QUARTER")]
+    pub to: Option<candor_protocol::Quarter>,
+    /// One row per quarter or per year.
+    #[arg(long, value_enum, default_value = "quarter")]
+    pub period: PeriodKind,
+    /// The month a year starts in (1, 4, 7 or 10), for academic and fiscal years.
+    #[arg(long, value_name = "MONTH", default_value_t = 1)]
+    pub year_starts: u8,
+    /// Count by category, constituency or outcome.
+    #[arg(long, value_enum, default_value = "category")]
+    pub by: crate::report::Dimension,
+    /// The output's format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ReportFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Suppress counts below this (at least 3).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub min_count: u64,
+    /// Write every tally, still sealed under the records key, to FILE: the office's own backup.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["import", "out"])]
+    pub export: Option<PathBuf>,
+    /// Report from an export made by --export instead of from the relay.
+    #[arg(long, value_name = "FILE")]
+    pub import: Option<PathBuf>,
+    #[command(flatten)]
+    pub network: Network,
+}
+
+/// How `candor report` suppresses, shown by its `--help`.
+const REPORT_RULES: &str = "Suppression: a count from 1 to --min-count - 1 is shown as suppressed, \
+and so is a period's total below it. While a period hides only one count, or hidden counts that \
+add up to less than --min-count, its smallest shown count is hidden too, so that no hidden count \
+can be worked out from the shown ones. Zeros are shown. Periods are whole calendar quarters or \
+years and no total across periods is shown, so two reports cannot be subtracted to reveal a \
+count. With --by category a case counts in each of its categories (up to three).";
+
+#[derive(Args)]
+pub struct ResourcesArgs {
+    /// The office address, as the office published it (candor:OFFICE.FINGERPRINT@RELAY).
+    pub address: AddressArg,
+    /// Only resources that serve this constituency, by ID from the office card.
+    #[arg(long, value_name = "ID")]
+    pub audience: Option<ItemId>,
+    /// Only confidential resources.
+    #[arg(long)]
+    pub confidential: bool,
+    #[command(flatten)]
+    pub network: Network,
 }
 
 #[derive(Args)]

@@ -10,6 +10,9 @@ use anyhow::{Context as _, Result, anyhow};
 
 /// The office keystore: the identity secret, encrypted.
 pub const OFFICE_KEY: &str = "office.key";
+/// The office's records key, encrypted under the keystore's passphrase: it seals the tallies
+/// and outlives a change of the identity.
+pub const RECORDS_KEY: &str = "records.key";
 /// The office card, in plaintext: it is public.
 pub const OFFICE_CARD: &str = "office-card.json";
 /// A third party's keystore: its identity secret, encrypted.

@@ -14,9 +14,11 @@
 //! The AAD binds the kind and every KDF parameter, so that a file cannot be passed off as
 //! another kind or downgraded to cheaper parameters without the tag failing.
 //!
-//! Three kinds exist: the office identity (its 64 secret bytes), the office bundle that moves
-//! keys between staff (the 64 bytes followed by the card's JSON) and the visitor's remembered
-//! codenames.
+//! The kinds: the office identity (its 64 secret bytes); the office's records key (32 bytes,
+//! kept apart from the identity so that it outlives an identity change); the office bundle
+//! that moves keys between staff (the 64 bytes, the 32 bytes of the records key, then the
+//! card's JSON; a bundle of the older kind without the records key is still read); and the
+//! visitor's remembered codenames.
 //!
 //! What parameters a file may carry, and the test-only fast mode, are in [`cost`].
 
@@ -26,7 +28,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use argon2::{Algorithm, Argon2, Params, Version};
 use candor_protocol::encoding::{b64_array, b64_vec};
 use candor_protocol::keys::random_bytes;
-use candor_protocol::{Identity, OfficeCard};
+use candor_protocol::{Identity, OfficeCard, RecordsKey};
 use chacha20poly1305::aead::{Aead as _, KeyInit as _, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -55,6 +57,10 @@ pub enum Kind {
     ThirdPartyIdentity,
     /// The third-party cards an office imported, under the office keystore's passphrase.
     ThirdPartyList,
+    /// The office's records key (32 bytes), which seals its tallies.
+    RecordsKey,
+    /// The office identity, its records key and its card, to hand to another ombuds.
+    OfficeBundleWithRecords,
 }
 
 impl Kind {
@@ -65,6 +71,8 @@ impl Kind {
             Kind::RememberedCases => "remembered-cases",
             Kind::ThirdPartyIdentity => "third-party-identity",
             Kind::ThirdPartyList => "third-party-list",
+            Kind::RecordsKey => "records-key",
+            Kind::OfficeBundleWithRecords => "office-bundle-with-records",
         }
     }
 }
@@ -279,20 +287,60 @@ pub fn seal_third_party(identity: &Identity, passphrase: &SecretString) -> Resul
     )
 }
 
-/// A bundle that moves the office's keys and card to another ombuds.
+/// The office's records key, sealed for its keystore file.
+pub fn seal_records_key(key: &RecordsKey, passphrase: &SecretString) -> Result<Vec<u8>> {
+    seal(Kind::RecordsKey, key.to_bytes().as_ref(), passphrase)
+}
+
+/// Opens the records keystore file.
+pub fn open_records_key(bytes: &[u8], passphrase: &SecretString) -> Result<RecordsKey> {
+    let secret = open(Kind::RecordsKey, bytes, passphrase)?;
+    let bytes: &[u8; 32] = secret
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow!("the records keystore is damaged (wrong length)"))?;
+    Ok(RecordsKey::from_bytes(bytes))
+}
+
+/// A bundle that moves the office's keys, its records key and its card to another ombuds.
 pub fn seal_bundle(
     identity: &Identity,
+    records: &RecordsKey,
     card: &OfficeCard,
     passphrase: &SecretString,
 ) -> Result<Vec<u8>> {
     let mut plaintext = Zeroizing::new(identity.to_secret_bytes().to_vec());
+    plaintext.extend_from_slice(records.to_bytes().as_ref());
     plaintext.extend_from_slice(&serde_json::to_vec(card)?);
-    seal(Kind::OfficeBundle, &plaintext, passphrase)
+    seal(Kind::OfficeBundleWithRecords, &plaintext, passphrase)
 }
 
-/// Opens a bundle made by [`seal_bundle`].
-pub fn open_bundle(bytes: &[u8], passphrase: &SecretString) -> Result<(Identity, OfficeCard)> {
-    bundle_from(&open(Kind::OfficeBundle, bytes, passphrase)?)
+/// Opens a bundle made by [`seal_bundle`], or one of the older kind, which has no records key.
+pub fn open_bundle(
+    bytes: &[u8],
+    passphrase: &SecretString,
+) -> Result<(Identity, Option<RecordsKey>, OfficeCard)> {
+    #[derive(Deserialize)]
+    struct Peek {
+        kind: Kind,
+    }
+    let peek: Peek = serde_json::from_slice(bytes)
+        .map_err(|e| anyhow!("this is not a Candor key bundle ({e})"))?;
+    if peek.kind == Kind::OfficeBundle {
+        let (identity, card) = bundle_from(&open(Kind::OfficeBundle, bytes, passphrase)?)?;
+        return Ok((identity, None, card));
+    }
+    let plaintext = open(Kind::OfficeBundleWithRecords, bytes, passphrase)?;
+    let (secret, rest) = plaintext
+        .split_at_checked(64)
+        .ok_or_else(|| anyhow!("the bundle is damaged (too short)"))?;
+    let (records, card) = rest
+        .split_first_chunk::<32>()
+        .ok_or_else(|| anyhow!("the bundle is damaged (too short)"))?;
+    let mut old_form = Zeroizing::new(secret.to_vec());
+    old_form.extend_from_slice(card);
+    let (identity, card) = bundle_from(&old_form)?;
+    Ok((identity, Some(RecordsKey::from_bytes(records)), card))
 }
 
 /// The keys and card in an opened bundle, checked to belong together.
@@ -405,6 +453,29 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("refuses"));
+    }
+
+    #[test]
+    fn a_bundle_carries_the_records_key_and_an_older_bundle_has_none() {
+        // Arrange
+        let rng = &mut candor_protocol::rand::rng();
+        let identity = Identity::generate(rng);
+        let card = crate::policy::tests::card_for(&identity);
+        let records = RecordsKey::generate(rng);
+        let mut old = identity.to_secret_bytes().to_vec();
+        old.extend_from_slice(&serde_json::to_vec(&card).unwrap());
+
+        // Act
+        let bundle = seal_bundle(&identity, &records, &card, &pass("correct horse")).unwrap();
+        let (back, key, back_card) = open_bundle(&bundle, &pass("correct horse")).unwrap();
+        let older = seal(Kind::OfficeBundle, &old, &pass("correct horse")).unwrap();
+        let (_, none, _) = open_bundle(&older, &pass("correct horse")).unwrap();
+
+        // Assert
+        assert_eq!(back.fingerprint(), identity.fingerprint());
+        assert_eq!(back_card, card);
+        assert_eq!(*key.unwrap().to_bytes(), *records.to_bytes());
+        assert!(none.is_none());
     }
 
     #[test]

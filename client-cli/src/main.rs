@@ -21,6 +21,7 @@ mod output;
 mod policy;
 mod relay;
 mod remember;
+mod report;
 mod thread;
 
 use std::io::Write as _;

@@ -82,9 +82,10 @@ pub fn default_retention(retention_days: u32) -> String {
         "We keep no permanent record of confidential conversations. Your case is kept on the \
          relay only while it is in use: it is deleted {retention_days} days after its last \
          message, or sooner when you destroy it or we close it. When a case closes, we keep \
-         only an anonymous tally (the categories, the quarter, your constituency if you chose \
-         one, and the outcome) to report trends, and we never publish counts small enough to point \
-         at a person."
+         only an anonymous tally to report trends: up to three of its categories, the quarter \
+         it closed in, your constituency if you chose one, and the outcome, and nothing else \
+         (no day, no case number, none of your words). We never publish counts small enough to \
+         point at a person."
     )
 }
 
@@ -279,6 +280,44 @@ pub(crate) mod tests {
     use super::*;
     use candor_protocol::card::OFFICE_CARD_VERSION;
     use candor_protocol::{Day, Identity, OfficeCard, limits};
+
+    #[test]
+    fn the_default_retention_lists_exactly_what_a_tally_holds() {
+        // Arrange: a tally with every field, and the one part of the text that describes it.
+        let tally = candor_protocol::Tally::new(
+            vec!["peer".parse().unwrap()],
+            "2026Q4".parse().unwrap(),
+            Some("staff".parse().unwrap()),
+            "resolved".parse().unwrap(),
+        )
+        .unwrap();
+        let text = default_retention(90);
+
+        // Act: what the tally holds, field by field, as the text must name it.
+        let held = [
+            (
+                !tally.categories().is_empty(),
+                "up to three of its categories",
+            ),
+            (tally.quarter().number() > 0, "the quarter it closed in"),
+            (
+                tally.constituency().is_some(),
+                "your constituency if you chose one",
+            ),
+            (!tally.outcome().as_str().is_empty(), "the outcome"),
+        ];
+
+        // Assert: each named, and the list closed.
+        for (present, phrase) in held {
+            assert!(present && text.contains(phrase), "{phrase}");
+        }
+        assert_eq!(
+            candor_protocol::tally::MAX_TALLY_CATEGORIES,
+            3,
+            "the text says three"
+        );
+        assert!(text.contains("and nothing else (no day, no case number, none of your words)"));
+    }
 
     pub(crate) fn card_for(identity: &Identity) -> OfficeCard {
         OfficeCard {

@@ -12,11 +12,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use candor_protocol::api::{
     Appended, CLOSE_VERSION, CloseMailbox, Closed, EnvelopePage, InboxEntry, InboxPage, Limits,
     MailboxOpened, Marker, OfficeSaved, OpenMailbox, Problem, RegisterOffice, StoredEnvelope,
+    StoredTally, TallyPage,
 };
 use candor_protocol::pow::Challenge;
 use candor_protocol::request::HEADERS;
 use candor_protocol::{
     Envelope, MailboxId, OfficeId, RelayUrl, RequestAuth, SignedCard, Signer, SigningSecretKey,
+    TallyId,
 };
 use reqwest::Method;
 use reqwest::blocking::Client;
@@ -247,6 +249,36 @@ impl Relay {
         Ok(all)
     }
 
+    /// `GET /v1/offices/{office}/tallies`, signed by the office: hands every stored tally to
+    /// `each`, a page at a time, so that no more than a page is held at once.
+    pub fn each_tally(
+        &self,
+        office: &OfficeId,
+        key: &SigningSecretKey,
+        mut each: impl FnMut(StoredTally) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let auth = Auth {
+            key,
+            signer: Signer::Office,
+        };
+        let mut after: Option<TallyId> = None;
+        loop {
+            let path = match &after {
+                Some(id) => format!("/v1/offices/{office}/tallies?after={id}"),
+                None => format!("/v1/offices/{office}/tallies"),
+            };
+            let page: TallyPage = self.json(Method::GET, &path, None, Some(&auth))?;
+            for tally in page.tallies {
+                each(tally)?;
+            }
+            match page.next {
+                // IDs only grow: a relay that repeats a cursor would loop.
+                Some(next) if after.is_none_or(|a| next > a) => after = Some(next),
+                _ => return Ok(()),
+            }
+        }
+    }
+
     /// `GET /v1/pow`: a fresh proof-of-work challenge.
     pub fn pow(&self) -> Result<Challenge, RelayError> {
         let body = self.call(Method::GET, "/v1/pow", None, None)?;
@@ -313,11 +345,14 @@ impl Relay {
     }
 
     /// `POST /v1/mailboxes/{mailbox}/close`, signed by the office: closes the case, with an
-    /// optional last message. Returns the last message's sequence number.
-    pub fn close(
+    /// optional last message and the case's sealed tally in the same signed request, so that
+    /// the relay stores it in the same write and no second request gives its time away.
+    /// Returns the last message's sequence number.
+    pub fn close_recording(
         &self,
         mailbox: &MailboxId,
         last: Option<Envelope>,
+        tally: Option<Vec<u8>>,
         key: &SigningSecretKey,
     ) -> Result<Option<u64>, RelayError> {
         let auth = Auth {
@@ -327,6 +362,7 @@ impl Relay {
         let body = CloseMailbox {
             v: CLOSE_VERSION.into(),
             envelope: last,
+            tally,
         };
         let path = format!("/v1/mailboxes/{mailbox}/close");
         let done: Closed = self.json(Method::POST, &path, Some(to_json(&body)), Some(&auth))?;

@@ -7,14 +7,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoding::b64_array;
 use crate::pow::Solution;
-use crate::{Envelope, MailboxId, OfficeId, SignedCard};
+use crate::{Envelope, MailboxId, OfficeId, SignedCard, TallyId};
 
 /// The open-mailbox request format version. Version 2 carries the case's first envelope and
 /// a mailbox ID that certifies the case keys; a version 1 request is refused as unsupported.
 pub const OPEN_MAILBOX_VERSION: u8 = 2;
 
-/// The close request format version.
-pub const CLOSE_VERSION: u8 = 1;
+/// The close request format version. Version 2 carries the case's sealed tally; a version 1
+/// request is refused as unsupported, so that no close goes unrecorded by an old client.
+pub const CLOSE_VERSION: u8 = 2;
+
+/// The most tallies a page of `GET /v1/offices/{office}/tallies` holds.
+pub const MAX_TALLY_PAGE: usize = 1000;
 
 /// The largest sealed read marker the relay keeps, in bytes.
 pub const MAX_MARKER_BYTES: usize = 256;
@@ -151,6 +155,31 @@ pub struct CloseMailbox {
     pub v: u64,
     /// A last message to the visitor, or `null`.
     pub envelope: Option<Envelope>,
+    /// The case's tally, sealed under the office's records key ([`crate::tally`]), exactly
+    /// [`crate::tally::SEALED_TALLY_LEN`] bytes; or `null` to record none.
+    #[serde(with = "crate::encoding::b64_opt")]
+    pub tally: Option<Vec<u8>>,
+}
+
+/// One stored tally, as `GET /v1/offices/{office}/tallies` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredTally {
+    /// The tally's random ID, which is also its place in the listing.
+    pub id: TallyId,
+    /// The sealed tally.
+    #[serde(with = "crate::encoding::b64_vec")]
+    pub sealed: Vec<u8>,
+}
+
+/// A page of an office's tallies, in ID order (random, so no order of closing).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TallyPage {
+    /// Tallies with an ID above the cursor.
+    pub tallies: Vec<StoredTally>,
+    /// The cursor for the next page, or `null` when this page is the last.
+    pub next: Option<TallyId>,
 }
 
 /// The answer to closing a case.

@@ -83,6 +83,11 @@ random_id!(
     "handoff id"
 );
 random_id!(
+    /// A stored tally: 16 random bytes the relay draws, tied to nothing else.
+    TallyId,
+    "tally id"
+);
+random_id!(
     /// A signed request's nonce: 16 random bytes, each accepted once.
     RequestId,
     "request id"

@@ -70,3 +70,7 @@ pub const HANDOFF_CHANNEL_ID: &[u8] = b"candor/v2/handoff-channel-id";
 pub const HANDOFF_CHANNEL_KEY: &[u8] = b"candor/v2/handoff-channel-key";
 /// AAD prefix of a sealed handoff package; followed by the handoff ID.
 pub const HANDOFF_PACKAGE: &[u8] = b"candor/v2/handoff-package";
+/// HKDF info turning the office's records key into the XChaCha20-Poly1305 key of its tallies.
+pub const TALLY_KEY: &[u8] = b"candor/v1/tally-key";
+/// Prefix of a sealed tally's AAD; followed by the office ID.
+pub const TALLY_AAD: &[u8] = b"candor/v1/tally";

@@ -13,7 +13,8 @@
 //! - [`request`]: signed relay requests;
 //! - [`pow`]: the proof of work for opening a mailbox;
 //! - [`marker`]: the office's sealed read marker of a case;
-//! - [`handoff`]: the 2-of-2 handoff objects.
+//! - [`handoff`]: the 2-of-2 handoff objects;
+//! - [`tally`]: the anonymous tally a closed case leaves, sealed under the records key.
 //!
 //! ```
 //! use candor_protocol::seal::{Opener, Sealer};
@@ -55,6 +56,7 @@ pub mod padding;
 pub mod pow;
 pub mod request;
 pub mod seal;
+pub mod tally;
 
 pub use address::{OfficeAddress, RelayUrl};
 pub use card::{
@@ -65,12 +67,13 @@ pub use codename::{CaseKeys, Codename};
 pub use day::Day;
 pub use envelope::{Direction, Envelope};
 pub use error::{CodenameTypo, Error, PowError};
-pub use ids::{HandoffId, MailboxId, OfficeId, RequestId};
+pub use ids::{HandoffId, MailboxId, OfficeId, RequestId, TallyId};
 pub use keys::{
     Fingerprint, Identity, KemPublicKey, KemSecretKey, SigningPublicKey, SigningSecretKey,
 };
 pub use message::Message;
 pub use request::{RequestAuth, Signer};
+pub use tally::{Quarter, RecordsKey, Tally};
 
 /// Re-exported so callers can name the RNG traits this crate takes.
 pub use rand;
@@ -91,6 +94,7 @@ mod tests {
     assert_not_impl_any!(CaseKeys: Debug, Display);
     assert_not_impl_any!(Message: Debug, Display);
     assert_not_impl_any!(pow::PowKey: Debug, Display);
+    assert_not_impl_any!(tally::RecordsKey: Debug, Display);
 
     #[test]
     fn secret_types_zeroize_on_drop() {

@@ -14,7 +14,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
 
 /// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
 /// name in upper case.
-pub const SETTING_NAMES: [&str; 29] = [
+pub const SETTING_NAMES: [&str; 30] = [
     "listen",
     "path_prefix",
     "metrics_listen",
@@ -23,6 +23,7 @@ pub const SETTING_NAMES: [&str; 29] = [
     "tls_key",
     "retention_default_days",
     "retention_jitter_hours",
+    "statistics_retention_years",
     "pow_difficulty",
     "pow_ttl_secs",
     "request_window_secs",
@@ -160,6 +161,9 @@ pub struct Settings {
     pub retention_default_days: u32,
     /// Upper bound of the random jitter added to every expiry, in hours.
     pub retention_jitter_hours: u32,
+    /// How many calendar years after the one it was written in an office's tally is kept:
+    /// the statistics retention, apart from every case's.
+    pub statistics_retention_years: u16,
     /// Leading zero bits a proof of work must have to open a mailbox.
     pub pow_difficulty: u8,
     /// How long a PoW challenge stays valid, in seconds.
@@ -225,6 +229,7 @@ impl Default for Settings {
             tls_key: None,
             retention_default_days: 90,
             retention_jitter_hours: 24,
+            statistics_retention_years: 10,
             // About 0.7 s single-threaded on the reference 2-core machine (11.9 M SHA-256/s).
             // 2^24 hashes: about 0.7 s on two cores and 1.4 s on one here (docs/benchmarks.md).
             pow_difficulty: 24,
@@ -314,6 +319,9 @@ impl Settings {
         }
         if !(1..=3650).contains(&self.retention_default_days) {
             return invalid("retention_default_days", "must be between 1 and 3650");
+        }
+        if !(1..=100).contains(&self.statistics_retention_years) {
+            return invalid("statistics_retention_years", "must be between 1 and 100");
         }
         if self.retention_jitter_hours > 24 * 365 {
             return invalid("retention_jitter_hours", "must be at most 8760 (a year)");

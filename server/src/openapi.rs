@@ -7,6 +7,7 @@
 
 mod cases;
 mod handoffs;
+mod tallies;
 
 use serde::Serialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -16,6 +17,7 @@ pub use handoffs::{
     Agreement, Fetch, Fetched, HandoffPath, HandoffStatus, KeyShare, Package, PutHandoff,
     Revocation,
 };
+pub use tallies::{StoredTally, TallyPage, TallyQuery};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -34,6 +36,7 @@ pub use handoffs::{
         crate::routes::offices::fetch,
         crate::routes::offices::update,
         crate::routes::offices::inbox,
+        crate::routes::tallies::list,
         crate::routes::mailboxes::open,
         crate::routes::mailboxes::append,
         crate::routes::mailboxes::list,
@@ -50,11 +53,12 @@ pub use handoffs::{
         Problem, Health, SignedCard, RegisterOffice, OfficeSaved, Challenge, Solution,
         OpenMailbox, MailboxOpened, Direction, Envelope, Appended, StoredEnvelope, EnvelopePage,
         InboxEntry, InboxPage, Stanza, Limits, Versions, CloseMailbox, Closed, Marker, PutHandoff,
-        Package, KeyShare, Agreement, Fetch, Fetched, HandoffStatus, Revocation
+        Package, KeyShare, Agreement, Fetch, Fetched, HandoffStatus, Revocation, StoredTally,
+        TallyPage
     )),
     tags(
         (name = "service", description = "Health and this document. Metrics are served on a separate listener, not here."),
-        (name = "offices", description = "Office cards and the office's inbox."),
+        (name = "offices", description = "Office cards, the office's inbox and its sealed tallies."),
         (name = "mailboxes", description = "Proof of work and the cases' mailboxes."),
         (name = "handoffs", description = "Handoff for informal resolution: consent, agreement, the third party's fetch, state and revocation."),
     )

@@ -7,6 +7,7 @@ pub mod mailboxes;
 pub mod offices;
 pub mod pow;
 pub mod service;
+pub mod tallies;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -33,6 +34,8 @@ pub mod pattern {
     pub const OFFICE: &str = "/v1/offices/{office}";
     /// `GET`.
     pub const INBOX: &str = "/v1/offices/{office}/inbox";
+    /// `GET`.
+    pub const TALLIES: &str = "/v1/offices/{office}/tallies";
     /// `POST`.
     pub const MAILBOXES: &str = "/v1/mailboxes";
     /// `DELETE`.
@@ -89,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(pattern::MARKER, "PUT").route(web::put().to(cases::marker)))
         .service(resource(pattern::MAILBOX, "DELETE").route(web::delete().to(mailboxes::delete)))
         .service(resource(pattern::INBOX, "GET").route(web::get().to(offices::inbox)))
+        .service(resource(pattern::TALLIES, "GET").route(web::get().to(tallies::list)))
         .service(
             resource(pattern::HANDOFF, "GET, PUT")
                 .route(web::get().to(handoffs::status))

@@ -17,14 +17,14 @@ pub mod sled;
 #[cfg(test)]
 mod conformance;
 
-use candor_protocol::api::InboxEntry;
-use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId};
+use candor_protocol::api::{InboxEntry, StoredTally};
+use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, TallyId};
 
 pub use error::StoreError;
 pub use limits::{Expiry, Quotas};
 pub use records::{
-    MailboxRecord, NewMailbox, NewPackage, OfficeRecord, PackageRecord, RawEnvelope, TokenKind,
-    UsedToken,
+    MailboxRecord, NewMailbox, NewPackage, NewTally, OfficeRecord, PackageRecord, RawEnvelope,
+    TokenKind, UsedToken,
 };
 pub use reports::{CheckReport, Compacted, Swept};
 
@@ -65,7 +65,31 @@ pub trait Store: Send + Sync + 'static {
         last: Option<&Envelope>,
         expiry: u64,
         quotas: &Quotas,
+    ) -> Result<Option<u64>, StoreError> {
+        self.close_recording(id, last, None, expiry, quotas)
+    }
+    /// As [`Store::close_mailbox`], storing `tally`, if given, under the mailbox's office in
+    /// the same atomic write: the tally is there if and only if the case closed. A tally is
+    /// kept apart from every case: deleting a mailbox and the sweep never touch it.
+    fn close_recording(
+        &self,
+        id: &MailboxId,
+        last: Option<&Envelope>,
+        tally: Option<&NewTally>,
+        expiry: u64,
+        quotas: &Quotas,
     ) -> Result<Option<u64>, StoreError>;
+    /// Up to `limit` of an office's tallies with an ID above `after` (all, if `None`), in ID
+    /// order.
+    fn tallies(
+        &self,
+        office: &OfficeId,
+        after: Option<&TallyId>,
+        limit: usize,
+    ) -> Result<Vec<StoredTally>, StoreError>;
+    /// Deletes up to `batch` tallies, of any office, kept until a year before `year`: the
+    /// statistics retention. Returns how many it deleted.
+    fn expire_tallies(&self, year: u16, batch: usize) -> Result<usize, StoreError>;
     /// Sets the office's sealed read marker of a mailbox. Neither the inbox order nor the
     /// expiry moves.
     fn set_marker(&self, id: &MailboxId, marker: &[u8]) -> Result<(), StoreError>;

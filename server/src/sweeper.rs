@@ -1,11 +1,13 @@
 //! The sweeper: every `sweep_interval_secs`, deletes what expired, in bounded batches read from
 //! the expiry index, so that its cost grows with what expired and not with what is stored. Each
 //! pass ends with a flush, then a compaction of the store's files (`Store::compact`), so that
-//! what was deleted also leaves the disk on a schedule.
+//! what was deleted also leaves the disk on a schedule. Tallies are not swept: after each pass
+//! the statistics retention ([`expire_statistics`]) drops those whose keep-until year is over.
 
 use std::time::Duration;
 
 use actix_web::web;
+use candor_protocol::{Day, Quarter};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -26,6 +28,9 @@ pub fn spawn(state: web::Data<AppState>, mut stop: watch::Receiver<bool>) -> Joi
             }
             if let Err(e) = sweep(&state, Some(&stop)).await {
                 tracing::error!(error = %e, "sweeping failed");
+            }
+            if let Err(e) = expire_statistics(&state).await {
+                tracing::error!(error = %e, "the statistics retention failed");
             }
         }
     })
@@ -80,6 +85,33 @@ async fn sweep(
             packages = total.packages,
             tokens = total.tokens,
             "sweep done"
+        );
+    }
+    Ok(total)
+}
+
+/// The statistics retention, apart from the sweep of cases: drops the tallies whose
+/// keep-until year is over, in batches, and waits for them to be durable. Returns how many.
+pub async fn expire_statistics(state: &AppState) -> Result<usize, StoreError> {
+    let year = Quarter::of_day(Day::from_unix(state.clock.now())).year();
+    let batch = state.settings.sweep_batch;
+    let mut total = 0;
+    loop {
+        let store = state.store.clone();
+        let n = tokio::task::spawn_blocking(move || store.expire_tallies(year, batch))
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))??;
+        total += n;
+        if n < batch {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    if total > 0 {
+        state.durability.wait().await?;
+        tracing::info!(
+            tallies = total,
+            "tallies past the statistics retention dropped"
         );
     }
     Ok(total)

@@ -51,7 +51,7 @@ impl Relay {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         let log = Arc::new(Mutex::new(String::new()));
-        let (child, port) = launch(data.path(), &env, &log, "127.0.0.1:0");
+        let (child, port) = launch(data.path(), &env, &log);
         Self {
             child,
             data,
@@ -66,7 +66,7 @@ impl Relay {
     /// environment. It listens on a new port; `url` and `port` follow.
     pub fn restart(&mut self) {
         self.stop();
-        let (child, port) = launch(self.data.path(), &self.env, &self.log, "127.0.0.1:0");
+        let (child, port) = launch(self.data.path(), &self.env, &self.log);
         self.child = child;
         self.port = port;
         self.url = format!("http://127.0.0.1:{port}");
@@ -75,10 +75,16 @@ impl Relay {
     /// Starts the stopped relay again on the same data directory and the same port, so that
     /// the URL a card names reaches it again (a relay back after an outage).
     pub fn start_again_on_same_port(&mut self) {
-        let listen = format!("127.0.0.1:{}", self.port);
-        let (child, port) = launch(self.data.path(), &self.env, &self.log, &listen);
+        let (child, port) = launch_on(self.data.path(), &self.env, &self.log, self.port);
+        assert_eq!(port, self.port);
         self.child = child;
-        self.port = port;
+    }
+
+    /// Like [`Relay::restart`], on the same port, so that cards naming the relay's URL stay
+    /// right.
+    pub fn restart_on_same_port(&mut self) {
+        self.stop();
+        self.start_again_on_same_port();
     }
 
     /// Like [`Relay::restart`], with one environment variable set or replaced.
@@ -165,18 +171,23 @@ impl Relay {
 
 /// Spawns `candor-server` on `data` and waits until it says which port it listens on. Its
 /// output is appended to `log`.
-fn launch(
+fn launch(data: &Path, env: &[(String, String)], log: &Arc<Mutex<String>>) -> (Child, u16) {
+    launch_on(data, env, log, 0)
+}
+
+/// As [`launch`], on `port` (0: any free one).
+fn launch_on(
     data: &Path,
     env: &[(String, String)],
     log: &Arc<Mutex<String>>,
-    listen: &str,
+    port: u16,
 ) -> (Child, u16) {
     let mut child = Command::new(&binaries().server)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("--listen")
-        .arg(listen)
+        .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
         .arg(data)
         .arg("--pow-difficulty")

@@ -10,7 +10,8 @@ pub mod third_parties;
 use anyhow::{Context as _, Result, anyhow, bail};
 use candor_protocol::card::OFFICE_CARD_VERSION;
 use candor_protocol::{
-    Error, Identity, MailboxId, OfficeCard, OfficeId, RelayUrl, SignedCard, labels, limits,
+    Error, Identity, MailboxId, OfficeCard, OfficeId, RecordsKey, RelayUrl, SignedCard, labels,
+    limits,
 };
 use serde::Serialize;
 
@@ -30,6 +31,8 @@ pub struct OfficeKeys {
     pub identity: Identity,
     /// The card as last saved.
     pub card: OfficeCard,
+    /// The records key, which seals the office's tallies.
+    pub records: RecordsKey,
 }
 
 impl OfficeKeys {
@@ -102,7 +105,41 @@ pub fn unlock_keeping_passphrase(home: &Home) -> Result<(OfficeKeys, secrecy::Se
     let pass = input::passphrase(input::PASSPHRASE_ENV, "Office keystore passphrase")?;
     let identity = keystore::open_identity(&bytes, &pass, &card)
         .with_context(|| format!("could not unlock the office keystore {}", path.display()))?;
-    Ok((OfficeKeys { identity, card }, pass))
+    let records = records_key(home, &pass)?;
+    Ok((
+        OfficeKeys {
+            identity,
+            card,
+            records,
+        },
+        pass,
+    ))
+}
+
+/// Opens the records keystore under the office keystore's passphrase; an office made before
+/// there were records gets a new key here, once.
+fn records_key(home: &Home, pass: &secrecy::SecretString) -> Result<RecordsKey> {
+    let path = home.file(home::RECORDS_KEY);
+    match std::fs::read(&path) {
+        Ok(bytes) => keystore::open_records_key(&bytes, pass).with_context(|| {
+            format!(
+                "could not unlock the records keystore {}: it takes the office keystore's \
+                 passphrase; import it again with `candor office import-keys FILE`",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = RecordsKey::generate(&mut candor_protocol::rand::rng());
+            home::write_private(&path, &keystore::seal_records_key(&key, pass)?)?;
+            output::note(&format!(
+                "note: made the office's records key in {}; it seals the anonymous tallies of \
+                 closed cases. Share it with `candor office export-keys`.",
+                path.display()
+            ));
+            Ok(key)
+        }
+        Err(e) => Err(anyhow!("could not read {}: {e}", path.display())),
+    }
 }
 
 fn save(
@@ -236,7 +273,9 @@ struct Published<'a> {
 /// `candor office publish`.
 pub fn publish(ctx: &Context, args: PublishArgs) -> Result<()> {
     let invite = input::invite(args.invite.as_deref(), args.invite_file.as_deref())?;
-    let OfficeKeys { identity, mut card } = unlock(&ctx.home)?;
+    let OfficeKeys {
+        identity, mut card, ..
+    } = unlock(&ctx.home)?;
     apply_changes(&mut card, &args)?;
     card.expires = today().plus(args.valid_days);
     check_card(
@@ -428,7 +467,7 @@ pub fn export_keys(ctx: &Context, args: BundleArgs) -> Result<()> {
         input::BUNDLE_PASSPHRASE_ENV,
         "Choose a passphrase for the bundle (tell it to your colleague separately)",
     )?;
-    let bundle = keystore::seal_bundle(&keys.identity, &keys.card, &pass)?;
+    let bundle = keystore::seal_bundle(&keys.identity, &keys.records, &keys.card, &pass)?;
     home::write_private(&args.file, &bundle)?;
     let file = args.file.display().to_string();
     ctx.out.either(&serde_json::json!({ "bundle": file, "office": keys.card.id }), |_| {
@@ -448,13 +487,23 @@ pub fn import_keys(ctx: &Context, args: ImportArgs) -> Result<()> {
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("could not read the bundle {}", args.file.display()))?;
     let pass = input::passphrase(input::BUNDLE_PASSPHRASE_ENV, "Bundle passphrase")?;
-    let (identity, card) = keystore::open_bundle(&bytes, &pass)
+    let (identity, records, card) = keystore::open_bundle(&bytes, &pass)
         .with_context(|| format!("could not open the bundle {}", args.file.display()))?;
     let keystore_pass = input::new_passphrase(
         input::PASSPHRASE_ENV,
         "Choose a passphrase for this computer's office keystore",
     )?;
     save(&ctx.home, Some((&identity, &keystore_pass)), &card)?;
+    let records_path = ctx.home.file(home::RECORDS_KEY);
+    match records {
+        Some(key) => home::write_private(
+            &records_path,
+            &keystore::seal_records_key(&key, &keystore_pass)?,
+        )?,
+        // A bundle of the older kind: a records key made here would not open the tallies the
+        // office's other staff record, so none is kept; the next unlock makes one.
+        None => home::remove(&records_path)?,
+    }
     let address = card.address()?.to_string();
     ctx.out.either(
         &serde_json::json!({ "office": card.id, "address": address, "home": ctx.home.dir().display().to_string() }),

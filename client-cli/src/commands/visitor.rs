@@ -20,8 +20,10 @@ use crate::{input, remember};
 
 mod pow;
 mod raise;
+mod resources;
 
 pub use raise::raise;
+pub use resources::resources;
 
 /// The verified office and a client for its relay.
 struct Office {

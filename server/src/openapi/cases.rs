@@ -65,12 +65,21 @@ pub struct Versions {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct CloseMailbox {
-    /// Format version: 1.
-    #[schema(minimum = 1, maximum = 1)]
+    /// Format version: 2 (a version 1 body is refused as unsupported).
+    #[schema(minimum = 2, maximum = 2)]
     v: u64,
     /// A last message to the visitor, or null.
     #[schema(nullable)]
     envelope: Option<Envelope>,
+    /// The case's tally sealed under the office's records key: 232 bytes, base64url; or
+    /// null to record none. Stored in the same write as the closing.
+    #[schema(
+        nullable,
+        pattern = "^[A-Za-z0-9_-]{309}[AQgw]$",
+        min_length = 310,
+        max_length = 310
+    )]
+    tally: Option<String>,
 }
 
 /// The answer to closing a case.

@@ -1,17 +1,18 @@
-//! What the office does to a case besides replying: close it (with an optional last message)
-//! and keep its read marker. Both are signed by the office key; to anyone else a mailbox
+//! What the office does to a case besides replying: close it (with an optional last message
+//! and the case's sealed tally, stored in the same write) and keep its read marker. Both are signed by the office key; to anyone else a mailbox
 //! answers as if it did not exist.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use candor_protocol::api::{CLOSE_VERSION, CloseMailbox, Closed, MAX_MARKER_BYTES, Marker};
-use candor_protocol::{Direction, Signer};
+use candor_protocol::tally::SEALED_TALLY_LEN;
+use candor_protocol::{Day, Direction, Quarter, Signer, TallyId};
 
 use super::mailboxes::{authorize, mailbox_id};
 use super::{blocking, durable, expiry, json, other_version, parse_json, quotas, read_body};
 use crate::error::ApiError;
 use crate::startup::AppState;
-use crate::store::OfficeRecord;
+use crate::store::{NewTally, OfficeRecord};
 
 /// How long a closed case stays readable when the stored card cannot be read (a card of the
 /// first format, kept from before the upgrade).
@@ -43,8 +44,8 @@ fn office_only(signer: Signer) -> Result<(), ApiError> {
     params(crate::openapi::MailboxPath, crate::openapi::SignatureHeaders),
     request_body(content = crate::openapi::CloseMailbox, content_type = "application/json"),
     responses(
-        (status = 200, description = "Closed, on disk. The visitor can read the case for the card's grace period; then it is swept.", body = crate::openapi::Closed),
-        (status = 400, description = "Malformed body or path, unsupported version, or a last message that is not a to-visitor envelope of this mailbox.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Closed, and the tally stored, on disk. The visitor can read the case for the card's grace period; then it is swept. The tally stays.", body = crate::openapi::Closed),
+        (status = 400, description = "Malformed body or path, unsupported version (version 1 is refused), a last message that is not a to-visitor envelope of this mailbox, or a sealed tally that is not 232 bytes.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Signature missing, stale, replayed, or not the office's.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -86,9 +87,14 @@ pub async fn close(
     let days = close_grace_days(office).min(retention.max(1));
     let grace = expiry(&state, days).drawn;
     let quotas = quotas(&state);
+    let tally = close
+        .tally
+        .map(|sealed| new_tally(&state, sealed))
+        .transpose()?;
     let today = candor_protocol::Day::from_unix(state.clock.now());
     let seq = blocking(&state, move |s| {
-        let seq = s.close_mailbox(&id, close.envelope.as_ref(), grace, &quotas)?;
+        let seq =
+            s.close_recording(&id, close.envelope.as_ref(), tally.as_ref(), grace, &quotas)?;
         // Closing a case revokes its handoffs that were not fetched (issue 16).
         super::handoffs::revoke_unfetched(s, &id, today)?;
         Ok(seq)
@@ -97,6 +103,22 @@ pub async fn close(
     durable(&state).await?;
     tracing::debug!(mailbox = %id, "case closed");
     Ok(json(StatusCode::OK, &Closed { seq }))
+}
+
+/// A sealed tally to store with a closing: exactly [`SEALED_TALLY_LEN`] bytes (the relay
+/// cannot open it), a random ID, and the statistics retention's keep-until year.
+fn new_tally(state: &AppState, sealed: Vec<u8>) -> Result<NewTally, ApiError> {
+    if sealed.len() != SEALED_TALLY_LEN {
+        return Err(ApiError::Malformed(
+            "a sealed tally is exactly 232 bytes (docs/protocol.md, tallies)",
+        ));
+    }
+    let year = Quarter::of_day(Day::from_unix(state.clock.now())).year();
+    Ok(NewTally {
+        id: TallyId::random(&mut rand::rng()),
+        keep_until: year.saturating_add(state.settings.statistics_retention_years),
+        sealed,
+    })
 }
 
 /// `PUT /v1/mailboxes/{mailbox}/marker`: sets the office's sealed read marker of the case.

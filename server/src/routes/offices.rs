@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::{OfficeRecord, TokenKind, UsedToken};
 
-fn office_id(raw: &str) -> Result<OfficeId, ApiError> {
+pub(super) fn office_id(raw: &str) -> Result<OfficeId, ApiError> {
     raw.parse().map_err(|_| {
         ApiError::Malformed("an office ID must be 3 to 32 characters of a-z, 0-9 and '-'")
     })
@@ -20,7 +20,7 @@ fn office_id(raw: &str) -> Result<OfficeId, ApiError> {
 
 /// Checks an office request's signature: headers, freshness, key lookup, verification, replay.
 /// Only the office key can sign; an unknown office answers like a wrong key.
-fn authorize(
+pub(super) fn authorize(
     state: &AppState,
     req: &HttpRequest,
     id: OfficeId,

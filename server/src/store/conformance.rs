@@ -8,7 +8,7 @@
 //! function. The suite itself knows no backend.
 //!
 //! Each submodule covers one concept: [`offices`], [`mailboxes`], [`envelopes`], [`closing`],
-//! [`markers`], [`inbox`], [`packages`], [`sweep`] and [`restart`]. A test asserts only what
+//! [`markers`], [`inbox`], [`packages`], [`sweep`], [`restart`] and [`tallies`]. A test asserts only what
 //! the trait's doc comments promise or what the relay relies on. Writes are read back after
 //! [`Store::flush`], as the relay answers a write only after its group commit;
 //! read-modify-writes (a token spent twice, a mailbox deleted twice, a case closed twice) are
@@ -39,6 +39,7 @@ pub(crate) mod offices;
 pub(crate) mod packages;
 pub(crate) mod restart;
 pub(crate) mod sweep;
+pub(crate) mod tallies;
 
 /// A backend under test: one store, and a way to close and reopen it.
 pub(crate) trait Harness {
@@ -405,6 +406,14 @@ macro_rules! store_conformance {
                 closing_sets_the_expiry_and_the_sweep_deletes_the_case_at_it,
                 a_closed_case_stays_closed_after_a_restart,
             }
+            tallies {
+                a_tally_is_stored_with_its_closing_and_listed_by_its_office,
+                a_refused_closing_stores_no_tally,
+                deleting_and_sweeping_cases_leave_their_tallies,
+                tallies_are_listed_in_id_order_a_page_at_a_time,
+                the_statistics_retention_drops_tallies_past_their_year,
+                tallies_are_kept_across_a_restart,
+            }
             markers {
                 a_marker_reads_back_from_the_mailbox_and_the_inbox,
                 a_marker_survives_a_restart,
@@ -473,7 +482,7 @@ macro_rules! store_conformance {
 pub(crate) use store_conformance;
 
 /// Each submodule's source, for [`assert_every_test_listed`].
-const SOURCES: [(&str, &str); 9] = [
+const SOURCES: [(&str, &str); 10] = [
     ("offices", include_str!("conformance/offices.rs")),
     ("mailboxes", include_str!("conformance/mailboxes.rs")),
     ("envelopes", include_str!("conformance/envelopes.rs")),
@@ -483,6 +492,7 @@ const SOURCES: [(&str, &str); 9] = [
     ("packages", include_str!("conformance/packages.rs")),
     ("sweep", include_str!("conformance/sweep.rs")),
     ("restart", include_str!("conformance/restart.rs")),
+    ("tallies", include_str!("conformance/tallies.rs")),
 ];
 
 /// Asserts that `listed` (module, tests) names exactly the `pub(crate) fn`s of the suite's

@@ -1,8 +1,8 @@
 //! What the store keeps, as the relay hands it over and gets it back: offices, mailboxes,
-//! envelopes, handoff packages and spent single-use tokens.
+//! envelopes, handoff packages, spent single-use tokens and the offices' sealed tallies.
 
 use candor_protocol::{
-    Envelope, HandoffId, MailboxId, OfficeCard, OfficeId, SignedCard, SigningPublicKey,
+    Envelope, HandoffId, MailboxId, OfficeCard, OfficeId, SignedCard, SigningPublicKey, TallyId,
 };
 
 /// An office as stored: its signed card and what the relay needs from it without reparsing.
@@ -146,4 +146,17 @@ pub struct UsedToken {
     pub random: [u8; 16],
     /// Unix seconds after which the token is refused.
     pub expires: u64,
+}
+
+/// A tally to store with a closing: the office's anonymous record of the case, sealed under its
+/// records key. It holds no time but the calendar year after which the relay may drop it
+/// (its statistics retention), and no link to the case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTally {
+    /// A random ID the relay drew.
+    pub id: TallyId,
+    /// The last calendar year (UTC) the tally is kept; it is dropped once that year is over.
+    pub keep_until: u16,
+    /// The sealed tally, as the office sent it.
+    pub sealed: Vec<u8>,
 }

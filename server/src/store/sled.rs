@@ -15,6 +15,11 @@
 //! | `l` | (nothing) | the log checkpoint's LSN `u64` |
 //! | `h` | handoff (16) | [`PackageRecord`] |
 //! | `p` | mailbox (16) ‖ handoff (16) | empty |
+//! | `t` | office ID ‖ `0x00` ‖ tally (16) | keep-until year `u16` ‖ sealed tally |
+//! | `y` | keep-until year `u16` ‖ tally (16) | office ID |
+//!
+//! Tallies (`t`, `y`) belong to no mailbox: deleting a case and the sweep never read them;
+//! only the statistics retention (`tallies.rs`) drops them.
 //!
 //! Kind 1 in `x` is a mailbox, kind 2 a handoff package. A package is written under its
 //! mailbox's office lock, so that it cannot outlive a mailbox being deleted.
@@ -42,12 +47,12 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use candor_protocol::api::InboxEntry;
-use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId};
+use candor_protocol::api::{InboxEntry, StoredTally};
+use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, TallyId};
 use sled::{IVec, Tree};
 
 use super::{
-    CheckReport, Compacted, Expiry, MailboxRecord, NewMailbox, NewPackage, OfficeRecord,
+    CheckReport, Compacted, Expiry, MailboxRecord, NewMailbox, NewPackage, NewTally, OfficeRecord,
     PackageRecord, Quotas, RawEnvelope, Store, StoreError, Swept, UsedToken,
 };
 use commit::{Committed, Pending};
@@ -67,6 +72,7 @@ mod open;
 mod packages;
 #[cfg(test)]
 mod powerloss;
+mod tallies;
 
 /// The one tree the relay keeps its data in.
 pub(super) const TREE: &str = "relay";
@@ -220,14 +226,28 @@ impl Store for SledStore {
         mailboxes::append(self, id, envelope, expiry, quotas)
     }
 
-    fn close_mailbox(
+    fn close_recording(
         &self,
         id: &MailboxId,
         last: Option<&Envelope>,
+        tally: Option<&NewTally>,
         expiry: u64,
         quotas: &Quotas,
     ) -> Result<Option<u64>, StoreError> {
-        mailboxes::close_mailbox(self, id, last, expiry, quotas)
+        mailboxes::close_mailbox(self, id, last, tally, expiry, quotas)
+    }
+
+    fn tallies(
+        &self,
+        office: &OfficeId,
+        after: Option<&TallyId>,
+        limit: usize,
+    ) -> Result<Vec<StoredTally>, StoreError> {
+        tallies::tallies(self, office, after, limit)
+    }
+
+    fn expire_tallies(&self, year: u16, batch: usize) -> Result<usize, StoreError> {
+        tallies::expire(self, year, batch)
     }
 
     fn set_marker(&self, id: &MailboxId, marker: &[u8]) -> Result<(), StoreError> {

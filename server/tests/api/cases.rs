@@ -20,8 +20,9 @@ async fn close(
 ) -> reqwest::Response {
     let path = format!("/v1/mailboxes/{}/close", case.mailbox());
     let body = serde_json::to_vec(&CloseMailbox {
-        v: 1,
+        v: 2,
         envelope: last,
+        tally: None,
     })
     .unwrap();
     app.signed(key, signer, "POST", &path, Some(&body)).await

@@ -537,8 +537,9 @@ async fn closing_the_case_revokes_its_unfetched_handoffs() {
     let h = consented(&app).await;
     assert_eq!(upload(&app, &h).await.status(), 201);
     let body = serde_json::to_vec(&candor_protocol::api::CloseMailbox {
-        v: 1,
+        v: candor_protocol::api::CLOSE_VERSION.into(),
         envelope: None,
+        tally: None,
     })
     .unwrap();
 

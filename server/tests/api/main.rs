@@ -18,3 +18,4 @@ mod privacy;
 mod retention;
 mod service;
 mod storage;
+mod tallies;

@@ -243,8 +243,9 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
         serde_json::from_slice(&case.envelope(&office, "x").to_json()).unwrap();
     let limits: serde_json::Value = app.get("/v1/limits").await.json().await.unwrap();
     let close = serde_json::to_value(CloseMailbox {
-        v: 1,
+        v: 2,
         envelope: Some(case.reply(&office, "closing")),
+        tally: Some(vec![0; candor_protocol::tally::SEALED_TALLY_LEN]),
     })
     .unwrap();
     let closed = serde_json::to_value(Closed { seq: Some(2) }).unwrap();
@@ -267,6 +268,7 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
         ("/v1/offices/{office}", "get"),
         ("/v1/offices/{office}", "put"),
         ("/v1/offices/{office}/inbox", "get"),
+        ("/v1/offices/{office}/tallies", "get"),
         ("/v1/mailboxes", "post"),
         ("/v1/mailboxes/{mailbox}/envelopes", "post"),
         ("/v1/mailboxes/{mailbox}/envelopes", "get"),
@@ -282,7 +284,7 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
     ] {
         assert!(paths[path][method].is_object(), "{method} {path}");
     }
-    assert_eq!(paths.len(), 16);
+    assert_eq!(paths.len(), 17);
     // Signed routes list the four headers.
     let params = paths["/v1/mailboxes/{mailbox}"]["delete"]["parameters"]
         .as_array()
@@ -319,6 +321,19 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
     assert_eq!(property_names(&doc, "CloseMailbox"), json_keys(&close));
     assert_eq!(property_names(&doc, "Closed"), json_keys(&closed));
     assert_eq!(property_names(&doc, "Marker"), json_keys(&marker));
+    let tallies = serde_json::to_value(candor_protocol::api::TallyPage {
+        tallies: vec![candor_protocol::api::StoredTally {
+            id: candor_protocol::TallyId::random(&mut rand::rng()),
+            sealed: vec![0; candor_protocol::tally::SEALED_TALLY_LEN],
+        }],
+        next: None,
+    })
+    .unwrap();
+    assert_eq!(property_names(&doc, "TallyPage"), json_keys(&tallies));
+    assert_eq!(
+        property_names(&doc, "StoredTally"),
+        json_keys(&tallies["tallies"][0])
+    );
     let card: serde_json::Value = serde_json::to_value(&office.signed).unwrap();
     assert_eq!(property_names(&doc, "SignedCard"), json_keys(&card));
     assert_eq!(

@@ -162,6 +162,7 @@ fn a_visitor_raises_a_concern_and_the_ombuds_replies() {
         .json();
     assert_eq!(closed["closed"], true);
     assert_eq!(closed["deleted"], true);
+    assert_eq!(closed["tally_recorded"], true);
     assert!(office.labels().is_empty());
     let gone = visitor
         .candor(&["check", &office.address])

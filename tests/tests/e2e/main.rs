@@ -17,6 +17,8 @@ mod nothing_lost;
 mod prefix;
 mod prompts;
 mod readme;
+mod records;
+mod resources;
 mod terminal;
 mod third_party;
 mod thread;

@@ -1,10 +1,10 @@
 //! `candor close`: the outcome and an optional last message, then closing on the relay (or
 //! deleting at once with `--delete`), and the anonymous tally that survives the case.
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use candor_protocol::seal::Sealer;
-use candor_protocol::{ItemId, Message, OfficeCard};
-use serde::Serialize;
+use candor_protocol::tally::MAX_TALLY_CATEGORIES;
+use candor_protocol::{ItemId, Message, OfficeCard, Quarter, Tally};
 
 use super::{case_categories, case_keys, fetch_case_thread, find_case, office_auth};
 use crate::cli::CloseArgs;
@@ -29,24 +29,36 @@ fn pick_outcome(card: &OfficeCard, id: &ItemId) -> Result<ItemId> {
     ))
 }
 
-/// What survives a closed case: an anonymous tally for the office's trend reports.
-#[derive(Serialize)]
-pub struct Tally {
-    /// The concern's categories (up to three), if the visitor gave any.
-    pub categories: Vec<ItemId>,
-    /// The quarter the case closed, such as `2026-Q4`.
-    pub quarter: String,
-    /// The visitor's constituency, by ID from the card, if they chose one.
-    pub constituency: Option<ItemId>,
-    /// How the case ended, by ID from the card.
-    pub outcome: ItemId,
+/// The anonymous tally of a closed case for the office's trend reports: its categories (up
+/// to three, as the card lists them), the quarter, the constituency and the outcome, and
+/// nothing else (`candor_protocol::tally`).
+fn tally_of(keys: &OfficeKeys, visitor: &[&Message], outcome: ItemId) -> Result<Tally> {
+    // Only IDs that the card lists reach a statistic.
+    let mut categories: Vec<ItemId> = case_categories(visitor)
+        .into_iter()
+        .filter(|c| keys.card.category(c.as_str()).is_some())
+        .collect();
+    categories.truncate(MAX_TALLY_CATEGORIES);
+    let constituency = visitor
+        .iter()
+        .find_map(|m| m.constituency.clone())
+        .filter(|c| keys.card.constituency(c.as_str()).is_some());
+    Ok(Tally::new(
+        categories,
+        Quarter::of_day(today()),
+        constituency,
+        outcome,
+    )?)
 }
 
-/// HOOK for the records issue: record the anonymous tally of a closed case, encrypted to the
-/// office and synchronised through the relay. Until that lands nothing is recorded, and this
-/// returns `false` so that `close` can say so.
-fn record_tally(_tally: &Tally) -> Result<bool> {
-    Ok(false)
+/// Records the tally: sealed under the office's records key, it travels in the closing
+/// request itself, so that no second request gives its time away.
+fn record_tally(keys: &OfficeKeys, tally: &Tally) -> Result<Vec<u8>> {
+    Ok(tally.seal(
+        &keys.records,
+        &keys.card.id,
+        &mut candor_protocol::rand::rng(),
+    )?)
 }
 
 /// `candor close CASE --outcome OUTCOME`.
@@ -68,19 +80,8 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
         bail!("case {label} is already closed; `candor close {label} --delete` deletes it now");
     }
     let visitor: Vec<&Message> = thread.visitor_messages().collect();
-    let tally = Tally {
-        // Only IDs that the card lists reach a statistic.
-        categories: case_categories(&visitor)
-            .into_iter()
-            .filter(|c| keys.card.category(c.as_str()).is_some())
-            .collect(),
-        quarter: today().quarter(),
-        constituency: visitor
-            .iter()
-            .find_map(|m| m.constituency.clone())
-            .filter(|c| keys.card.constituency(c.as_str()).is_some()),
-        outcome,
-    };
+    let tally = tally_of(&keys, &visitor, outcome)?;
+    let sealed = record_tally(&keys, &tally)?;
     // Every choice and the last message first; then the confirmation; then the relay.
     let last = if args.delete || args.no_message {
         None
@@ -108,7 +109,14 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
         bail!("case {label} was not closed");
     }
     let not_closed = || format!("case {label} was not closed");
+    // A case closed before records its tally no more: it has one already.
+    let recorded = !thread.closed;
     if args.delete {
+        if recorded {
+            relay
+                .close_recording(&entry.mailbox, None, Some(sealed), keys.identity.signing())
+                .map_err(|e| anyhow::Error::new(e).context(not_closed()))?;
+        }
         relay
             .delete_mailbox(&entry.mailbox, &office_auth(&keys))
             .map_err(|e| anyhow::Error::new(e).context(not_closed()))?;
@@ -122,28 +130,31 @@ pub fn close(ctx: &Context, args: CloseArgs) -> Result<()> {
             None => None,
         };
         relay
-            .close(&entry.mailbox, envelope, keys.identity.signing())
+            .close_recording(
+                &entry.mailbox,
+                envelope,
+                Some(sealed),
+                keys.identity.signing(),
+            )
             .map_err(|e| anyhow::Error::new(e).context(not_closed()))?;
     }
-    let recorded =
-        record_tally(&tally).context("the case is closed, but its tally was not recorded")?;
     ctx.out.either(
         &serde_json::json!({
             "case": label,
             "closed": true,
             "deleted": args.delete,
             "last_message": last.is_some(),
-            "outcome": tally.outcome,
+            "outcome": tally.outcome(),
             "tally_recorded": recorded,
         }),
         |s| {
             if args.delete {
-                format!("{} case {label} ({}); it is deleted from the relay.", s.green("Closed"), tally.outcome)
+                format!("{} case {label} ({}); it is deleted from the relay.", s.green("Closed"), tally.outcome())
             } else {
                 format!(
                     "{} case {label} ({}){}; the visitor can read it for {} days, then it is deleted.",
                     s.green("Closed"),
-                    tally.outcome,
+                    tally.outcome(),
                     if last.is_some() { ", with a last message" } else { "" },
                     close_grace_days(&keys)
                 )

@@ -3,7 +3,7 @@
 //! records (a version byte, then fixed fields). Decoders refuse anything short,
 //! long or of another version.
 
-use candor_protocol::{HandoffId, MailboxId, OfficeId, SignedCard};
+use candor_protocol::{HandoffId, MailboxId, OfficeId, SignedCard, TallyId};
 
 use crate::store::{MailboxRecord, OfficeRecord, PackageRecord, StoreError, TokenKind, UsedToken};
 
@@ -43,8 +43,12 @@ pub(super) mod prefix {
     pub const PACKAGE: u8 = b'h';
     /// Mailbox (16) ‖ handoff (16) → empty: a mailbox's packages.
     pub const MAILBOX_PACKAGE: u8 = b'p';
+    /// Office ID ‖ `0x00` ‖ tally (16) → keep-until year `u16` ‖ sealed tally.
+    pub const TALLY: u8 = b't';
+    /// Keep-until year `u16` ‖ tally (16) → office ID: the statistics retention's index.
+    pub const TALLY_EXPIRY: u8 = b'y';
     /// Every prefix in use.
-    pub const ALL: [u8; 10] = [
+    pub const ALL: [u8; 12] = [
         OFFICE,
         COUNTERS,
         MAILBOX,
@@ -55,6 +59,8 @@ pub(super) mod prefix {
         LOG,
         PACKAGE,
         MAILBOX_PACKAGE,
+        TALLY,
+        TALLY_EXPIRY,
     ];
 }
 
@@ -145,6 +151,29 @@ pub(super) fn inbox_key(office: &OfficeId, activity: u64) -> Vec<u8> {
     k.extend_from_slice(office.as_str().as_bytes());
     k.push(0);
     k.extend_from_slice(&activity.to_be_bytes());
+    k
+}
+
+/// The prefix of every tally key of an office.
+pub(super) fn tallies_prefix(office: &OfficeId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(office.as_str().len() + 18);
+    k.push(prefix::TALLY);
+    k.extend_from_slice(office.as_str().as_bytes());
+    k.push(0);
+    k
+}
+
+pub(super) fn tally_key(office: &OfficeId, id: &TallyId) -> Vec<u8> {
+    let mut k = tallies_prefix(office);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+pub(super) fn tally_expiry_key(keep_until: u16, id: &TallyId) -> [u8; 19] {
+    let mut k = [0u8; 19];
+    k[0] = prefix::TALLY_EXPIRY;
+    k[1..3].copy_from_slice(&keep_until.to_be_bytes());
+    k[3..].copy_from_slice(id.as_bytes());
     k
 }
 

@@ -15,7 +15,9 @@ use super::commit::Changes;
 use super::log::Pointer;
 use super::packages::remove_package;
 use super::{SledStore, backend, lock};
-use crate::store::{Expiry, MailboxRecord, NewMailbox, Quotas, RawEnvelope, StoreError, UsedToken};
+use crate::store::{
+    Expiry, MailboxRecord, NewMailbox, NewTally, Quotas, RawEnvelope, StoreError, UsedToken,
+};
 
 pub(super) fn open_mailbox(
     store: &SledStore,
@@ -133,6 +135,7 @@ pub(super) fn close_mailbox(
     store: &SledStore,
     id: &MailboxId,
     last: Option<&Envelope>,
+    tally: Option<&NewTally>,
     expiry: u64,
     quotas: &Quotas,
 ) -> Result<Option<u64>, StoreError> {
@@ -168,6 +171,10 @@ pub(super) fn close_mailbox(
     rec.expiry = expiry;
     rec.closed = true;
     batch.insert(&mailbox_key(id), encode_mailbox(&rec));
+    // The tally goes in the same write: it exists if and only if the case closed.
+    if let Some(tally) = tally {
+        super::tallies::queue(&mut batch, &rec.office, tally);
+    }
     store.submit(batch)?;
     store.count_office_bytes(&rec.office, json.as_ref().map_or(0, |j| j.len() as u64), 0);
     Ok(seq)
