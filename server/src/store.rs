@@ -1,6 +1,6 @@
 //! The storage trait: what the relay keeps, free of any backend's types. sled is the embedded
-//! default ([`sled::SledStore`]); a PostgreSQL backend for several relay instances implements
-//! the same trait.
+//! default ([`sled::SledStore`]); PostgreSQL ([`postgres::PostgresStore`]) serves several relay
+//! instances on one database. One conformance suite runs against both.
 //!
 //! Every method is blocking: callers run them on a blocking thread. Every write is atomic (a
 //! mailbox is whole or wholly gone, and its expiry index entry moves with it) but only durable
@@ -10,6 +10,7 @@
 
 mod error;
 mod limits;
+pub mod postgres;
 mod records;
 mod reports;
 pub mod sled;
