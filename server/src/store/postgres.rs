@@ -22,7 +22,7 @@
 //! [`Store::flush`] has nothing left to do.
 //!
 //! The backend's files, by concept: `session.rs` (pool, transactions, retries), `schema.rs`
-//! (migrations), `rows.rs` (typed columns), `offices.rs`, `mailboxes.rs`, `packages.rs`,
+//! (migrations), `pgpass.rs` (the password, as libpq finds it), `rows.rs` (typed columns), `offices.rs`, `mailboxes.rs`, `packages.rs`,
 //! `maintenance.rs` (sweep and check).
 
 use candor_protocol::api::InboxEntry;
@@ -40,6 +40,7 @@ mod mailboxes;
 mod maintenance;
 mod offices;
 mod packages;
+mod pgpass;
 mod rows;
 mod schema;
 mod session;

@@ -78,6 +78,30 @@ impl PostgresOptions {
         })
     }
 
+    /// Options from the relay's `store` URL, with the password from the first of
+    /// `configured` (the config file's `store_password`), `PGPASSWORD` and the password file
+    /// (`PGPASSFILE` or `~/.pgpass`), as libpq looks for it.
+    pub fn from_settings(url: &str, configured: Option<&[u8]>) -> Result<Self, OpenError> {
+        let mut options = Self::from_url(url, None)?;
+        let host = match options.config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(host)) => host.clone(),
+            _ => "localhost".into(),
+        };
+        let port = options.config.get_ports().first().copied().unwrap_or(5432);
+        let database = options.config.get_dbname().unwrap_or_default().to_owned();
+        let user = options.config.get_user().unwrap_or_default().to_owned();
+        let target = super::pgpass::Target {
+            host: &host,
+            port,
+            database: &database,
+            user: &user,
+        };
+        if let Some(password) = super::pgpass::find(configured, &target) {
+            options.config.password(&password[..]);
+        }
+        Ok(options)
+    }
+
     /// Sets the schema the relay's tables live in (`search_path`), for tests that give each
     /// test a schema of its own.
     #[cfg(test)]
@@ -140,7 +164,21 @@ impl r2d2::ManageConnection for Manager {
 
 /// The connection pool.
 pub(super) struct Pool {
-    pool: r2d2::Pool<Manager>,
+    /// Always `Some` until dropped (see the `Drop` impl).
+    pool: Option<r2d2::Pool<Manager>>,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Closing a connection blocks on the client's own runtime, which Tokio forbids on a
+        // thread that drives a runtime (the relay drops its store there at shutdown): close
+        // them on a thread of their own.
+        if let Some(pool) = self.pool.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
 }
 
 impl Pool {
@@ -150,8 +188,14 @@ impl Pool {
             config: options.config.clone(),
         };
         // Tried here, so that the error says why rather than that the pool timed out.
-        let first = r2d2::ManageConnection::connect(&manager)
-            .map_err(|e| OpenError::Unreachable(words(&e)))?;
+        let first = r2d2::ManageConnection::connect(&manager).map_err(|e| match e.as_db_error() {
+            // It answered, and refused: a wrong password, role or database.
+            Some(_) => OpenError::Database(words(&e)),
+            None => OpenError::Unreachable(format!(
+                "{}; check the host and port, and that PostgreSQL runs and accepts connections there",
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string)
+            )),
+        })?;
         let pool = r2d2::Pool::builder()
             .max_size(options.max_connections.max(1))
             .min_idle(Some(1))
@@ -160,12 +204,14 @@ impl Pool {
             .test_on_check_out(false)
             .build_unchecked(manager);
         drop(first);
-        Ok(Self { pool })
+        Ok(Self { pool: Some(pool) })
     }
 
     fn get(&self) -> Result<r2d2::PooledConnection<Manager>, Fail> {
-        self.pool
-            .get()
+        let pool = self.pool.as_ref().ok_or(Fail::Store(StoreError::Backend(
+            "the store is closed".into(),
+        )))?;
+        pool.get()
             .map_err(|e| Fail::Store(StoreError::Backend(format!("no database connection: {e}"))))
     }
 
