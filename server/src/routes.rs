@@ -154,21 +154,36 @@ pub fn parse_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError
 
 /// Runs a store read inline. Reads are served from sled's cache or the OS page cache and
 /// take no lock that a writer holds for long, so a thread hop would cost more than it saves.
-pub fn read<T>(
+pub fn read<T: Send>(
     state: &AppState,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send,
 ) -> Result<T, ApiError> {
-    f(state.store.as_ref()).map_err(store_error)
+    inline(state, f)
+}
+
+/// Runs `f` on this thread, or, for a store that must not run on a runtime's thread
+/// (`Store::runs_inline`), on a thread of its own while this one waits.
+fn inline<T: Send>(
+    state: &AppState,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send,
+) -> Result<T, ApiError> {
+    let store = state.store.as_ref();
+    if store.runs_inline() {
+        return f(store).map_err(store_error);
+    }
+    std::thread::scope(|scope| scope.spawn(|| f(store)).join())
+        .map_err(|_| ApiError::Unavailable)?
+        .map_err(store_error)
 }
 
 /// Runs a store write that only queues inline: an append takes an office's lock for a few
 /// microseconds, writes its envelope into the page cache and queues its changes (the flusher
 /// does the disk work), so a thread hop would cost more than it saves.
-pub fn queue<T>(
+pub fn queue<T: Send>(
     state: &AppState,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send,
 ) -> Result<T, ApiError> {
-    f(state.store.as_ref()).map_err(store_error)
+    inline(state, f)
 }
 
 /// Runs a store write on a blocking thread: a transaction may wait for an office's lock or

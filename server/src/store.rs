@@ -147,4 +147,10 @@ pub trait Store: Send + Sync + 'static {
     fn size_on_disk(&self) -> Result<u64, StoreError>;
     /// Verifies every invariant of the stored data.
     fn check(&self) -> Result<CheckReport, StoreError>;
+    /// Whether a call may run on an HTTP worker's thread, inside the async runtime. A backend
+    /// whose driver blocks on a runtime of its own (the PostgreSQL client) says no, and the
+    /// relay then runs even its short reads on a thread of their own.
+    fn runs_inline(&self) -> bool {
+        true
+    }
 }

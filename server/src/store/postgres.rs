@@ -194,6 +194,11 @@ impl Store for PostgresStore {
     fn check(&self) -> Result<CheckReport, StoreError> {
         maintenance::check(&self.pool)
     }
+
+    fn runs_inline(&self) -> bool {
+        // The client blocks on its own Tokio runtime, which Tokio forbids inside another.
+        false
+    }
 }
 
 #[cfg(test)]
