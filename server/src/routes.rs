@@ -176,6 +176,42 @@ fn inline<T: Send>(
         .map_err(store_error)
 }
 
+/// Remembers an accepted signed request in the store, for a store several relay instances
+/// share (`Store::remember_request`), after the in-memory cache took it: a request replayed to
+/// another instance is then refused there too. Stored under a digest of the signing key, the
+/// request ID and the timestamp (no mailbox ID, no key), until the window after the
+/// timestamp, rounded up to the minute (no exact time).
+pub fn remember_shared(
+    state: &AppState,
+    auth: &candor_protocol::request::RequestAuth,
+    key: &[u8; 32],
+) -> Result<(), ApiError> {
+    use sha2::{Digest, Sha256};
+    if state.store.runs_inline() {
+        // One process: its in-memory cache is the whole relay's.
+        return Ok(());
+    }
+    let mut hash = Sha256::new();
+    hash.update(REPLAY_ID_LABEL);
+    hash.update(key);
+    hash.update(auth.request_id.as_bytes());
+    hash.update(auth.timestamp.to_be_bytes());
+    let id: [u8; 32] = hash.finalize().into();
+    let expires = auth
+        .timestamp
+        .saturating_add(state.settings.request_window_secs)
+        .div_ceil(60)
+        .saturating_mul(60);
+    if read(state, move |s| s.remember_request(&id, expires))? {
+        Ok(())
+    } else {
+        Err(ApiError::ReplayedRequest)
+    }
+}
+
+/// The label of the digest a shared replay cache keeps (`remember_shared`).
+const REPLAY_ID_LABEL: &[u8] = b"candor/v1/replay-id";
+
 /// Runs a store write that only queues inline: an append takes an office's lock for a few
 /// microseconds, writes its envelope into the page cache and queues its changes (the flusher
 /// does the disk work), so a thread hop would cost more than it saves.

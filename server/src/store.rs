@@ -147,6 +147,13 @@ pub trait Store: Send + Sync + 'static {
     fn size_on_disk(&self) -> Result<u64, StoreError>;
     /// Verifies every invariant of the stored data.
     fn check(&self) -> Result<CheckReport, StoreError>;
+    /// Remembers a signed request accepted by any instance, under `id` (a digest that names
+    /// no mailbox), until `expires` (Unix seconds, coarse); `false` if it was already
+    /// remembered, so the request is a replay. A store that serves one relay process keeps
+    /// nothing (the relay's in-memory cache covers it) and always says `true`.
+    fn remember_request(&self, _id: &[u8; 32], _expires: u64) -> Result<bool, StoreError> {
+        Ok(true)
+    }
     /// Whether a call may run on an HTTP worker's thread, inside the async runtime. A backend
     /// whose driver blocks on a runtime of its own (the PostgreSQL client) says no, and the
     /// relay then runs even its short reads on a thread of their own.

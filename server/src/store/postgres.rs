@@ -195,6 +195,10 @@ impl Store for PostgresStore {
         maintenance::check(&self.pool)
     }
 
+    fn remember_request(&self, id: &[u8; 32], expires: u64) -> Result<bool, StoreError> {
+        maintenance::remember_request(&self.pool, id, expires)
+    }
+
     fn runs_inline(&self) -> bool {
         // The client blocks on its own Tokio runtime, which Tokio forbids inside another.
         false

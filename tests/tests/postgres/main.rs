@@ -213,3 +213,39 @@ async fn a_proof_of_work_or_invite_used_at_one_instance_is_refused_at_the_other(
     assert_problem(&reinvited, 403, "invite-used");
     assert_eq!(at_b.inbox(&office).await, [first.mailbox()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_accepted_at_one_instance_is_refused_as_a_replay_at_the_other() {
+    let Some(database) = database() else {
+        return;
+    };
+    // Arrange: a case at A, and one signed read of its envelopes.
+    let schema = block_in_place(|| Schema::new(&database));
+    let (a, b) = block_in_place(|| two_instances(&schema.url()));
+    let (at_a, at_b) = (Api::new(&a.url), Api::new(&b.url));
+    let invite = block_in_place(|| a.invite());
+    let office = at_a.register(&invite, "ombuds", 90).await;
+    let case = at_a.open_case(&office).await;
+    let path = format!("/v1/mailboxes/{}/envelopes", case.mailbox());
+    let auth = at_a.sign(
+        &case.keys.signing,
+        candor_protocol::request::Signer::Case,
+        "GET",
+        &path,
+        b"",
+    );
+
+    // Act: sent to A, then the same bytes to B.
+    let first = at_a.send("GET", &path, b"", &auth).await.unwrap();
+    let replayed = at_b.send("GET", &path, b"", &auth).await.unwrap();
+
+    // Assert: and a freshly signed read at B still works.
+    assert_eq!(
+        first.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&first.body)
+    );
+    assert_problem(&replayed, 401, "replayed-request");
+    assert!(at_b.envelopes(&case).await.is_some());
+}
