@@ -249,3 +249,104 @@ async fn a_request_accepted_at_one_instance_is_refused_as_a_replay_at_the_other(
     assert_problem(&replayed, 401, "replayed-request");
     assert!(at_b.envelopes(&case).await.is_some());
 }
+
+/// A PostgreSQL cluster of this test's own (`scripts/pg-test-cluster.sh`), so that stopping it
+/// disturbs no other test. Stopped on drop.
+struct Cluster {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Cluster {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a directory for the cluster");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = Self { dir, port };
+        cluster.run("start");
+        cluster
+    }
+
+    fn run(&self, action: &str) -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg-test-cluster.sh");
+        let out = assert_cmd::Command::new(script)
+            .args([
+                action,
+                self.dir.path().to_str().unwrap(),
+                &self.port.to_string(),
+            ])
+            .timeout(Duration::from_secs(120))
+            .output()
+            .expect("run pg-test-cluster.sh");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://candor@127.0.0.1:{}/candor", self.port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run("stop")));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_database_is_down_requests_get_503_and_then_work_again() {
+    if database().is_none() {
+        return;
+    }
+    // Arrange: a relay on a cluster of its own, with a case.
+    let cluster = block_in_place(Cluster::start);
+    let schema = block_in_place(|| Schema::new(&cluster.url()));
+    let relay = block_in_place(|| Relay::start_with(&[("CANDOR_STORE", &schema.url())]));
+    let api = Api::new(&relay.url);
+    let invite = block_in_place(|| relay.invite());
+    let office = api.register(&invite, "ombuds", 90).await;
+    let case = api.open_case(&office).await;
+
+    // Act: the database stops, then starts again.
+    block_in_place(|| cluster.run("stop"));
+    let down = api
+        .append(&case, &case.envelope(&office, "while down"))
+        .await
+        .unwrap()
+        .expect_err("an append while the database is down");
+    assert_problem(&down, 503, "unavailable");
+    block_in_place(|| cluster.run("start"));
+    // The pool reconnects on its own schedule (backing off up to its connect timeout): until
+    // it has, requests still get 503, never anything else.
+    let mut up = Err(down.clone());
+    for _ in 0..60 {
+        up = api
+            .append(&case, &case.envelope(&office, "after"))
+            .await
+            .unwrap();
+        match &up {
+            Ok(_) => break,
+            Err(answer) => assert_problem(answer, 503, "unavailable"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Assert: 503 (never 500) while down, nothing half-written, and served again after.
+    assert_eq!(up.expect("an append after the restart"), 2);
+    let seqs: Vec<u64> = api
+        .envelopes(&case)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(seq, _)| *seq)
+        .collect();
+    assert_eq!(seqs, [1, 2]);
+    drop(schema);
+}
