@@ -14,7 +14,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
 
 /// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
 /// name in upper case.
-pub const SETTING_NAMES: [&str; 30] = [
+pub const SETTING_NAMES: [&str; 32] = [
     "listen",
     "path_prefix",
     "metrics_listen",
@@ -45,6 +45,8 @@ pub const SETTING_NAMES: [&str; 30] = [
     "commit_delay_us",
     "log_format",
     "workers",
+    "store",
+    "store_password",
 ];
 
 /// Where `/metrics` is served: its own listener, never the API's, so that visitors cannot
@@ -214,6 +216,54 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Where the store is: `sled` (the default: `store/` in `data_dir`), or a PostgreSQL URL
+    /// `postgres://USER@HOST[:PORT]/DB[?sslmode=…]` shared by several relay instances. The URL
+    /// must hold no password (see `store_password`).
+    pub store: String,
+    /// The PostgreSQL password, if the server wants one and neither `PGPASSWORD` nor a
+    /// `PGPASSFILE` gives it. Only from the file or the environment: never a flag, which `ps`
+    /// would show.
+    pub store_password: Option<StorePassword>,
+}
+
+/// A database password: never printed, zeroized when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StorePassword(zeroize::Zeroizing<String>);
+
+impl<'de> Deserialize<'de> for StorePassword {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| StorePassword(zeroize::Zeroizing::new(s)))
+    }
+}
+
+impl StorePassword {
+    /// The password's bytes, for the database client.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for StorePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StorePassword([redacted])")
+    }
+}
+
+impl Serialize for StorePassword {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Settings are serialized only as the defaults layer, where there is no password.
+        s.serialize_str("[redacted]")
+    }
+}
+
+/// The `store` setting's value for the embedded default.
+pub const SLED_STORE: &str = "sled";
+
+impl Settings {
+    /// The PostgreSQL URL, if the store is PostgreSQL.
+    pub fn postgres_url(&self) -> Option<&str> {
+        (self.store != SLED_STORE).then_some(self.store.as_str())
+    }
 }
 
 impl Default for Settings {
@@ -253,6 +303,8 @@ impl Default for Settings {
             commit_delay_us: 300,
             log_format: LogFormat::Text,
             workers: 0,
+            store: SLED_STORE.into(),
+            store_password: None,
         }
     }
 }
@@ -289,6 +341,9 @@ pub struct Overrides {
     /// `--pow-difficulty`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pow_difficulty: Option<u8>,
+    /// `--store`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 impl Settings {
@@ -390,6 +445,18 @@ impl Settings {
         }
         if self.commit_delay_us > 100_000 {
             return invalid("commit_delay_us", "must be at most 100000 (0.1 s)");
+        }
+        if self.store != SLED_STORE
+            && !(self.store.starts_with("postgres://") || self.store.starts_with("postgresql://"))
+        {
+            return invalid(
+                "store",
+                "must be `sled` or a PostgreSQL URL such as postgres://candor@db.internal/candor",
+            );
+        }
+        if self.store != SLED_STORE && self.max_store_bytes != 0 {
+            // The database's size is the database operator's to watch and cap.
+            return invalid("max_store_bytes", "must be 0 with a PostgreSQL store");
         }
         if self.workers > 1024 {
             return invalid("workers", "must be at most 1024");

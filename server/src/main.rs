@@ -11,8 +11,9 @@ use candor_server::clock::{Clock, SystemClock};
 use candor_server::config::{Overrides, Settings};
 use candor_server::invite::RelaySecret;
 use candor_server::startup::{Application, STORE_DIR, open_store};
-use candor_server::store::Store;
+use candor_server::store::postgres::{PostgresOptions, PostgresStore, SCHEMA_VERSION, SchemaState};
 use candor_server::store::sled::SledStore;
+use candor_server::store::{CheckReport, Store};
 use candor_server::telemetry;
 use clap::{Parser, Subcommand};
 
@@ -37,6 +38,11 @@ struct Cli {
     /// Proof-of-work difficulty in bits, overriding the configuration.
     #[arg(long, global = true, value_name = "BITS")]
     pow_difficulty: Option<u8>,
+    /// The store: `sled` (in the data directory, the default) or
+    /// postgres://USER@HOST[:PORT]/DB. No password here: PGPASSWORD, a PGPASSFILE or the
+    /// config file's `store_password`.
+    #[arg(long, global = true, value_name = "URL")]
+    store: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -61,6 +67,12 @@ enum Command {
         #[arg(long)]
         read_only: bool,
     },
+    /// Apply the PostgreSQL store's schema migrations (embedded in this binary).
+    Migrate {
+        /// Change nothing: report whether the schema is this relay's version (exit 1 if not).
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -69,6 +81,7 @@ fn main() -> ExitCode {
         listen: cli.listen,
         data_dir: cli.data_dir.clone(),
         pow_difficulty: cli.pow_difficulty,
+        store: cli.store.clone(),
     };
     let settings = match Settings::load(cli.config.as_deref(), &overrides) {
         Ok(s) => s,
@@ -82,6 +95,7 @@ fn main() -> ExitCode {
         Command::Init => init(&settings),
         Command::Invite { valid_days } => invite(&settings, valid_days),
         Command::Check { read_only } => check(&settings, read_only),
+        Command::Migrate { check } => migrate(&settings, check),
     };
     match result {
         Ok(code) => code,
@@ -194,7 +208,51 @@ fn invite(settings: &Settings, valid_days: u64) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The PostgreSQL options of `settings`, or an error saying the store is sled.
+fn postgres_options(settings: &Settings) -> anyhow::Result<PostgresOptions> {
+    let Some(url) = settings.postgres_url() else {
+        anyhow::bail!(
+            "the store is sled, which needs no migration; name a PostgreSQL store with --store \
+             postgres://USER@HOST/DB, the config file's `store` or CANDOR_STORE"
+        );
+    };
+    Ok(PostgresOptions::from_settings(
+        url,
+        settings.store_password.as_ref().map(|p| p.expose()),
+    )?)
+}
+
+fn migrate(settings: &Settings, check_only: bool) -> anyhow::Result<ExitCode> {
+    let options = postgres_options(settings)?;
+    if check_only {
+        let state = PostgresStore::schema_state(&options)?;
+        print_lines([state.to_string()])?;
+        return Ok(if state == SchemaState::Current {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let found = PostgresStore::migrate(&options)?;
+    print_lines([match found {
+        SchemaState::Current => {
+            format!("the schema is already at version {SCHEMA_VERSION}; nothing changed")
+        }
+        SchemaState::Empty => format!("created the schema, version {SCHEMA_VERSION}"),
+        SchemaState::Older(v) => {
+            format!("migrated the schema from version {v} to {SCHEMA_VERSION}")
+        }
+        SchemaState::Newer(v) => format!("the schema is version {v}, newer than this relay's"),
+    }])?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn check(settings: &Settings, read_only: bool) -> anyhow::Result<ExitCode> {
+    if settings.postgres_url().is_some() {
+        // A PostgreSQL check only reads: --read-only changes nothing there.
+        let report = PostgresStore::open(&postgres_options(settings)?)?.check()?;
+        return print_report(&report);
+    }
     let dir = settings.data_dir.join(STORE_DIR);
     if !dir.is_dir() {
         anyhow::bail!("there is no store in {}", dir.display());
@@ -206,6 +264,11 @@ fn check(settings: &Settings, read_only: bool) -> anyhow::Result<ExitCode> {
     } else {
         open_store(&dir, settings.cache_bytes)?.check()?
     };
+    print_report(&report)
+}
+
+/// Prints a check's report; exit 1 if it found problems.
+fn print_report(report: &CheckReport) -> anyhow::Result<ExitCode> {
     let mut lines = vec![format!(
         "{} offices, {} mailboxes, {} envelopes, {} handoff packages, {} used tokens",
         report.offices, report.mailboxes, report.envelopes, report.packages, report.used_tokens

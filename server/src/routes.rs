@@ -198,21 +198,72 @@ pub fn parse_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError
 
 /// Runs a store read inline. Reads are served from sled's cache or the OS page cache and
 /// take no lock that a writer holds for long, so a thread hop would cost more than it saves.
-pub fn read<T>(
+pub fn read<T: Send>(
     state: &AppState,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send,
 ) -> Result<T, ApiError> {
-    f(state.store.as_ref()).map_err(store_error)
+    inline(state, f)
 }
+
+/// Runs `f` on this thread, or, for a store that must not run on a runtime's thread
+/// (`Store::runs_inline`), on a thread of its own while this one waits.
+fn inline<T: Send>(
+    state: &AppState,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send,
+) -> Result<T, ApiError> {
+    let store = state.store.as_ref();
+    if store.runs_inline() {
+        return f(store).map_err(store_error);
+    }
+    std::thread::scope(|scope| scope.spawn(|| f(store)).join())
+        .map_err(|_| ApiError::Unavailable)?
+        .map_err(store_error)
+}
+
+/// Remembers an accepted signed request in the store, for a store several relay instances
+/// share (`Store::remember_request`), after the in-memory cache took it: a request replayed to
+/// another instance is then refused there too. Stored under a digest of the signing key, the
+/// request ID and the timestamp (no mailbox ID, no key), until the window after the
+/// timestamp, rounded up to the minute (no exact time).
+pub fn remember_shared(
+    state: &AppState,
+    auth: &candor_protocol::request::RequestAuth,
+    key: &[u8; 32],
+) -> Result<(), ApiError> {
+    use sha2::{Digest, Sha256};
+    if state.store.runs_inline() {
+        // One process: its in-memory cache is the whole relay's.
+        return Ok(());
+    }
+    let mut hash = Sha256::new();
+    hash.update(REPLAY_ID_LABEL);
+    hash.update(key);
+    hash.update(auth.request_id.as_bytes());
+    hash.update(auth.timestamp.to_be_bytes());
+    let id: [u8; 32] = hash.finalize().into();
+    let expires = auth
+        .timestamp
+        .saturating_add(state.settings.request_window_secs)
+        .div_ceil(60)
+        .saturating_mul(60);
+    if read(state, move |s| s.remember_request(&id, expires))? {
+        Ok(())
+    } else {
+        Err(ApiError::ReplayedRequest)
+    }
+}
+
+/// The label of the digest a shared replay cache keeps (`remember_shared`).
+const REPLAY_ID_LABEL: &[u8] = b"candor/v1/replay-id";
 
 /// Runs a store write that only queues inline: an append takes an office's lock for a few
 /// microseconds, writes its envelope into the page cache and queues its changes (the flusher
 /// does the disk work), so a thread hop would cost more than it saves.
-pub fn queue<T>(
+pub fn queue<T: Send>(
     state: &AppState,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send,
 ) -> Result<T, ApiError> {
-    f(state.store.as_ref()).map_err(store_error)
+    inline(state, f)
 }
 
 /// Runs a store write on a blocking thread: a transaction may wait for an office's lock or

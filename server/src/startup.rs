@@ -104,6 +104,10 @@ pub enum StartupError {
         /// Why.
         cause: StoreError,
     },
+    /// The PostgreSQL store could not be opened: a URL that does not parse, a server that does
+    /// not answer, or a schema of another version.
+    #[error("cannot open the PostgreSQL store: {0}")]
+    Postgres(crate::store::postgres::OpenError),
     /// The metrics listener could not be bound.
     #[error(
         "cannot listen for metrics on {addr}: {} (set `metrics_listen`, or `off`)",
@@ -172,8 +176,10 @@ impl Application {
             cause: source,
         };
         let secret = RelaySecret::load_or_create(&data_dir).map_err(dir_error)?;
-        let store_dir = data_dir.join(STORE_DIR);
-        let store: Arc<dyn Store> = Arc::new(open_store(&store_dir, settings.cache_bytes)?);
+        let store: Arc<dyn Store> = match settings.postgres_url() {
+            Some(url) => Arc::new(open_postgres(url, &settings).await?),
+            None => Arc::new(open_store(&data_dir.join(STORE_DIR), settings.cache_bytes)?),
+        };
         let durability = Durability::start(
             store.clone(),
             Duration::from_micros(settings.commit_delay_us),
@@ -397,6 +403,27 @@ pub fn io_words(e: &std::io::Error) -> String {
             }
         }
     }
+}
+
+impl From<crate::store::postgres::OpenError> for StartupError {
+    fn from(e: crate::store::postgres::OpenError) -> Self {
+        StartupError::Postgres(e)
+    }
+}
+
+/// Opens the PostgreSQL store named by `url` (`settings.store`), on a blocking thread: the
+/// driver blocks.
+pub async fn open_postgres(
+    url: &str,
+    settings: &Settings,
+) -> Result<crate::store::postgres::PostgresStore, StartupError> {
+    use crate::store::postgres::{PostgresOptions, PostgresStore};
+    let options =
+        PostgresOptions::from_settings(url, settings.store_password.as_ref().map(|p| p.expose()))?;
+    tokio::task::spawn_blocking(move || PostgresStore::open(&options))
+        .await
+        .map_err(|e| StartupError::Thread(std::io::Error::other(e)))?
+        .map_err(StartupError::Postgres)
 }
 
 pub fn open_store(dir: &Path, cache_bytes: u64) -> Result<SledStore, StartupError> {

@@ -1,6 +1,6 @@
 //! The storage trait: what the relay keeps, free of any backend's types. sled is the embedded
-//! default ([`sled::SledStore`]); a PostgreSQL backend for several relay instances implements
-//! the same trait.
+//! default ([`sled::SledStore`]); PostgreSQL ([`postgres::PostgresStore`]) serves several relay
+//! instances on one database. One conformance suite runs against both.
 //!
 //! Every method is blocking: callers run them on a blocking thread. Every write is atomic (a
 //! mailbox is whole or wholly gone, and its expiry index entry moves with it) but only durable
@@ -10,6 +10,7 @@
 
 mod error;
 mod limits;
+pub mod postgres;
 mod records;
 mod reports;
 pub mod sled;
@@ -170,4 +171,17 @@ pub trait Store: Send + Sync + 'static {
     fn size_on_disk(&self) -> Result<u64, StoreError>;
     /// Verifies every invariant of the stored data.
     fn check(&self) -> Result<CheckReport, StoreError>;
+    /// Remembers a signed request accepted by any instance, under `id` (a digest that names
+    /// no mailbox), until `expires` (Unix seconds, coarse); `false` if it was already
+    /// remembered, so the request is a replay. A store that serves one relay process keeps
+    /// nothing (the relay's in-memory cache covers it) and always says `true`.
+    fn remember_request(&self, _id: &[u8; 32], _expires: u64) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+    /// Whether a call may run on an HTTP worker's thread, inside the async runtime. A backend
+    /// whose driver blocks on a runtime of its own (the PostgreSQL client) says no, and the
+    /// relay then runs even its short reads on a thread of their own.
+    fn runs_inline(&self) -> bool {
+        true
+    }
 }

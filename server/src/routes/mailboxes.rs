@@ -55,6 +55,7 @@ pub(super) fn authorize(
     };
     let key = auth::verify(&auth, key, req, body, now, window)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
+    crate::routes::remember_shared(state, &auth, &key.to_bytes())?;
     Ok(Authorized {
         signer: auth.signer,
         office,

@@ -38,6 +38,7 @@ pub(super) fn authorize(
     let key = auth::verify(&auth, key, req, body, now, window)?;
     let office = office.ok_or(ApiError::NotFound)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
+    crate::routes::remember_shared(state, &auth, &key.to_bytes())?;
     Ok(office)
 }
 

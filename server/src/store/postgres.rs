@@ -1,0 +1,224 @@
+//! The PostgreSQL backend: several relay instances on one database.
+//!
+//! **Driver.** The [`Store`] trait is blocking and the relay already calls it from its blocking
+//! pool, so this backend runs the synchronous `postgres` client there, pooled by `r2d2`. Making
+//! the trait async would have changed every caller and the sled backend for no gain: a store
+//! call holds a connection for the whole of its transaction either way.
+//!
+//! **Tables** (`postgres/migrations/`): `offices`, `mailboxes` (with the inbox index on
+//! `(office, activity)` and the expiry index), `envelopes`, `packages`, `used_tokens`, and the
+//! unlogged `replay_ids` of the replay cache.
+//!
+//! **Isolation.** Transactions run at the database's default level (READ COMMITTED on
+//! PostgreSQL, SERIALIZABLE on CockroachDB), and every write that touches an office's counters,
+//! inbox or mailboxes first locks the office's row (`SELECT … FOR UPDATE`), as sled takes an
+//! office's stripe of `office_locks`. So an office's activity numbers commit in the order they
+//! are handed out, on every instance: an inbox reader that polls from its cursor never skips a
+//! write that committed late. Every write moves its mailbox to the office's next activity
+//! number, so nothing like sled's in-memory "listed" mark is needed across instances.
+//! Serialization failures and deadlocks are retried ([`session`]).
+//!
+//! **Durability.** Every write commits before it returns, with `synchronous_commit` on, so
+//! [`Store::flush`] has nothing left to do.
+//!
+//! The backend's files, by concept: `session.rs` (pool, transactions, retries), `schema.rs`
+//! (migrations), `pgpass.rs` (the password, as libpq finds it), `rows.rs` (typed columns), `offices.rs`, `mailboxes.rs`, `packages.rs`,
+//! `maintenance.rs` (sweep and check).
+
+use candor_protocol::api::{InboxEntry, StoredTally};
+use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, TallyId};
+
+use super::{
+    CheckReport, Compacted, Expiry, MailboxRecord, NewMailbox, NewPackage, NewTally, OfficeRecord,
+    PackageRecord, Quotas, RawEnvelope, Store, StoreError, Swept, UsedToken,
+};
+pub use schema::{SCHEMA_VERSION, SchemaState};
+use session::Pool;
+pub use session::{OpenError, PostgresOptions};
+
+mod mailboxes;
+mod maintenance;
+mod offices;
+mod packages;
+mod pgpass;
+mod rows;
+mod schema;
+mod session;
+mod tallies;
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects, and refuses a database whose schema is not this relay's version.
+    pub fn open(options: &PostgresOptions) -> Result<Self, OpenError> {
+        let pool = Pool::connect(options)?;
+        match schema::state(&pool)? {
+            SchemaState::Current => Ok(Self { pool }),
+            other => Err(OpenError::Schema(other)),
+        }
+    }
+
+    /// Connects and applies every migration the database lacks. Returns the state before.
+    pub fn migrate(options: &PostgresOptions) -> Result<SchemaState, OpenError> {
+        let pool = Pool::connect(options)?;
+        schema::migrate(&pool)
+    }
+
+    /// Connects and reports the schema's state, changing nothing.
+    pub fn schema_state(options: &PostgresOptions) -> Result<SchemaState, OpenError> {
+        let pool = Pool::connect(options)?;
+        schema::state(&pool)
+    }
+}
+
+impl Store for PostgresStore {
+    fn office(&self, id: &OfficeId) -> Result<Option<OfficeRecord>, StoreError> {
+        offices::office(&self.pool, id)
+    }
+
+    fn register_office(&self, office: &OfficeRecord, invite: &UsedToken) -> Result<(), StoreError> {
+        offices::register_office(&self.pool, office, invite)
+    }
+
+    fn update_office(&self, office: &OfficeRecord) -> Result<(), StoreError> {
+        offices::update_office(&self.pool, office)
+    }
+
+    fn open_mailbox(
+        &self,
+        mailbox: &NewMailbox,
+        pow: &UsedToken,
+        quotas: &Quotas,
+    ) -> Result<(), StoreError> {
+        mailboxes::open_mailbox(&self.pool, mailbox, pow, quotas)
+    }
+
+    fn mailbox(&self, id: &MailboxId) -> Result<Option<MailboxRecord>, StoreError> {
+        mailboxes::mailbox(&self.pool, id)
+    }
+
+    fn append(
+        &self,
+        id: &MailboxId,
+        envelope: &Envelope,
+        expiry: &Expiry,
+        quotas: &Quotas,
+    ) -> Result<u64, StoreError> {
+        mailboxes::append(&self.pool, id, envelope, expiry, quotas)
+    }
+
+    fn close_recording(
+        &self,
+        id: &MailboxId,
+        last: Option<&Envelope>,
+        tally: Option<&NewTally>,
+        expiry: u64,
+        quotas: &Quotas,
+    ) -> Result<Option<u64>, StoreError> {
+        mailboxes::close_mailbox(&self.pool, id, last, tally, expiry, quotas)
+    }
+
+    fn tallies(
+        &self,
+        office: &OfficeId,
+        after: Option<&TallyId>,
+        limit: usize,
+    ) -> Result<Vec<StoredTally>, StoreError> {
+        tallies::tallies(&self.pool, office, after, limit)
+    }
+
+    fn expire_tallies(&self, year: u16, batch: usize) -> Result<usize, StoreError> {
+        tallies::expire(&self.pool, year, batch)
+    }
+
+    fn set_marker(&self, id: &MailboxId, marker: &[u8]) -> Result<(), StoreError> {
+        mailboxes::set_marker(&self.pool, id, marker)
+    }
+
+    fn envelopes_within(
+        &self,
+        id: &MailboxId,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<RawEnvelope>, StoreError> {
+        mailboxes::envelopes(&self.pool, id, after, limit, max_bytes)
+    }
+
+    fn delete_mailbox(&self, id: &MailboxId) -> Result<bool, StoreError> {
+        mailboxes::delete_mailbox(&self.pool, id)
+    }
+
+    fn inbox(
+        &self,
+        office: &OfficeId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<InboxEntry>, StoreError> {
+        offices::inbox(&self.pool, office, after, limit)
+    }
+
+    fn put_package(&self, package: &NewPackage, quotas: &Quotas) -> Result<(), StoreError> {
+        packages::put_package(&self.pool, package, quotas)
+    }
+
+    fn package(&self, id: &HandoffId) -> Result<Option<PackageRecord>, StoreError> {
+        packages::package(&self.pool, id)
+    }
+
+    fn packages(&self, mailbox: &MailboxId) -> Result<Vec<HandoffId>, StoreError> {
+        packages::packages(&self.pool, mailbox)
+    }
+
+    fn update_package(
+        &self,
+        id: &HandoffId,
+        expiry: &Expiry,
+        update: &mut dyn FnMut(&PackageRecord) -> Result<Vec<u8>, StoreError>,
+    ) -> Result<PackageRecord, StoreError> {
+        packages::update_package(&self.pool, id, expiry, update)
+    }
+
+    fn delete_package(&self, id: &HandoffId) -> Result<bool, StoreError> {
+        packages::delete_package(&self.pool, id)
+    }
+
+    fn sweep(&self, now: u64, batch: usize) -> Result<Swept, StoreError> {
+        maintenance::sweep(&self.pool, now, batch)
+    }
+
+    fn compact(&self, _now: u64) -> Result<Compacted, StoreError> {
+        // PostgreSQL's autovacuum reclaims deleted rows; `docs/threat-model.md` says how long
+        // deleted ciphertext can linger and which settings shorten it.
+        Ok(Compacted::default())
+    }
+
+    fn flush_covering(&self, covered: &mut dyn FnMut()) -> Result<(), StoreError> {
+        // Every write committed, synchronously, before it returned.
+        covered();
+        Ok(())
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        maintenance::size_on_disk(&self.pool)
+    }
+
+    fn check(&self) -> Result<CheckReport, StoreError> {
+        maintenance::check(&self.pool)
+    }
+
+    fn remember_request(&self, id: &[u8; 32], expires: u64) -> Result<bool, StoreError> {
+        maintenance::remember_request(&self.pool, id, expires)
+    }
+
+    fn runs_inline(&self) -> bool {
+        // The client blocks on its own Tokio runtime, which Tokio forbids inside another.
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,94 @@
+//! The schema and its migrations, embedded in the binary. `candor-server migrate` applies them;
+//! the relay refuses at start a database whose schema is missing or of another version.
+
+use std::fmt;
+
+use super::session::{Fail, OpenError, Pool};
+use crate::store::StoreError;
+
+/// The schema version this relay reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Each migration, by the version it brings the schema to, in order. Migration 1 creates
+/// `candor_schema`; every later one ends by setting its version there.
+const MIGRATIONS: [(u32, &str); 1] = [(1, include_str!("migrations/0001_initial.sql"))];
+
+/// What the database holds, as this relay sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaState {
+    /// No Candor tables: `candor-server migrate` creates them.
+    Empty,
+    /// An older schema: `candor-server migrate` brings it up to date.
+    Older(u32),
+    /// This relay's schema.
+    Current,
+    /// A newer relay's schema: this relay must not touch it.
+    Newer(u32),
+}
+
+impl fmt::Display for SchemaState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SchemaState::Empty => write!(
+                f,
+                "the database holds no Candor schema; run `candor-server migrate` to create it"
+            ),
+            SchemaState::Older(v) => write!(
+                f,
+                "the database's schema is version {v}, older than this relay's {SCHEMA_VERSION}; run `candor-server migrate`"
+            ),
+            SchemaState::Current => {
+                write!(f, "the schema is at version {SCHEMA_VERSION}, this relay's")
+            }
+            SchemaState::Newer(v) => write!(
+                f,
+                "the database's schema is version {v}, newer than this relay's {SCHEMA_VERSION}; run the newer candor-server"
+            ),
+        }
+    }
+}
+
+/// The schema's state.
+pub(super) fn state(pool: &Pool) -> Result<SchemaState, OpenError> {
+    pool.read(|s| {
+        let exists = s.query_opt(
+            "SELECT 1 FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = 'candor_schema'",
+            &[],
+        )?;
+        if exists.is_none() {
+            return Ok(SchemaState::Empty);
+        }
+        let row = s
+            .query_opt("SELECT version FROM candor_schema", &[])?
+            .ok_or(Fail::Store(StoreError::Corrupt("candor_schema is empty")))?;
+        let version: i32 = row.try_get("version")?;
+        let version = u32::try_from(version)
+            .map_err(|_| Fail::Store(StoreError::Corrupt("schema version")))?;
+        Ok(match version {
+            v if v < SCHEMA_VERSION => SchemaState::Older(v),
+            SCHEMA_VERSION => SchemaState::Current,
+            v => SchemaState::Newer(v),
+        })
+    })
+    .map_err(|e| OpenError::Database(e.to_string()))
+}
+
+/// Applies every migration past the schema's version, each in a transaction of its own.
+/// Returns the state it found.
+pub(super) fn migrate(pool: &Pool) -> Result<SchemaState, OpenError> {
+    let found = state(pool)?;
+    let from = match found {
+        SchemaState::Empty => 0,
+        SchemaState::Older(v) => v,
+        SchemaState::Current => return Ok(found),
+        SchemaState::Newer(_) => return Err(OpenError::Schema(found)),
+    };
+    for (version, sql) in MIGRATIONS {
+        if version > from {
+            pool.transact(|s| s.batch(sql))
+                .map_err(|e| OpenError::Database(format!("migration {version}: {e}")))?;
+        }
+    }
+    Ok(found)
+}

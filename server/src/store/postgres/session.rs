@@ -1,0 +1,367 @@
+//! Connections and transactions: the pool, prepared statements kept per connection, and the
+//! retry of transactions the database aborted to keep them serializable.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, NoTls, Row, Statement};
+
+use super::schema::SchemaState;
+use crate::store::StoreError;
+
+/// How many times a transaction the database aborted as a serialization failure or a deadlock
+/// is tried in all.
+const ATTEMPTS: u32 = 8;
+
+/// How the relay reaches its database.
+#[derive(Clone)]
+pub struct PostgresOptions {
+    config: postgres::Config,
+    /// Connections the pool may hold.
+    pub max_connections: u32,
+    /// How long a request may wait for a connection before it is answered 503.
+    pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The config holds the password: name only where it points.
+        f.debug_struct("PostgresOptions")
+            .field("hosts", &self.config.get_hosts().len())
+            .field("dbname", &self.config.get_dbname())
+            .field("user", &self.config.get_user())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresOptions {
+    /// Options from a `postgres://USER@HOST[:PORT]/DB[?sslmode=…]` URL. A password in the URL
+    /// is refused (it would show in `ps` and in shell history): give it as `password`, which
+    /// the caller takes from `PGPASSWORD`, a `PGPASSFILE` or the config file.
+    pub fn from_url(url: &str, password: Option<&[u8]>) -> Result<Self, OpenError> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(OpenError::Url(
+                "it must start with postgres:// or postgresql://".into(),
+            ));
+        }
+        let mut config = postgres::Config::from_str(url).map_err(|e| {
+            OpenError::Url(format!(
+                "{e}; the form is postgres://USER@HOST[:PORT]/DB[?sslmode=disable|prefer|require]"
+            ))
+        })?;
+        if config.get_password().is_some() {
+            return Err(OpenError::Url(
+                "it holds a password; give the password in PGPASSWORD, a PGPASSFILE or the config file's `store_password` instead".into(),
+            ));
+        }
+        if config.get_user().is_none() {
+            return Err(OpenError::Url(
+                "it names no user (postgres://USER@HOST/DB)".into(),
+            ));
+        }
+        if config.get_dbname().is_none() {
+            return Err(OpenError::Url(
+                "it names no database (postgres://USER@HOST/DB)".into(),
+            ));
+        }
+        if let Some(password) = password {
+            config.password(password);
+        }
+        config.application_name("candor-server");
+        Ok(Self {
+            config,
+            max_connections: 32,
+            connect_timeout: Duration::from_secs(5),
+        })
+    }
+
+    /// Options from the relay's `store` URL, with the password from the first of
+    /// `configured` (the config file's `store_password`), `PGPASSWORD` and the password file
+    /// (`PGPASSFILE` or `~/.pgpass`), as libpq looks for it.
+    pub fn from_settings(url: &str, configured: Option<&[u8]>) -> Result<Self, OpenError> {
+        let mut options = Self::from_url(url, None)?;
+        let host = match options.config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(host)) => host.clone(),
+            _ => "localhost".into(),
+        };
+        let port = options.config.get_ports().first().copied().unwrap_or(5432);
+        let database = options.config.get_dbname().unwrap_or_default().to_owned();
+        let user = options.config.get_user().unwrap_or_default().to_owned();
+        let target = super::pgpass::Target {
+            host: &host,
+            port,
+            database: &database,
+            user: &user,
+        };
+        if let Some(password) = super::pgpass::find(configured, &target) {
+            options.config.password(&password[..]);
+        }
+        Ok(options)
+    }
+
+    /// Sets the schema the relay's tables live in (`search_path`), for tests that give each
+    /// test a schema of its own.
+    #[cfg(test)]
+    pub(crate) fn with_schema(mut self, schema: &str) -> Self {
+        self.config.options(&format!("-c search_path={schema}"));
+        self
+    }
+}
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The URL does not parse or is not one the relay accepts.
+    #[error("the database URL is not valid: {0}")]
+    Url(String),
+    /// No connection could be made.
+    #[error("the database does not answer: {0}")]
+    Unreachable(String),
+    /// The schema is not this relay's.
+    #[error("{0}")]
+    Schema(SchemaState),
+    /// A statement failed.
+    #[error("the database failed: {0}")]
+    Database(String),
+}
+
+/// A pooled connection and the statements prepared on it.
+pub(super) struct Conn {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+struct Manager {
+    config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Conn, postgres::Error> {
+        let mut client = self.config.connect(NoTls)?;
+        // A write is acknowledged only once it is on disk (and on synchronous standbys).
+        client.batch_execute("SET synchronous_commit = on")?;
+        Ok(Conn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+/// The connection pool.
+pub(super) struct Pool {
+    /// Always `Some` until dropped (see the `Drop` impl).
+    pool: Option<r2d2::Pool<Manager>>,
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Closing a connection blocks on the client's own runtime, which Tokio forbids on a
+        // thread that drives a runtime (the relay drops its store there at shutdown): close
+        // them on a thread of their own.
+        if let Some(pool) = self.pool.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
+}
+
+impl Pool {
+    /// Connects once, so that a database that does not answer is reported at start.
+    pub(super) fn connect(options: &PostgresOptions) -> Result<Self, OpenError> {
+        let manager = Manager {
+            config: options.config.clone(),
+        };
+        // Tried here, so that the error says why rather than that the pool timed out.
+        let first = r2d2::ManageConnection::connect(&manager).map_err(|e| match e.as_db_error() {
+            // It answered, and refused: a wrong password, role or database.
+            Some(_) => OpenError::Database(words(&e)),
+            None => OpenError::Unreachable(format!(
+                "{}; check the host and port, and that PostgreSQL runs and accepts connections there",
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string)
+            )),
+        })?;
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.connect_timeout)
+            // A broken connection shows when it is used; a check per checkout costs a round trip.
+            .test_on_check_out(false)
+            .build_unchecked(manager);
+        drop(first);
+        Ok(Self { pool: Some(pool) })
+    }
+
+    fn get(&self) -> Result<r2d2::PooledConnection<Manager>, Fail> {
+        let pool = self.pool.as_ref().ok_or(Fail::Store(StoreError::Backend(
+            "the store is closed".into(),
+        )))?;
+        pool.get()
+            .map_err(|e| Fail::Store(StoreError::Backend(format!("no database connection: {e}"))))
+    }
+
+    /// Runs `work` in a transaction and commits it, trying again when the database aborted it
+    /// to keep transactions serializable (or broke a deadlock), or when the connection had
+    /// broken before the commit was sent. A failed commit is never retried: whether it
+    /// committed is unknown.
+    pub(super) fn transact<T>(
+        &self,
+        mut work: impl FnMut(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T, Fail>,
+    ) -> Result<T, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let result = (|| {
+                let mut conn = self.get()?;
+                let Conn { client, statements } = &mut *conn;
+                let mut tx = client.transaction()?;
+                let value = work(&mut Session {
+                    client: &mut tx,
+                    statements,
+                })?;
+                tx.commit().map_err(Fail::Commit)?;
+                Ok(value)
+            })();
+            match result {
+                Ok(value) => return Ok(value),
+                Err(Fail::Db(e)) if attempt < ATTEMPTS && retryable(&e) => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Runs `work`, a read, outside an explicit transaction (each statement sees what had
+    /// committed when it started), trying again on a connection that broke.
+    pub(super) fn read<T>(
+        &self,
+        mut work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
+    ) -> Result<T, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let result = (|| {
+                let mut conn = self.get()?;
+                let Conn { client, statements } = &mut *conn;
+                work(&mut Session { client, statements })
+            })();
+            match result {
+                Ok(value) => return Ok(value),
+                Err(Fail::Db(e)) if attempt < ATTEMPTS && retryable(&e) => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Whether a transaction that failed with `e` may be run again from the start.
+fn retryable(e: &postgres::Error) -> bool {
+    e.is_closed()
+        || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+        || e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+}
+
+/// One connection's statements, in a transaction or not.
+pub(super) struct Session<'a, C> {
+    client: &'a mut C,
+    statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+impl<C: GenericClient> Session<'_, C> {
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, Fail> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        self.statements.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    /// Every row `sql` returns.
+    pub(super) fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, Fail> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.query(&statement, params)?)
+    }
+
+    /// The one row `sql` returns, if any.
+    pub(super) fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, Fail> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.query_opt(&statement, params)?)
+    }
+
+    /// How many rows `sql` changed.
+    pub(super) fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, Fail> {
+        let statement = self.statement(sql)?;
+        Ok(self.client.execute(&statement, params)?)
+    }
+
+    /// Runs statements that take no parameters (migrations).
+    pub(super) fn batch(&mut self, sql: &str) -> Result<(), Fail> {
+        Ok(self.client.batch_execute(sql)?)
+    }
+}
+
+/// Why a transaction stopped.
+#[derive(Debug)]
+pub(super) enum Fail {
+    /// The store's answer (not found, a quota, …): the transaction rolls back.
+    Store(StoreError),
+    /// A statement failed; retried if [`retryable`].
+    Db(postgres::Error),
+    /// The commit failed: never retried.
+    Commit(postgres::Error),
+}
+
+impl From<postgres::Error> for Fail {
+    fn from(e: postgres::Error) -> Self {
+        Fail::Db(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl From<Fail> for StoreError {
+    fn from(f: Fail) -> Self {
+        match f {
+            Fail::Store(e) => e,
+            Fail::Db(e) | Fail::Commit(e) => StoreError::Backend(words(&e)),
+        }
+    }
+}
+
+/// A database error in words, without the detail PostgreSQL adds (which can quote key values,
+/// mailbox IDs among them).
+pub(super) fn words(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
