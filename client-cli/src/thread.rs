@@ -402,4 +402,46 @@ mod tests {
         let forged = Thread::for_visitor(&stored, false, &case, &office_kem, &impostor);
         assert_eq!(forged.unreadable(), vec![2]);
     }
+
+    #[test]
+    fn issue_19_a_referral_no_longer_on_the_card_is_shown_and_marked() {
+        // Arrange: a reply referring to a resource the card has since dropped.
+        let rng = &mut candor_protocol::rand::rng();
+        let office = Identity::generate(rng);
+        let case = Codename::generate(rng).derive(&office.fingerprint());
+        let card = crate::policy::tests::card_for(&office);
+        let mut reply = Message::text("see the clinic", Day(1));
+        reply.resources.push(Resource {
+            id: "old-clinic".parse().unwrap(),
+            name: "The Old Clinic".into(),
+            description: "It moved.".into(),
+            contact: None,
+            url: None,
+            confidential: true,
+            audience: vec![],
+            urgent: false,
+        });
+        assert!(card.resource("old-clinic").is_none());
+        let envelope = reply
+            .seal(
+                &Sealer::office(&office, case.kem.public_key(), case.mailbox),
+                rng,
+            )
+            .unwrap();
+        let stored = [StoredEnvelope { seq: 1, envelope }];
+        let thread = Thread::for_visitor(
+            &stored,
+            false,
+            &case,
+            &office.kem().public_key(),
+            &office.signing().public_key(),
+        );
+
+        // Act
+        let text = thread.render(Viewer::Visitor, &card, &Style::plain(), None);
+
+        // Assert
+        assert!(text.contains("The Old Clinic"), "{text}");
+        assert!(text.contains("not on the office's current card"), "{text}");
+    }
 }

@@ -287,3 +287,23 @@ pub struct Problem {
     /// What was wrong and what to do; never echoes input.
     pub detail: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_19_a_relay_that_does_not_speak_our_version_is_named_with_both_versions() {
+        assert!(Versions::ours().mismatch().is_none());
+        let newer = Versions {
+            envelope: vec![3],
+            ..Versions::ours()
+        };
+        assert_eq!(newer.mismatch(), Some(("envelope", 2, vec![3])));
+        let both = Versions {
+            envelope: vec![2, 3],
+            ..Versions::ours()
+        };
+        assert!(both.mismatch().is_none());
+    }
+}
