@@ -201,6 +201,7 @@ impl Tally {
 
     /// As [`Tally::seal`], with the nonce given: for test vectors. A nonce must never repeat
     /// under one key.
+    #[doc(hidden)]
     pub fn seal_with_nonce(
         &self,
         key: &RecordsKey,

@@ -11,9 +11,9 @@ use candor_protocol::pow::{PowKey, Solution};
 use candor_protocol::request::HEADERS;
 use candor_protocol::seal::{Opener, Sealer};
 use candor_protocol::{
-    CaseKeys, Codename, CodenameTypo, Envelope, Error, Fingerprint, Identity, OfficeAddress,
-    PowError, RequestAuth, RequestId, SignedCard, Signer, SigningPublicKey, SigningSecretKey,
-    encoding, labels, padding,
+    CaseKeys, Codename, CodenameTypo, Envelope, Error, Fingerprint, Identity, ItemId,
+    OfficeAddress, OfficeId, PowError, Quarter, RecordsKey, RequestAuth, RequestId, SignedCard,
+    Signer, SigningPublicKey, SigningSecretKey, Tally, encoding, labels, padding,
 };
 use serde_json::Value;
 
@@ -487,6 +487,71 @@ fn kat_pow() {
                     | ("Expired", Error::Pow(PowError::Expired))
                     | ("UnknownVersion", Error::UnsupportedVersion { .. })
                     | ("UnknownField", Error::Malformed { .. })
+            )
+        },
+    );
+}
+
+#[test]
+fn kat_tally() {
+    run(
+        "tally.json",
+        include_str!("../../docs/vectors/tally.json"),
+        |case| {
+            let key = RecordsKey::from_bytes(&unhex(case, "recordsKey"));
+            let office: OfficeId = case.str("officeId").parse()?;
+            let sealed = hex::decode(case.str("sealed")).unwrap();
+            let tally = Tally::open(&key, &office, &sealed)?;
+            assert_eq!(
+                sealed.len() as u64,
+                case.u64("sealedLength"),
+                "{}",
+                case.id()
+            );
+            let plain = tally.encode();
+            assert_eq!(
+                hex::encode(plain.as_ref()),
+                case.str("plaintext"),
+                "{}",
+                case.id()
+            );
+            let fields = &case.test["tally"];
+            let ids = |v: &Value| -> Vec<ItemId> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().parse().unwrap())
+                    .collect()
+            };
+            let expected = Tally::new(
+                ids(&fields["categories"]),
+                Quarter::new(
+                    u16::try_from(fields["year"].as_u64().unwrap()).unwrap(),
+                    u8::try_from(fields["quarter"].as_u64().unwrap()).unwrap(),
+                )?,
+                fields["constituency"].as_str().map(|c| c.parse().unwrap()),
+                fields["outcome"].as_str().unwrap().parse()?,
+            )?;
+            assert_eq!(tally, expected, "{}", case.id());
+            let resealed = expected.seal_with_nonce(&key, &office, unhex(case, "nonce"))?;
+            assert_eq!(resealed, sealed, "{}", case.id());
+            Ok(())
+        },
+        |flag, e| {
+            matches!(
+                (flag, e),
+                (
+                    "ModifiedNonce"
+                        | "ModifiedCiphertext"
+                        | "WrongSize"
+                        | "WrongOffice"
+                        | "WrongRecordsKey",
+                    Error::DecryptionFailed
+                ) | ("UnknownVersion", Error::UnsupportedVersion { .. })
+                    | (
+                        "NonZeroPadding" | "UnsortedCategories",
+                        Error::Malformed { .. }
+                    )
             )
         },
     );

@@ -19,6 +19,8 @@ mod format;
 mod pow;
 #[path = "request.rs"]
 mod request;
+#[path = "tally.rs"]
+mod tally;
 
 /// Each file's name and text.
 pub fn files() -> Vec<(&'static str, String)> {
@@ -29,6 +31,7 @@ pub fn files() -> Vec<(&'static str, String)> {
         envelope::file(),
         request::file(),
         pow::file(),
+        tally::file(),
     ]
     .iter()
     .map(|f| (f.name, f.render()))
