@@ -15,6 +15,8 @@ mod envelope;
 mod fixtures;
 #[path = "format.rs"]
 mod format;
+#[path = "handoff.rs"]
+mod handoff;
 #[path = "pow.rs"]
 mod pow;
 #[path = "request.rs"]
@@ -29,6 +31,7 @@ pub fn files() -> Vec<(&'static str, String)> {
         envelope::file(),
         request::file(),
         pow::file(),
+        handoff::file(),
     ]
     .iter()
     .map(|f| (f.name, f.render()))
