@@ -494,7 +494,7 @@ fn kat_pow() {
 
 #[test]
 fn kat_handoff() {
-    use candor_protocol::handoff::{IdentityOpening, Party, Proposal};
+    use candor_protocol::handoff::{IdentityOpening, Party, Proposal, Revocation};
     run(
         "handoff.json",
         include_str!("../../docs/vectors/handoff.json"),
@@ -502,6 +502,14 @@ fn kat_handoff() {
             let office = identity(case.group, "office");
             let codename: Codename = case.str("codename").parse()?;
             let keys = codename.derive(&office.fingerprint());
+            if case.group["type"] == "RevocationTest" {
+                let r: Revocation =
+                    encoding::from_json("revocation", case.str("revocation").as_bytes())?;
+                return match r.by {
+                    Party::Visitor => r.verify(&keys.signing.public_key()),
+                    Party::Office => r.verify(&office.signing().public_key()),
+                };
+            }
             let bytes = case.str("proposal").as_bytes();
             let sha = Proposal::sha256(bytes);
             assert_eq!(hex::encode(sha), case.str("sha256"), "{}", case.id());
@@ -543,6 +551,9 @@ fn kat_handoff() {
                 (flag, e),
                 (
                     "ModifiedAfterConsent"
+                        | "WrongRevocationKey"
+                        | "ModifiedParty"
+                        | "ModifiedId"
                         | "WrongConsentKey"
                         | "WrongAgreementKey"
                         | "SwappedLabels",

@@ -5,7 +5,7 @@
 
 use candor_protocol::card::{THIRD_PARTY_CARD_VERSION, ThirdPartyCard};
 use candor_protocol::handoff::{
-    CaseRef, HANDOFF_VERSION, IdentityOpening, Item, OfficeRef, Party, Proposal,
+    CaseRef, HANDOFF_VERSION, IdentityOpening, Item, OfficeRef, Party, Proposal, Revocation,
 };
 use candor_protocol::seal::{Opener, Sealer};
 use candor_protocol::{CaseKeys, Day, Error, HandoffId, Identity, Message, SigningSecretKey};
@@ -52,7 +52,11 @@ pub fn file() -> VectorFile {
              (version, purpose, items with their hashes and author signatures, the case's \
              mailbox ID certifying its keys, the card); its case and office keys are the \
              group's; both signatures verify; `identityOpening` {salt, text} opens the \
-             commitment SHA-256(\"candor/v1/handoff-identity\" || handoff id || salt || text).",
+             commitment SHA-256(\"candor/v2/handoff-identity\" || handoff id || salt || text).",
+            "A RevocationTest case's `revocation` is {id, by, signature}: verify the signature, \
+             Ed25519 over \"candor/v1/handoff-revocation\" || id (16 bytes) || party byte \
+             (visitor 1, office 2), under the case key when `by` is visitor and the office key \
+             when it is office.",
         ],
     )
     .note(
@@ -94,7 +98,73 @@ pub fn file() -> VectorFile {
         "Handoff version 1, whose identity was plaintext.",
     )
     .note("UnknownField", "A field the format does not have.")
+    .note(
+        "RevokedByOffice",
+        "The office revokes, with the office key.",
+    )
+    .note(
+        "WrongRevocationKey",
+        "Signed by another key than the revoking party's.",
+    )
+    .note("ModifiedParty", "The revoking party changed after signing.")
+    .note("ModifiedId", "The handoff ID changed after signing.")
     .group(group)
+    .group(revocations(&office, &case, &draft.id))
+}
+
+/// `RevocationTest`: a revocation verifies under the key of the party named in its `by`
+/// (the case key for `visitor`, the office key for `office`).
+fn revocations(office: &Identity, case: &CaseKeys, id: &HandoffId) -> Group {
+    let impostor = fixtures::impostor();
+    let wire = |r: &Revocation| serde_json::to_string(r).unwrap();
+    let mut by_office = Revocation::sign(*id, Party::Visitor, &case.signing);
+    by_office.by = Party::Office;
+    let mut other_id = Revocation::sign(*id, Party::Visitor, &case.signing);
+    other_id.id = HandoffId::from_bytes(fixtures::bytes16("handoff/other-id"));
+    let genuine = wire(&Revocation::sign(*id, Party::Visitor, &case.signing));
+    let cases = [
+        (Case::valid("the visitor revokes"), genuine.clone()),
+        (
+            Case::valid("the office revokes").flag("RevokedByOffice"),
+            wire(&Revocation::sign(*id, Party::Office, office.signing())),
+        ),
+        (
+            Case::invalid(
+                "the visitor's revocation signed by another key",
+                "WrongRevocationKey",
+            ),
+            wire(&Revocation::sign(*id, Party::Visitor, impostor.signing())),
+        ),
+        (
+            Case::invalid(
+                "the visitor's signature, claimed by the office",
+                "ModifiedParty",
+            ),
+            wire(&by_office),
+        ),
+        (
+            Case::invalid("another handoff ID", "ModifiedId"),
+            wire(&other_id),
+        ),
+        (
+            Case::invalid("an extra field", "UnknownField"),
+            genuine.replacen('{', "{\"reason\":\"none\",", 1),
+        ),
+    ];
+    let mut group = Group::new("RevocationTest")
+        .with("office", keys_of(office))
+        .with("codename", fixtures::codename().words().as_str());
+    for (test, revocation) in cases {
+        let verified =
+            candor_protocol::encoding::from_json::<Revocation>("revocation", revocation.as_bytes())
+                .and_then(|r| match r.by {
+                    Party::Visitor => r.verify(&case.signing.public_key()),
+                    Party::Office => r.verify(&office.signing().public_key()),
+                });
+        assert_eq!(verified.is_ok(), test.is_valid(), "{verified:?}");
+        group = group.case(test.with("revocation", revocation));
+    }
+    group
 }
 
 /// One case as built: its proposal bytes, signatures and opening.
