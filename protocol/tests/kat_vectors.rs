@@ -556,3 +556,83 @@ fn kat_tally() {
         },
     );
 }
+
+#[test]
+fn kat_handoff() {
+    use candor_protocol::handoff::{IdentityOpening, Party, Proposal, Revocation};
+    run(
+        "handoff.json",
+        include_str!("../../docs/vectors/handoff.json"),
+        |case| {
+            let office = identity(case.group, "office");
+            let codename: Codename = case.str("codename").parse()?;
+            let keys = codename.derive(&office.fingerprint());
+            if case.group["type"] == "RevocationTest" {
+                let r: Revocation =
+                    encoding::from_json("revocation", case.str("revocation").as_bytes())?;
+                return match r.by {
+                    Party::Visitor => r.verify(&keys.signing.public_key()),
+                    Party::Office => r.verify(&office.signing().public_key()),
+                };
+            }
+            let bytes = case.str("proposal").as_bytes();
+            let sha = Proposal::sha256(bytes);
+            assert_eq!(hex::encode(sha), case.str("sha256"), "{}", case.id());
+            let p = Proposal::from_json(bytes)?;
+            if p.case_signing_key()? != keys.signing.public_key()
+                || p.office_signing_key()? != office.signing().public_key()
+            {
+                return Err(Error::Handoff("not the group's case or office"));
+            }
+            let consent: [u8; 64] = unhex(case, "consent");
+            let agreement: [u8; 64] = unhex(case, "agreement");
+            Proposal::verify_approval(&sha, Party::Visitor, &p.case_signing_key()?, &consent)?;
+            Proposal::verify_approval(&sha, Party::Office, &p.office_signing_key()?, &agreement)?;
+            let opening = case.test.get("identityOpening").map(|o| IdentityOpening {
+                salt: hex::decode(hex_of(o, "salt")).unwrap().try_into().unwrap(),
+                text: o["text"].as_str().unwrap().to_owned(),
+            });
+            match (&p.identity, &opening) {
+                (Some(c), Some(o)) if o.opens(&p.id, c) => {}
+                (None, None) => {}
+                _ => return Err(Error::Handoff("the identity's opening does not open it")),
+            }
+            // A genuine case is the group's draft with only the consent's changes, and signing
+            // its bytes again gives the listed signatures (Ed25519 is deterministic).
+            let draft = Proposal::from_json(case.str("draft").as_bytes())?;
+            assert!(p.is_consent_of(&draft), "{}", case.id());
+            assert_eq!(
+                Proposal::approve(bytes, Party::Visitor, &keys.signing),
+                consent
+            );
+            assert_eq!(
+                Proposal::approve(bytes, Party::Office, office.signing()),
+                agreement
+            );
+            Ok(())
+        },
+        |flag, e| {
+            matches!(
+                (flag, e),
+                (
+                    "ModifiedAfterConsent"
+                        | "WrongRevocationKey"
+                        | "ModifiedParty"
+                        | "ModifiedId"
+                        | "WrongConsentKey"
+                        | "WrongAgreementKey"
+                        | "SwappedLabels",
+                    Error::BadSignature,
+                ) | (
+                    "WrongOpening"
+                        | "ItemHash"
+                        | "ForgedVisitorMessage"
+                        | "CommitmentWithoutFlag"
+                        | "OtherCase",
+                    Error::Handoff(_),
+                ) | ("OldVersion", Error::UnsupportedVersion { .. })
+                    | ("UnknownField", Error::Malformed { .. })
+            )
+        },
+    );
+}

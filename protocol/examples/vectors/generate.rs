@@ -15,6 +15,8 @@ mod envelope;
 mod fixtures;
 #[path = "format.rs"]
 mod format;
+#[path = "handoff.rs"]
+mod handoff;
 #[path = "pow.rs"]
 mod pow;
 #[path = "request.rs"]
@@ -32,6 +34,7 @@ pub fn files() -> Vec<(&'static str, String)> {
         request::file(),
         pow::file(),
         tally::file(),
+        handoff::file(),
     ]
     .iter()
     .map(|f| (f.name, f.render()))
