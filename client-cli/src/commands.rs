@@ -2,6 +2,7 @@
 
 pub mod office;
 pub mod ombuds;
+pub mod report;
 pub mod third_party;
 pub mod visitor;
 
@@ -81,7 +82,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Read(args) => ombuds::read(&ctx, args),
         Command::Reply(args) => ombuds::reply(&ctx, args),
         Command::Close(args) => ombuds::close(&ctx, args),
-        Command::Report(args) => crate::report::command::report(&ctx, args),
+        Command::Report(args) => report::report(&ctx, args),
         Command::Raise(args) => visitor::raise(&ctx, args),
         Command::Resources(args) => visitor::resources(&ctx, args),
         Command::Check(args) => visitor::check(&ctx, args),

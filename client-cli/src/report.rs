@@ -8,7 +8,6 @@
 //! `--export FILE` writes the tallies, still sealed under the records key, to a file that
 //! `--import FILE` reports from: the office's own copy of its only permanent records.
 
-pub mod command;
 pub mod csv;
 pub mod export;
 pub mod json;

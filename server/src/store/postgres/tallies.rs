@@ -5,13 +5,16 @@
 use candor_protocol::api::StoredTally;
 use candor_protocol::{OfficeId, TallyId};
 
-use super::mailboxes::Tx;
 use super::rows::{array_at, limit};
-use super::session::{Fail, Pool};
+use super::session::{Fail, Pool, Session};
 use crate::store::{NewTally, StoreError};
 
 /// Stores `tally` of `office` in the caller's transaction (the closing's).
-pub(super) fn insert(s: &mut Tx<'_, '_>, office: &OfficeId, tally: &NewTally) -> Result<(), Fail> {
+pub(super) fn insert(
+    s: &mut Session<'_, postgres::Transaction<'_>>,
+    office: &OfficeId,
+    tally: &NewTally,
+) -> Result<(), Fail> {
     s.execute(
         "INSERT INTO tallies (id, office, keep_until, sealed) VALUES ($1, $2, $3, $4)",
         &[

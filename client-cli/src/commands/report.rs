@@ -4,12 +4,12 @@
 use anyhow::{Context as _, Result};
 use candor_protocol::Tally;
 
-use super::period::Periods;
-use super::{Counter, check_min_count, emit, export};
+use super::Context;
+use super::office::unlock;
 use crate::cli::{PeriodKind, ReportArgs, ReportFormat};
-use crate::commands::Context;
-use crate::commands::office::unlock;
 use crate::output;
+use crate::report::period::Periods;
+use crate::report::{Counter, check_min_count, emit, export};
 
 /// `candor report`.
 pub fn report(ctx: &Context, args: ReportArgs) -> Result<()> {
@@ -59,14 +59,14 @@ pub fn report(ctx: &Context, args: ReportArgs) -> Result<()> {
     }
     let report = counter.finish(min_count);
     let bytes = match args.format {
-        ReportFormat::Table => super::table::render(&report).into_bytes(),
-        ReportFormat::Csv => super::csv::render(&report)?,
+        ReportFormat::Table => crate::report::table::render(&report).into_bytes(),
+        ReportFormat::Csv => crate::report::csv::render(&report)?,
         ReportFormat::Json => {
-            let mut v = serde_json::to_vec_pretty(&super::json::render(&report))?;
+            let mut v = serde_json::to_vec_pretty(&crate::report::json::render(&report))?;
             v.push(b'\n');
             v
         }
-        ReportFormat::Svg => super::svg::render(&report)?.into_bytes(),
+        ReportFormat::Svg => crate::report::svg::render(&report)?.into_bytes(),
     };
     emit(args.out.as_deref(), &bytes)
 }
