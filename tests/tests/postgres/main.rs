@@ -12,6 +12,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use candor_tests::api::{Answer, Api, TestCase};
+use candor_tests::balancer::Balancer;
 use candor_tests::{Relay, binaries};
 use tokio::task::block_in_place;
 
@@ -349,4 +350,47 @@ async fn while_the_database_is_down_requests_get_503_and_then_work_again() {
         .collect();
     assert_eq!(seqs, [1, 2]);
     drop(schema);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_round_robin_balancer_the_visitor_and_the_office_land_on_both_instances() {
+    let Some(database) = database() else {
+        return;
+    };
+    // Arrange: two instances behind one forwarder; the visitor and the office each hold their
+    // own connection, which the forwarder sends to an instance in turn.
+    let schema = block_in_place(|| Schema::new(&database));
+    let (a, b) = block_in_place(|| two_instances(&schema.url()));
+    let backend = |url: &str| {
+        url.trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned()
+    };
+    let balancer = Balancer::start(vec![backend(&a.url), backend(&b.url)]);
+    let (ombuds, visitor) = (Api::new(&balancer.url), Api::new(&balancer.url));
+    let invite = block_in_place(|| a.invite());
+    let office = ombuds.register(&invite, "ombuds", 90).await;
+
+    // Act
+    let case = visitor.open_case(&office).await;
+    let seq = visitor
+        .append(&case, &case.envelope(&office, "second"))
+        .await
+        .unwrap()
+        .expect("an append through the balancer");
+    let listed = ombuds.inbox(&office).await;
+    let envelopes = ombuds.envelopes(&case).await.expect("the case");
+
+    // Assert: each instance served a party, and the office sees what the visitor wrote.
+    let served = balancer.served();
+    assert!(
+        served.iter().all(|n| *n > 0),
+        "connections per instance: {served:?}"
+    );
+    assert_eq!(seq, 2);
+    assert_eq!(listed, [case.mailbox()]);
+    assert_eq!(
+        envelopes.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        [1, 2]
+    );
 }
