@@ -13,7 +13,7 @@ use candor_server::invite::RelaySecret;
 use candor_server::startup::{Application, STORE_DIR, open_store};
 use candor_server::store::postgres::{PostgresOptions, PostgresStore, SCHEMA_VERSION, SchemaState};
 use candor_server::store::sled::SledStore;
-use candor_server::store::{CheckReport, Store};
+use candor_server::store::{CheckReport, Store, StoreError};
 use candor_server::telemetry;
 use clap::{Parser, Subcommand};
 
@@ -67,6 +67,16 @@ enum Command {
         #[arg(long)]
         read_only: bool,
     },
+    /// Copy a sled relay's whole store into an empty PostgreSQL database, creating its
+    /// schema. Stop the relay first.
+    Copy {
+        /// The sled relay's data directory.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The database: postgres://USER@HOST[:PORT]/DB (the password as for --store).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Apply the PostgreSQL store's schema migrations (embedded in this binary).
     Migrate {
         /// Change nothing: report whether the schema is this relay's version (exit 1 if not).
@@ -96,6 +106,7 @@ fn main() -> ExitCode {
         Command::Invite { valid_days } => invite(&settings, valid_days),
         Command::Check { read_only } => check(&settings, read_only),
         Command::Migrate { check } => migrate(&settings, check),
+        Command::Copy { from, to } => copy(&settings, &from, &to),
     };
     match result {
         Ok(code) => code,
@@ -244,6 +255,42 @@ fn migrate(settings: &Settings, check_only: bool) -> anyhow::Result<ExitCode> {
         }
         SchemaState::Newer(v) => format!("the schema is version {v}, newer than this relay's"),
     }])?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn copy(settings: &Settings, from: &std::path::Path, to: &str) -> anyhow::Result<ExitCode> {
+    let dir = from.join(STORE_DIR);
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "there is no sled store in {}; name the relay's data directory with --from",
+            dir.display()
+        );
+    }
+    let options =
+        PostgresOptions::from_settings(to, settings.store_password.as_ref().map(|p| p.expose()))?;
+    let source = open_store(&dir, settings.cache_bytes)?;
+    PostgresStore::migrate(&options)?;
+    let target = PostgresStore::open(&options)?;
+    let copied = target.copy_from(&source).map_err(|e| match e {
+        StoreError::Conflict(what) => anyhow::anyhow!(
+            "{what}; copy only into an empty database (a new one, or one whose relay tables \
+             were dropped)"
+        ),
+        other => anyhow::anyhow!("the copy failed and changed nothing in the database: {other}"),
+    })?;
+    print_lines([
+        format!(
+            "copied {} offices, {} mailboxes, {} envelopes, {} handoff packages, {} used \
+             tokens, {} tallies",
+            copied.offices,
+            copied.mailboxes,
+            copied.envelopes,
+            copied.packages,
+            copied.tokens,
+            copied.tallies
+        ),
+        "run `candor-server check` on both stores before serving from the copy".into(),
+    ])?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,6 +8,7 @@
 //! may also hold a write back from plain reads until then (sled does, to apply a whole group
 //! at once); the relay answers a write only after the flush, so a client never misses its own.
 
+pub mod copy;
 mod error;
 mod limits;
 pub mod postgres;

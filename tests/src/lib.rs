@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod api;
+pub mod balancer;
 pub mod fake;
 pub mod mitm;
 pub mod relay;

@@ -36,6 +36,7 @@ pub use schema::{SCHEMA_VERSION, SchemaState};
 use session::Pool;
 pub use session::{OpenError, PostgresOptions};
 
+mod import;
 mod mailboxes;
 mod maintenance;
 mod offices;
@@ -220,5 +221,7 @@ impl Store for PostgresStore {
     }
 }
 
+#[cfg(test)]
+mod copy_tests;
 #[cfg(test)]
 mod tests;

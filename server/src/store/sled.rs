@@ -63,6 +63,7 @@ pub use open::Options;
 mod check;
 mod codec;
 mod commit;
+mod export;
 mod inspect;
 mod log;
 mod mailboxes;

@@ -12,6 +12,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use candor_tests::api::{Answer, Api, TestCase};
+use candor_tests::balancer::Balancer;
 use candor_tests::{Relay, binaries};
 use tokio::task::block_in_place;
 
@@ -349,4 +350,123 @@ async fn while_the_database_is_down_requests_get_503_and_then_work_again() {
         .collect();
     assert_eq!(seqs, [1, 2]);
     drop(schema);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_round_robin_balancer_the_visitor_and_the_office_land_on_both_instances() {
+    let Some(database) = database() else {
+        return;
+    };
+    // Arrange: two instances behind one forwarder; the visitor and the office each hold their
+    // own connection, which the forwarder sends to an instance in turn.
+    let schema = block_in_place(|| Schema::new(&database));
+    let (a, b) = block_in_place(|| two_instances(&schema.url()));
+    let backend = |url: &str| {
+        url.trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned()
+    };
+    let balancer = Balancer::start(vec![backend(&a.url), backend(&b.url)]);
+    let (ombuds, visitor) = (Api::new(&balancer.url), Api::new(&balancer.url));
+    let invite = block_in_place(|| a.invite());
+    let office = ombuds.register(&invite, "ombuds", 90).await;
+
+    // Act
+    let case = visitor.open_case(&office).await;
+    let seq = visitor
+        .append(&case, &case.envelope(&office, "second"))
+        .await
+        .unwrap()
+        .expect("an append through the balancer");
+    let listed = ombuds.inbox(&office).await;
+    let envelopes = ombuds.envelopes(&case).await.expect("the case");
+
+    // Assert: each instance served a party, and the office sees what the visitor wrote.
+    let served = balancer.served();
+    assert!(
+        served.iter().all(|n| *n > 0),
+        "connections per instance: {served:?}"
+    );
+    assert_eq!(seq, 2);
+    assert_eq!(listed, [case.mailbox()]);
+    assert_eq!(
+        envelopes.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        [1, 2]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_one_instance_under_appends_loses_no_acknowledged_envelope() {
+    let Some(database) = database() else {
+        return;
+    };
+    // Arrange: four cases, each written to at A by a writer of its own.
+    let schema = block_in_place(|| Schema::new(&database));
+    let (mut a, b) = block_in_place(|| two_instances(&schema.url()));
+    let (at_a, at_b) = (Api::new(&a.url), Api::new(&b.url));
+    let invite = block_in_place(|| a.invite());
+    let office = at_a.register(&invite, "ombuds", 90).await;
+    let (acks, mut acked) = tokio::sync::mpsc::unbounded_channel();
+    let mut writers = Vec::new();
+    for _ in 0..4 {
+        let case = at_a.open_case(&office).await;
+        let bodies: Vec<_> = (0..40)
+            .map(|i| case.envelope(&office, &format!("line {i}")))
+            .collect();
+        let (api, acks) = (Api::new(&a.url), acks.clone());
+        writers.push(tokio::spawn(async move {
+            for body in &bodies {
+                match api.append(&case, body).await {
+                    Ok(Ok(seq)) => acks.send((case.mailbox(), seq)).unwrap(),
+                    _ => break,
+                }
+            }
+            case
+        }));
+    }
+    drop(acks);
+
+    // Act: kill -9 A once twelve appends were acknowledged, while the writers go on.
+    let mut seen = Vec::new();
+    while seen.len() < 12 {
+        seen.push(
+            acked
+                .recv()
+                .await
+                .expect("appends acknowledged before the kill"),
+        );
+    }
+    block_in_place(|| a.stop());
+    let mut cases = Vec::new();
+    for writer in writers {
+        cases.push(writer.await.unwrap());
+    }
+    while let Some(ack) = acked.recv().await {
+        seen.push(ack);
+    }
+
+    // Assert: B serves every acknowledged envelope, and takes new ones.
+    assert!(!block_in_place(|| a.is_running()));
+    assert!(
+        seen.len() < 4 * 40,
+        "the kill came after every append: nothing was in flight"
+    );
+    for case in &cases {
+        let stored: Vec<u64> = at_b
+            .envelopes(case)
+            .await
+            .expect("the case at B")
+            .iter()
+            .map(|(seq, _)| *seq)
+            .collect();
+        for (_, seq) in seen.iter().filter(|(m, _)| *m == case.mailbox()) {
+            assert!(stored.contains(seq), "acknowledged {seq} lost: {stored:?}");
+        }
+        let next = at_b
+            .append(case, &case.envelope(&office, "after the kill"))
+            .await
+            .unwrap()
+            .expect("B takes an append");
+        assert_eq!(next, stored.last().unwrap() + 1);
+    }
 }
