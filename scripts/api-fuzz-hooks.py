@@ -28,7 +28,10 @@ A schema cannot state what the relay checks beyond types and patterns: that a ca
 verifies, that an envelope names the mailbox of its path, that its ciphertext is a padding
 bucket long. A schema-valid body that breaks one of those gets 400 `malformed`, which
 schemathesis' `positive_data_acceptance` check would report; `filter_failure` waives exactly
-that (a signed request, 400, `malformed`, an operation with such a body) and nothing else.
+that (a signed request, or one whose body the relay reads before the signature, 400,
+`malformed`, an operation with such a body), and a schema-violating body refused with 413
+`too-large` (over the endpoint's byte limit, which the relay checks before a body's shape), and
+nothing else.
 """
 
 from __future__ import annotations
@@ -78,6 +81,10 @@ SEMANTIC_BODIES = {
     "POST /v1/mailboxes/{mailbox}/envelopes",
     "POST /v1/mailboxes/{mailbox}/close",
 }
+# Operations whose body is read, and may rightly be refused, before the signature is checked:
+# a consent names the case whose key must sign it, and carries signatures over a proposal and
+# an expiry counted from the relay's today.
+READ_BEFORE_AUTH = {"PUT /v1/handoffs/{handoff}"}
 # How many mailboxes are never closed or deleted; the rest are shared by close and delete.
 KEPT = 4
 
@@ -304,14 +311,27 @@ def after_call(context, case, response):
 
 @schemathesis.hook
 def filter_failure(context, failure, case, response):
-    """Keeps every failure but a signed, schema-valid body that broke a rule no schema states."""
-    waived = (
-        type(failure).__name__ == "RejectedPositiveData"
-        and case.operation.label in SEMANTIC_BODIES
+    """Keeps every failure but two: a schema-valid body that broke a rule no schema states
+    (signed by us, or read before the signature), and a schema-violating body refused as too
+    large (413) because it is over the endpoint's byte limit, which the relay checks before it
+    reads a body's shape."""
+    kind = type(failure).__name__
+    problem = _problem_type(response.content)
+    semantic = (
+        kind == "RejectedPositiveData"
         and response.status_code == 400
-        and _problem_type(response.content) == "urn:candor:problem:malformed"
-        and _signed_by_us(response.request)
+        and problem == "urn:candor:problem:malformed"
+        and (
+            (case.operation.label in SEMANTIC_BODIES and _signed_by_us(response.request))
+            or case.operation.label in READ_BEFORE_AUTH
+        )
     )
+    oversize = (
+        kind == "AcceptedNegativeData"
+        and response.status_code == 413
+        and problem == "urn:candor:problem:too-large"
+    )
+    waived = semantic or oversize
     if waived:
         with _lock:
             _stats["waived_positive_400"] += 1

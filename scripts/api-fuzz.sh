@@ -83,7 +83,7 @@ for op in sorted(r["statuses"]):
     print(f"  {op:<42} past auth {r['past_auth_by_operation'].get(op, 0):>4}   {counts}")
 print(f"\nsigned requests: {r['signed']}")
 print(f"reached a handler past authentication: {r['past_auth']}")
-print(f"schema-valid bodies refused for a rule no schema states (waived): {r['waived_positive_400']}")
+print(f"waived: schema-valid bodies refused for a rule no schema states, and oversize bodies refused as too large: {r['waived_positive_400']}")
 for what, n in sorted(r["waived_by_detail"].items()):
     print(f"  {n:>4}  {what}")
 if r["probe_5xx"]:
