@@ -242,9 +242,11 @@ pub fn inbox(ctx: &Context) -> Result<()> {
 /// Finds the one case whose label starts with what was typed, in any case.
 fn find_case(relay: &Relay, keys: &OfficeKeys, case: &CaseArgs) -> Result<InboxEntry> {
     let prefix = label::normalize(&case.case)?;
+    // One label key for the whole inbox, not one derivation per case.
+    let labeler = label::Labeler::new(&keys.identity);
     let mut matches: Vec<InboxEntry> = inbox_entries(relay, keys)?
         .into_iter()
-        .filter(|e| keys.label(&e.mailbox).starts_with(&prefix))
+        .filter(|e| labeler.label(&e.mailbox).starts_with(&prefix))
         .collect();
     match matches.len() {
         0 => Err(anyhow!(
