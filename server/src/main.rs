@@ -317,8 +317,15 @@ fn check(settings: &Settings, read_only: bool) -> anyhow::Result<ExitCode> {
 /// Prints a check's report; exit 1 if it found problems.
 fn print_report(report: &CheckReport) -> anyhow::Result<ExitCode> {
     let mut lines = vec![format!(
-        "{} offices, {} mailboxes, {} envelopes, {} handoff packages, {} used tokens",
-        report.offices, report.mailboxes, report.envelopes, report.packages, report.used_tokens
+        "{} offices, {} mailboxes, {} envelopes, {} handoff packages, {} used tokens, {} notes, \
+         {} handoff channels",
+        report.offices,
+        report.mailboxes,
+        report.envelopes,
+        report.packages,
+        report.used_tokens,
+        report.notes,
+        report.channels
     )];
     lines.extend(report.problems.iter().map(|p| format!("problem: {p}")));
     if report.problems.is_empty() {

@@ -78,6 +78,14 @@ impl Schema {
         PostgresStore::open(&self.options()).expect("open the test schema")
     }
 
+    /// Opens a store on it whatever its schema's version, as no relay does: to fill a
+    /// database of an older version before migrating it.
+    pub(crate) fn open_unchecked(&self) -> PostgresStore {
+        PostgresStore {
+            pool: super::session::Pool::connect(&self.options()).expect("connect"),
+        }
+    }
+
     /// Runs `sql` in the schema, as an operator at `psql` would.
     pub(crate) fn sql(&self, sql: &str) {
         admin(&format!("SET search_path = {}; {sql}", self.name));
