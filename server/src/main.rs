@@ -281,13 +281,15 @@ fn copy(settings: &Settings, from: &std::path::Path, to: &str) -> anyhow::Result
     print_lines([
         format!(
             "copied {} offices, {} mailboxes, {} envelopes, {} handoff packages, {} used \
-             tokens, {} tallies",
+             tokens, {} tallies, {} notes, {} handoff channels",
             copied.offices,
             copied.mailboxes,
             copied.envelopes,
             copied.packages,
             copied.tokens,
-            copied.tallies
+            copied.tallies,
+            copied.notes,
+            copied.channels
         ),
         "run `candor-server check` on both stores before serving from the copy".into(),
     ])?;

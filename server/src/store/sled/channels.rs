@@ -114,6 +114,14 @@ pub(super) fn notices(
     Ok(out)
 }
 
+/// The board's counter as sled holds it (for `copy`, with the relay stopped).
+pub(super) fn board_counter(store: &SledStore) -> Result<u64, StoreError> {
+    match store.get(&BOARD_CURSOR_KEY)? {
+        Some(v) => read_u64(&v).ok_or(StoreError::Corrupt("the board's counter")),
+        None => Ok(0),
+    }
+}
+
 pub(super) fn delete_channel(store: &SledStore, id: &MailboxId) -> Result<bool, StoreError> {
     store.delete_channel_batch(id, None)
 }
