@@ -101,8 +101,8 @@ pub struct SledStore {
     /// their read-modify-write is isolated and they queue in activity order (an inbox reader
     /// never sees activity numbers out of order).
     office_locks: Vec<Mutex<()>>,
-    /// Taken before an office stripe by writes that create offices or mailboxes or touch used
-    /// tokens (see the module docs).
+    /// Taken before an office stripe by writes that create offices, mailboxes, packages or
+    /// channels (and the board's cursors) or touch used tokens (see the module docs).
     registry: Mutex<()>,
     /// The writes queued for the next group commit.
     pending: Mutex<Pending>,
