@@ -57,6 +57,8 @@ pub fn populate(dir: &Path, total: usize, expired: usize) -> Result<()> {
         envelopes_per_mailbox: u64::MAX,
         bytes_per_mailbox: u64::MAX,
         packages_per_mailbox: u64::MAX,
+        channels_per_office: u64::MAX,
+        notes_per_mailbox: u64::MAX,
         bytes_per_office: u64::MAX,
     };
     let offices = total.div_ceil(PER_OFFICE).max(1);

@@ -14,7 +14,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
 
 /// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
 /// name in upper case.
-pub const SETTING_NAMES: [&str; 32] = [
+pub const SETTING_NAMES: [&str; 34] = [
     "listen",
     "path_prefix",
     "metrics_listen",
@@ -34,6 +34,8 @@ pub const SETTING_NAMES: [&str; 32] = [
     "max_bytes_per_mailbox",
     "max_bytes_per_office",
     "max_packages_per_mailbox",
+    "max_channels_per_office",
+    "max_notes_per_mailbox",
     "max_store_bytes",
     "fetch_page_bytes",
     "fetches_per_mailbox",
@@ -187,6 +189,10 @@ pub struct Settings {
     pub max_bytes_per_office: u64,
     /// Handoff packages one mailbox may hold.
     pub max_packages_per_mailbox: u64,
+    /// Handoff channels one office may hold.
+    pub max_channels_per_office: u64,
+    /// The ombuds' notes one mailbox may hold.
+    pub max_notes_per_mailbox: u64,
     /// Bytes the store may take on disk before new mailboxes, envelopes and packages are
     /// refused (507); deletions and sweeps go on, in the disk space left above it. 0: no cap.
     pub max_store_bytes: u64,
@@ -292,6 +298,8 @@ impl Default for Settings {
             max_bytes_per_mailbox: 16 * 1024 * 1024,
             max_bytes_per_office: 1024 * 1024 * 1024,
             max_packages_per_mailbox: 16,
+            max_channels_per_office: 1_000,
+            max_notes_per_mailbox: 500,
             max_store_bytes: 0,
             fetch_page_bytes: 1024 * 1024,
             fetches_per_mailbox: 4,
@@ -422,6 +430,14 @@ impl Settings {
             // A deletion removes every package with its mailbox, in one transaction.
             return invalid("max_packages_per_mailbox", "must be between 1 and 1000");
         }
+        if !(1..=100_000).contains(&self.max_channels_per_office) {
+            // Opening a channel counts the office's channels.
+            return invalid("max_channels_per_office", "must be between 1 and 100000");
+        }
+        if !(1..=10_000).contains(&self.max_notes_per_mailbox) {
+            // A deletion removes every note with its mailbox, in one transaction.
+            return invalid("max_notes_per_mailbox", "must be between 1 and 10000");
+        }
         if self.fetch_page_bytes < self.max_envelope_bytes {
             return invalid("fetch_page_bytes", "must be at least max_envelope_bytes");
         }
@@ -524,6 +540,29 @@ mod tests {
         };
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("max_packages_per_mailbox"), "{err}");
+    }
+
+    #[test]
+    fn a_channel_or_note_quota_of_zero_is_refused_by_name() {
+        for (s, name) in [
+            (
+                Settings {
+                    max_channels_per_office: 0,
+                    ..Settings::default()
+                },
+                "max_channels_per_office",
+            ),
+            (
+                Settings {
+                    max_notes_per_mailbox: 0,
+                    ..Settings::default()
+                },
+                "max_notes_per_mailbox",
+            ),
+        ] {
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
     }
 
     #[test]

@@ -281,13 +281,15 @@ fn copy(settings: &Settings, from: &std::path::Path, to: &str) -> anyhow::Result
     print_lines([
         format!(
             "copied {} offices, {} mailboxes, {} envelopes, {} handoff packages, {} used \
-             tokens, {} tallies",
+             tokens, {} tallies, {} notes, {} handoff channels",
             copied.offices,
             copied.mailboxes,
             copied.envelopes,
             copied.packages,
             copied.tokens,
-            copied.tallies
+            copied.tallies,
+            copied.notes,
+            copied.channels
         ),
         "run `candor-server check` on both stores before serving from the copy".into(),
     ])?;
@@ -317,8 +319,15 @@ fn check(settings: &Settings, read_only: bool) -> anyhow::Result<ExitCode> {
 /// Prints a check's report; exit 1 if it found problems.
 fn print_report(report: &CheckReport) -> anyhow::Result<ExitCode> {
     let mut lines = vec![format!(
-        "{} offices, {} mailboxes, {} envelopes, {} handoff packages, {} used tokens",
-        report.offices, report.mailboxes, report.envelopes, report.packages, report.used_tokens
+        "{} offices, {} mailboxes, {} envelopes, {} handoff packages, {} used tokens, {} notes, \
+         {} handoff channels",
+        report.offices,
+        report.mailboxes,
+        report.envelopes,
+        report.packages,
+        report.used_tokens,
+        report.notes,
+        report.channels
     )];
     lines.extend(report.problems.iter().map(|p| format!("problem: {p}")));
     if report.problems.is_empty() {

@@ -181,6 +181,7 @@ mod tests {
         m.record_sweep(&Swept {
             mailboxes: 3,
             packages: 2,
+            channels: 0,
             tokens: 1,
             more: false,
         });

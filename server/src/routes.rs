@@ -363,6 +363,8 @@ pub fn quotas(state: &AppState) -> Quotas {
         envelopes_per_mailbox: state.settings.max_envelopes_per_mailbox,
         bytes_per_mailbox: state.settings.max_bytes_per_mailbox,
         packages_per_mailbox: state.settings.max_packages_per_mailbox,
+        channels_per_office: state.settings.max_channels_per_office,
+        notes_per_mailbox: state.settings.max_notes_per_mailbox,
         bytes_per_office: state.settings.max_bytes_per_office,
     }
 }

@@ -25,8 +25,8 @@ use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, TallyId};
 pub use error::StoreError;
 pub use limits::{Expiry, Quotas};
 pub use records::{
-    MailboxRecord, NewMailbox, NewPackage, NewTally, OfficeRecord, PackageRecord, RawEnvelope,
-    TokenKind, UsedToken,
+    ChannelRecord, MailboxRecord, NewChannel, NewMailbox, NewPackage, NewTally, OfficeRecord,
+    PackageRecord, RawEnvelope, TokenKind, UsedToken,
 };
 pub use reports::{CheckReport, Compacted, Swept};
 
@@ -114,8 +114,8 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         max_bytes: usize,
     ) -> Result<Vec<RawEnvelope>, StoreError>;
-    /// Deletes a mailbox, with its envelopes and handoff packages, from every tree. Returns
-    /// whether it existed.
+    /// Deletes a mailbox, with its envelopes, handoff packages and notes, from every tree.
+    /// Returns whether it existed. It never touches a channel.
     fn delete_mailbox(&self, id: &MailboxId) -> Result<bool, StoreError>;
     /// Up to `limit` of an office's mailboxes with activity above `after`, oldest first.
     ///
@@ -151,8 +151,47 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PackageRecord, StoreError>;
     /// Deletes a package from every tree. Returns whether it existed.
     fn delete_package(&self, id: &HandoffId) -> Result<bool, StoreError>;
-    /// Deletes up to `batch` mailboxes, packages and used tokens that expired at or before
-    /// `now`.
+    /// Stores a note of an existing mailbox, opaque to the store. `NotFound` if the mailbox
+    /// does not exist, `Quota` if it holds `quotas.notes_per_mailbox` notes. Neither the
+    /// mailbox's expiry nor its inbox place moves; a closed case takes notes too. Returns the
+    /// note's number (from 1, per mailbox, increasing). Notes go with their mailbox.
+    fn put_note(
+        &self,
+        mailbox: &MailboxId,
+        note: &[u8],
+        quotas: &Quotas,
+    ) -> Result<u64, StoreError>;
+    /// Up to `limit` notes of a mailbox with a number above `after`, in order: (number, note).
+    fn notes(
+        &self,
+        mailbox: &MailboxId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// Opens a channel of an existing office. `NotFound` if the office does not exist,
+    /// `Conflict` if the ID is taken (by a channel; a channel ID lives in its own space),
+    /// `Quota` if the office holds `quotas.channels_per_office` channels. Returns its board
+    /// cursor: relay-wide, never handed out twice, and committed in cursor order, so that a
+    /// reader polling the board from its last cursor misses no channel.
+    fn open_channel(&self, channel: &NewChannel, quotas: &Quotas) -> Result<u64, StoreError>;
+    /// A channel by ID.
+    fn channel(&self, id: &MailboxId) -> Result<Option<ChannelRecord>, StoreError>;
+    /// Changes a channel's body atomically, as [`Store::update_package`] does (`update` gets
+    /// the record as it stands, returns the new body or an error that leaves it unchanged;
+    /// it runs under a lock and must not block). Expiry, cursor and notice do not change.
+    /// Returns the record as stored, or `NotFound`.
+    fn update_channel(
+        &self,
+        id: &MailboxId,
+        update: &mut dyn FnMut(&ChannelRecord) -> Result<Vec<u8>, StoreError>,
+    ) -> Result<ChannelRecord, StoreError>;
+    /// Up to `limit` (cursor, notice) pairs of the channels with a cursor above `after`, in
+    /// cursor order: the notice board.
+    fn notices(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// Deletes a channel. Returns whether it existed.
+    fn delete_channel(&self, id: &MailboxId) -> Result<bool, StoreError>;
+    /// Deletes up to `batch` mailboxes, packages, channels and used tokens that expired at or
+    /// before `now`.
     fn sweep(&self, now: u64, batch: usize) -> Result<Swept, StoreError>;
     /// Rewrites and removes what the backend keeps of deleted data, so that deleted envelopes
     /// leave the disk on a schedule (`now`: Unix seconds). The sweeper calls it after each

@@ -8,7 +8,8 @@
 //! function. The suite itself knows no backend.
 //!
 //! Each submodule covers one concept: [`offices`], [`mailboxes`], [`envelopes`], [`closing`],
-//! [`markers`], [`inbox`], [`packages`], [`sweep`], [`restart`] and [`tallies`]. A test asserts only what
+//! [`markers`], [`inbox`], [`packages`], [`channels`], [`notes`], [`sweep`], [`restart`] and
+//! [`tallies`]. A test asserts only what
 //! the trait's doc comments promise or what the relay relies on. Writes are read back after
 //! [`Store::flush`], as the relay answers a write only after its group commit;
 //! read-modify-writes (a token spent twice, a mailbox deleted twice, a case closed twice) are
@@ -30,11 +31,13 @@ use super::{
     TokenKind, UsedToken,
 };
 
+pub(crate) mod channels;
 pub(crate) mod closing;
 pub(crate) mod envelopes;
 pub(crate) mod inbox;
 pub(crate) mod mailboxes;
 pub(crate) mod markers;
+pub(crate) mod notes;
 pub(crate) mod offices;
 pub(crate) mod packages;
 pub(crate) mod restart;
@@ -73,6 +76,8 @@ pub(crate) fn quotas() -> Quotas {
         envelopes_per_mailbox: 1_000,
         bytes_per_mailbox: 100_000_000,
         packages_per_mailbox: 1_000,
+        channels_per_office: 1_000,
+        notes_per_mailbox: 1_000,
         bytes_per_office: 100_000_000_000,
     }
 }
@@ -443,6 +448,25 @@ macro_rules! store_conformance {
                 a_deleted_package_is_gone_once,
                 deleting_a_mailbox_deletes_its_packages_and_no_other,
             }
+            channels {
+                a_channel_is_opened_read_changed_and_deleted,
+                a_refused_update_leaves_the_channel_unchanged,
+                channels_are_refused_for_an_unknown_office_or_a_taken_id,
+                an_office_holds_at_most_its_quota_of_channels,
+                the_board_lists_notices_in_cursor_order_a_page_at_a_time,
+                cursors_stay_unique_and_increasing_across_a_restart,
+                a_sweep_deletes_expired_channels_only,
+                deleting_or_sweeping_a_case_leaves_the_office_s_channels,
+            }
+            notes {
+                notes_are_numbered_per_mailbox_and_paged_in_order,
+                a_mailbox_holds_at_most_its_quota_of_notes,
+                a_note_of_a_missing_mailbox_is_not_found,
+                a_note_moves_neither_the_inbox_nor_the_expiry,
+                notes_go_with_their_mailbox_deleted_or_swept,
+                a_closed_case_takes_notes,
+                notes_survive_a_restart,
+            }
             sweep {
                 a_sweep_deletes_what_expired_at_or_before_now,
                 a_sweep_with_nothing_expired_changes_nothing,
@@ -498,7 +522,7 @@ pub(crate) fn never() -> bool {
 }
 
 /// Each submodule's source, for [`assert_every_test_listed`].
-const SOURCES: [(&str, &str); 10] = [
+const SOURCES: [(&str, &str); 12] = [
     ("offices", include_str!("conformance/offices.rs")),
     ("mailboxes", include_str!("conformance/mailboxes.rs")),
     ("envelopes", include_str!("conformance/envelopes.rs")),
@@ -506,6 +530,8 @@ const SOURCES: [(&str, &str); 10] = [
     ("markers", include_str!("conformance/markers.rs")),
     ("inbox", include_str!("conformance/inbox.rs")),
     ("packages", include_str!("conformance/packages.rs")),
+    ("channels", include_str!("conformance/channels.rs")),
+    ("notes", include_str!("conformance/notes.rs")),
     ("sweep", include_str!("conformance/sweep.rs")),
     ("restart", include_str!("conformance/restart.rs")),
     ("tallies", include_str!("conformance/tallies.rs")),

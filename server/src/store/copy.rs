@@ -1,15 +1,20 @@
 //! Moving a relay's store from sled to PostgreSQL (`candor-server copy --from DIR --to URL`).
 //!
 //! The sled store hands over every record as an [`Item`] (`sled/export.rs`), offices first,
-//! then mailboxes, their envelopes, packages, used tokens and tallies, so that each arrives
+//! then mailboxes, their envelopes, notes, packages, channels, the board's counter, used
+//! tokens and tallies, so that each arrives
 //! after what it refers to; the PostgreSQL store writes them all in one transaction
 //! (`postgres/import.rs`), into a database that holds no relay's data yet. Expiries, closed
 //! flags, read markers and each mailbox's activity number (its place in the inbox) are copied
-//! as they are, so the copy serves what the original served, in the same order.
+//! as they are, so the copy serves what the original served, in the same order; so are the
+//! channels' board cursors and the board's counter, so that the next channel opened on the copy
+//! gets a cursor above every one handed out before, even those of channels since deleted.
 
 use candor_protocol::{MailboxId, OfficeId};
 
-use super::{MailboxRecord, NewPackage, NewTally, OfficeRecord, RawEnvelope, UsedToken};
+use super::{
+    ChannelRecord, MailboxRecord, NewPackage, NewTally, OfficeRecord, RawEnvelope, UsedToken,
+};
 
 /// One record of a store, as it moves to another backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,8 +40,26 @@ pub enum Item {
         /// The envelope.
         envelope: RawEnvelope,
     },
+    /// One of the ombuds' notes of a mailbox.
+    Note {
+        /// The mailbox.
+        mailbox: MailboxId,
+        /// Its number.
+        number: u64,
+        /// The note.
+        note: Vec<u8>,
+    },
     /// A handoff package.
     Package(NewPackage),
+    /// A handoff channel, with its board cursor.
+    Channel {
+        /// Its ID.
+        id: MailboxId,
+        /// The channel.
+        record: ChannelRecord,
+    },
+    /// The last board cursor handed out.
+    BoardCursor(u64),
     /// A spent proof of work or a used invite.
     Token(UsedToken),
     /// A sealed tally of an office.
@@ -59,6 +82,10 @@ pub struct Copied {
     pub envelopes: u64,
     /// Handoff packages.
     pub packages: u64,
+    /// Notes.
+    pub notes: u64,
+    /// Handoff channels.
+    pub channels: u64,
     /// Used tokens.
     pub tokens: u64,
     /// Tallies.
@@ -69,6 +96,9 @@ impl Copied {
     /// Counts `item`.
     pub fn count(&mut self, item: &Item) {
         let n = match item {
+            Item::BoardCursor(_) => return,
+            Item::Note { .. } => &mut self.notes,
+            Item::Channel { .. } => &mut self.channels,
             Item::Office { .. } => &mut self.offices,
             Item::Mailbox { .. } => &mut self.mailboxes,
             Item::Envelope { .. } => &mut self.envelopes,

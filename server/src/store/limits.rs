@@ -14,6 +14,10 @@ pub struct Quotas {
     pub bytes_per_office: u64,
     /// Handoff packages per mailbox.
     pub packages_per_mailbox: u64,
+    /// Handoff channels per office.
+    pub channels_per_office: u64,
+    /// The ombuds' notes per mailbox.
+    pub notes_per_mailbox: u64,
 }
 
 /// The expiry a write gives a mailbox: a fresh draw of retention plus jitter, and the window

@@ -6,8 +6,9 @@
 //! call holds a connection for the whole of its transaction either way.
 //!
 //! **Tables** (`postgres/migrations/`): `offices`, `mailboxes` (with the inbox index on
-//! `(office, activity)` and the expiry index), `envelopes`, `packages`, `used_tokens`, and the
-//! unlogged `replay_ids` of the replay cache.
+//! `(office, activity)` and the expiry index), `envelopes`, `packages`, `notes`, `channels`
+//! with the board's counter `channel_board`, `used_tokens`, and the unlogged `replay_ids` of
+//! the replay cache.
 //!
 //! **Isolation.** Transactions run at the database's default level (READ COMMITTED on
 //! PostgreSQL, SERIALIZABLE on CockroachDB), and every write that touches an office's counters,
@@ -16,29 +17,34 @@
 //! are handed out, on every instance: an inbox reader that polls from its cursor never skips a
 //! write that committed late. Every write moves its mailbox to the office's next activity
 //! number, so nothing like sled's in-memory "listed" mark is needed across instances.
-//! Serialization failures and deadlocks are retried ([`session`]).
+//! Opening a channel locks the board's counter row likewise (`channels.rs`), so board cursors
+//! commit in the order they are handed out. Serialization failures and deadlocks are retried
+//! ([`session`]).
 //!
 //! **Durability.** Every write commits before it returns, with `synchronous_commit` on, so
 //! [`Store::flush`] has nothing left to do.
 //!
 //! The backend's files, by concept: `session.rs` (pool, transactions, retries), `schema.rs`
-//! (migrations), `pgpass.rs` (the password, as libpq finds it), `rows.rs` (typed columns), `offices.rs`, `mailboxes.rs`, `packages.rs`,
+//! (migrations), `pgpass.rs` (the password, as libpq finds it), `rows.rs` (typed columns), `offices.rs`, `mailboxes.rs`, `packages.rs`, `channels.rs`, `notes.rs`,
 //! `maintenance.rs` (sweep and check).
 
 use candor_protocol::api::{InboxEntry, StoredTally};
 use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, TallyId};
 
 use super::{
-    CheckReport, Compacted, Expiry, MailboxRecord, NewMailbox, NewPackage, NewTally, OfficeRecord,
-    PackageRecord, Quotas, RawEnvelope, Store, StoreError, Swept, UsedToken,
+    ChannelRecord, CheckReport, Compacted, Expiry, MailboxRecord, NewChannel, NewMailbox,
+    NewPackage, NewTally, OfficeRecord, PackageRecord, Quotas, RawEnvelope, Store, StoreError,
+    Swept, UsedToken,
 };
 pub use schema::{SCHEMA_VERSION, SchemaState};
 use session::Pool;
 pub use session::{OpenError, PostgresOptions};
 
+mod channels;
 mod import;
 mod mailboxes;
 mod maintenance;
+mod notes;
 mod offices;
 mod packages;
 mod pgpass;
@@ -185,6 +191,48 @@ impl Store for PostgresStore {
 
     fn delete_package(&self, id: &HandoffId) -> Result<bool, StoreError> {
         packages::delete_package(&self.pool, id)
+    }
+
+    fn put_note(
+        &self,
+        mailbox: &MailboxId,
+        note: &[u8],
+        quotas: &Quotas,
+    ) -> Result<u64, StoreError> {
+        notes::put_note(&self.pool, mailbox, note, quotas)
+    }
+
+    fn notes(
+        &self,
+        mailbox: &MailboxId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        notes::notes(&self.pool, mailbox, after, limit)
+    }
+
+    fn open_channel(&self, channel: &NewChannel, quotas: &Quotas) -> Result<u64, StoreError> {
+        channels::open_channel(&self.pool, channel, quotas)
+    }
+
+    fn channel(&self, id: &MailboxId) -> Result<Option<ChannelRecord>, StoreError> {
+        channels::channel(&self.pool, id)
+    }
+
+    fn update_channel(
+        &self,
+        id: &MailboxId,
+        update: &mut dyn FnMut(&ChannelRecord) -> Result<Vec<u8>, StoreError>,
+    ) -> Result<ChannelRecord, StoreError> {
+        channels::update_channel(&self.pool, id, update)
+    }
+
+    fn notices(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        channels::notices(&self.pool, after, limit)
+    }
+
+    fn delete_channel(&self, id: &MailboxId) -> Result<bool, StoreError> {
+        channels::delete_channel(&self.pool, id)
     }
 
     fn sweep(&self, now: u64, batch: usize) -> Result<Swept, StoreError> {

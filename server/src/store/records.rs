@@ -1,5 +1,6 @@
 //! What the store keeps, as the relay hands it over and gets it back: offices, mailboxes,
-//! envelopes, handoff packages, spent single-use tokens and the offices' sealed tallies.
+//! envelopes, handoff packages, handoff channels, the ombuds' case notes, spent single-use
+//! tokens and the offices' sealed tallies.
 
 use candor_protocol::{
     Envelope, HandoffId, MailboxId, OfficeCard, OfficeId, SignedCard, SigningPublicKey, TallyId,
@@ -120,6 +121,37 @@ pub struct NewPackage {
     pub id: HandoffId,
     /// The package itself.
     pub record: PackageRecord,
+}
+
+/// A handoff's channel as the relay keeps it: tied to its office only, never to a case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelRecord {
+    /// The office that opened it.
+    pub office: OfficeId,
+    /// Unix seconds, on the hour, after which the sweeper deletes it.
+    pub expiry: u64,
+    /// Its place on the notice board: a relay-wide number, increasing in creation order (from
+    /// 1).
+    pub cursor: u64,
+    /// The sealed notice, opaque to the store.
+    pub notice: Vec<u8>,
+    /// The relay's encoding of the channel's keys and envelopes, opaque to the store.
+    pub body: Vec<u8>,
+}
+
+/// A channel to open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewChannel {
+    /// Its ID, in a space of its own (no mailbox's).
+    pub id: MailboxId,
+    /// The office; it must exist.
+    pub office: OfficeId,
+    /// Its expiry.
+    pub expiry: u64,
+    /// The sealed notice the board lists.
+    pub notice: Vec<u8>,
+    /// Its first body.
+    pub body: Vec<u8>,
 }
 
 /// Which kind of single-use token.

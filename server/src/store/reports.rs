@@ -7,6 +7,8 @@ pub struct Swept {
     pub mailboxes: u64,
     /// Expired handoff packages deleted (not counting those deleted with their mailbox).
     pub packages: u64,
+    /// Expired handoff channels deleted.
+    pub channels: u64,
     /// Expired used-token entries removed.
     pub tokens: u64,
     /// Whether the batch was full, so more may have expired.
@@ -35,6 +37,10 @@ pub struct CheckReport {
     pub packages: u64,
     /// Used-token entries found.
     pub used_tokens: u64,
+    /// Handoff channels found.
+    pub channels: u64,
+    /// The ombuds' case notes found.
+    pub notes: u64,
     /// Every invariant that does not hold, one line each (mailboxes by short label only).
     pub problems: Vec<String>,
 }

@@ -17,27 +17,38 @@
 //! | `p` | mailbox (16) ‖ handoff (16) | empty |
 //! | `t` | office ID ‖ `0x00` ‖ tally (16) | keep-until year `u16` ‖ sealed tally |
 //! | `y` | keep-until year `u16` ‖ tally (16) | office ID |
+//! | `k` | channel (16) | [`ChannelRecord`] |
+//! | `b` | cursor `u64` | channel (16): the notice board |
+//! | `q` | office ID ‖ `0x00` ‖ channel (16) | empty: an office's channels |
+//! | `a` | (nothing) | the last board cursor handed out `u64` |
+//! | `n` | mailbox (16) ‖ number `u64` | the ombuds' note |
 //!
 //! Tallies (`t`, `y`) belong to no mailbox: deleting a case and the sweep never read them;
 //! only the statistics retention (`tallies.rs`) drops them.
 //!
-//! Kind 1 in `x` is a mailbox, kind 2 a handoff package. A package is written under its
-//! mailbox's office lock, so that it cannot outlive a mailbox being deleted.
+//! Channels (`k`, `b`, `q`) belong to an office and to no mailbox: deleting a case and its
+//! sweep never read them. The board's counter `a` only grows, so a cursor is never handed
+//! out twice, even once its channel is gone (`channels.rs`). Notes (`n`) belong to their
+//! mailbox and go with it (`notes.rs`).
+//!
+//! Kind 1 in `x` is a mailbox, kind 2 a handoff package, kind 3 a handoff channel. A package
+//! is written under its mailbox's office lock, so that it cannot outlive a mailbox being
+//! deleted; a note likewise; a channel under its own office's lock.
 //!
 //! Envelope bodies are not in sled but in the store's log (`log.rs`), which also makes writes
 //! durable.
 //!
 //! The backend's files, by concept: `commit.rs` (group commit and checkpoints), `offices.rs`,
-//! `mailboxes.rs`, `packages.rs`, `maintenance.rs` (sweeping and compaction), `log.rs` (the
-//! log itself), `codec.rs` (keys and values), `check.rs` with `inspect.rs` (`candor-server
-//! check`).
+//! `mailboxes.rs`, `packages.rs`, `channels.rs`, `notes.rs`, `maintenance.rs` (sweeping and compaction), `log.rs` (the
+//! log itself), `codec.rs` (keys and values), `check.rs` with `check_channels.rs` and
+//! `inspect.rs` (`candor-server check`).
 //!
 //! **Isolation.** A write's reads and its queueing run under a lock of ours:
 //! - an office's stripe of `office_locks` covers its record, its counters, its inbox entries,
 //!   and the records, envelopes and expiry entries of its mailboxes;
 //! - `registry` is taken first, for the rare writes that create things or spend a single-use
-//!   token (registering an office, opening a mailbox, storing a package, sweeping used
-//!   tokens), so that the same mailbox or package ID cannot be created at two offices at once
+//!   token (registering an office, opening a mailbox, storing a package, opening a channel,
+//!   sweeping used tokens), so that the same mailbox or package ID cannot be created at two offices at once
 //!   and a token is spent once.
 //!
 //! Writes are queued in the order they took their locks, and a group applies them in that
@@ -52,15 +63,18 @@ use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, TallyId};
 use sled::{IVec, Tree};
 
 use super::{
-    CheckReport, Compacted, Expiry, MailboxRecord, NewMailbox, NewPackage, NewTally, OfficeRecord,
-    PackageRecord, Quotas, RawEnvelope, Store, StoreError, Swept, UsedToken,
+    ChannelRecord, CheckReport, Compacted, Expiry, MailboxRecord, NewChannel, NewMailbox,
+    NewPackage, NewTally, OfficeRecord, PackageRecord, Quotas, RawEnvelope, Store, StoreError,
+    Swept, UsedToken,
 };
 use commit::{Committed, Pending};
 use log::Log;
 use offices::Activity;
 pub use open::Options;
 
+mod channels;
 mod check;
+mod check_channels;
 mod codec;
 mod commit;
 mod export;
@@ -68,6 +82,7 @@ mod inspect;
 mod log;
 mod mailboxes;
 mod maintenance;
+mod notes;
 mod offices;
 mod open;
 mod packages;
@@ -86,8 +101,8 @@ pub struct SledStore {
     /// their read-modify-write is isolated and they queue in activity order (an inbox reader
     /// never sees activity numbers out of order).
     office_locks: Vec<Mutex<()>>,
-    /// Taken before an office stripe by writes that create offices or mailboxes or touch used
-    /// tokens (see the module docs).
+    /// Taken before an office stripe by writes that create offices, mailboxes, packages or
+    /// channels (and the board's cursors) or touch used tokens (see the module docs).
     registry: Mutex<()>,
     /// The writes queued for the next group commit.
     pending: Mutex<Pending>,
@@ -301,6 +316,48 @@ impl Store for SledStore {
 
     fn delete_package(&self, id: &HandoffId) -> Result<bool, StoreError> {
         packages::delete_package(self, id)
+    }
+
+    fn put_note(
+        &self,
+        mailbox: &MailboxId,
+        note: &[u8],
+        quotas: &Quotas,
+    ) -> Result<u64, StoreError> {
+        notes::put_note(self, mailbox, note, quotas)
+    }
+
+    fn notes(
+        &self,
+        mailbox: &MailboxId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        notes::notes(self, mailbox, after, limit)
+    }
+
+    fn open_channel(&self, channel: &NewChannel, quotas: &Quotas) -> Result<u64, StoreError> {
+        channels::open_channel(self, channel, quotas)
+    }
+
+    fn channel(&self, id: &MailboxId) -> Result<Option<ChannelRecord>, StoreError> {
+        channels::channel(self, id)
+    }
+
+    fn update_channel(
+        &self,
+        id: &MailboxId,
+        update: &mut dyn FnMut(&ChannelRecord) -> Result<Vec<u8>, StoreError>,
+    ) -> Result<ChannelRecord, StoreError> {
+        channels::update_channel(self, id, update)
+    }
+
+    fn notices(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        channels::notices(self, after, limit)
+    }
+
+    fn delete_channel(&self, id: &MailboxId) -> Result<bool, StoreError> {
+        channels::delete_channel(self, id)
     }
 
     fn sweep(&self, now: u64, batch: usize) -> Result<Swept, StoreError> {

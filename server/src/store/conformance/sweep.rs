@@ -46,6 +46,7 @@ pub(crate) fn a_sweep_deletes_what_expired_at_or_before_now(h: &mut dyn Harness)
     let expected = Swept {
         mailboxes: 2,
         packages: 1,
+        channels: 0,
         tokens: 1,
         more: false,
     };

@@ -1,8 +1,8 @@
 //! `candor-server copy`: a sled store holding every kind of record arrives whole in
 //! PostgreSQL, and `check` agrees on both before and after.
 
-use candor_protocol::TallyId;
 use candor_protocol::tally::SEALED_TALLY_LEN;
+use candor_protocol::{MailboxId, TallyId};
 
 use super::tests::{Schema, skipped};
 use crate::store::conformance::{
@@ -10,7 +10,7 @@ use crate::store::conformance::{
     sealed_marker, stored_package,
 };
 use crate::store::sled::SledStore;
-use crate::store::{NewTally, Store, StoreError};
+use crate::store::{NewChannel, NewTally, Store, StoreError};
 
 fn tally() -> NewTally {
     let mut sealed = vec![0u8; SEALED_TALLY_LEN];
@@ -22,8 +22,18 @@ fn tally() -> NewTally {
     }
 }
 
+fn channel(office: &crate::store::conformance::TestOffice, notice: &[u8]) -> NewChannel {
+    NewChannel {
+        id: MailboxId::random(&mut rand::rng()),
+        office: office.id(),
+        expiry: RETAINED,
+        notice: notice.to_vec(),
+        body: b"a channel's body".to_vec(),
+    }
+}
+
 /// The counts `check` reports, which must agree across backends.
-fn counts(store: &dyn Store) -> (u64, u64, u64, u64, u64) {
+fn counts(store: &dyn Store) -> (u64, u64, u64, u64, u64, u64, u64) {
     let r = store.check().unwrap();
     assert!(r.problems.is_empty(), "{:?}", r.problems);
     (
@@ -32,6 +42,8 @@ fn counts(store: &dyn Store) -> (u64, u64, u64, u64, u64) {
         r.envelopes,
         r.packages,
         r.used_tokens,
+        r.channels,
+        r.notes,
     )
 }
 
@@ -41,7 +53,8 @@ fn a_sled_store_with_every_kind_of_record_is_copied_whole_and_serves_the_same() 
         return;
     }
     // Arrange: two offices; open, appended-to, closed (with a tally) and read-marked cases;
-    // a handoff package; spent invites and proofs of work.
+    // a handoff package; two notes of a case; two handoff channels and a third, the newest,
+    // deleted; spent invites and proofs of work.
     let dir = tempfile::tempdir().unwrap();
     let sled = SledStore::open(dir.path(), 8 << 20).unwrap();
     let a = registered(&sled, "copy-a");
@@ -64,6 +77,16 @@ fn a_sled_store_with_every_kind_of_record_is_copied_whole_and_serves_the_same() 
     )
     .unwrap();
     let package = stored_package(&sled, &third, RETAINED, b"a sealed package");
+    for note in [b"first note".as_slice(), b"second note"] {
+        sled.put_note(&second.id(), note, &quotas()).unwrap();
+    }
+    let channels = [channel(&a, b"notice a"), channel(&b, b"notice b")];
+    for c in &channels {
+        sled.open_channel(c, &quotas()).unwrap();
+    }
+    let newest = channel(&a, b"deleted");
+    let deleted_cursor = sled.open_channel(&newest, &quotas()).unwrap();
+    assert!(sled.delete_channel(&newest.id).unwrap());
     sled.flush().unwrap();
     let before = counts(&sled);
     let schema = Schema::migrated();
@@ -80,9 +103,11 @@ fn a_sled_store_with_every_kind_of_record_is_copied_whole_and_serves_the_same() 
             copied.offices,
             copied.mailboxes,
             copied.packages,
-            copied.tallies
+            copied.tallies,
+            copied.channels,
+            copied.notes
         ),
-        (2, 3, 1, 1)
+        (2, 3, 1, 1, 2, 2)
     );
     assert_eq!(copied.envelopes, before.2);
     assert_eq!(copied.tokens, before.4);
@@ -117,6 +142,21 @@ fn a_sled_store_with_every_kind_of_record_is_copied_whole_and_serves_the_same() 
         sled.package(&package.id).unwrap()
     );
     assert_eq!(pg.tallies(&a.id(), None, 100).unwrap().len(), 1);
+    assert_eq!(pg.notes(&second.id(), 0, 100).unwrap().len(), 2);
+    assert_eq!(
+        pg.notes(&second.id(), 0, 100).unwrap(),
+        sled.notes(&second.id(), 0, 100).unwrap()
+    );
+    for c in &channels {
+        assert_eq!(pg.channel(&c.id).unwrap(), sled.channel(&c.id).unwrap());
+    }
+    assert_eq!(pg.notices(0, 100).unwrap(), sled.notices(0, 100).unwrap());
+    assert_eq!(pg.notices(0, 100).unwrap().len(), 2);
+    // The board goes on above every cursor sled handed out, the deleted newest one's too,
+    // and a note's numbering goes on.
+    let next = pg.open_channel(&channel(&b, b"after"), &quotas()).unwrap();
+    assert_eq!(next, deleted_cursor + 1);
+    assert_eq!(pg.put_note(&second.id(), b"third note", &quotas()), Ok(3));
     // The office's activity counter came along: a new write goes to the end of the inbox,
     // and the counters agree with what is stored.
     appended(&pg, &third, "after the move");
@@ -153,5 +193,5 @@ fn a_database_that_holds_a_relay_already_is_refused_and_left_alone() {
     );
     assert!(pg.office(&office.id()).unwrap().is_none());
     assert!(pg.office(&there.id()).unwrap().is_some());
-    assert_eq!(counts(&pg), (1, 0, 0, 0, 1));
+    assert_eq!(counts(&pg), (1, 0, 0, 0, 1, 0, 0));
 }

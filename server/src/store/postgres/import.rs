@@ -45,6 +45,12 @@ impl PostgresStore {
                           FROM mailboxes m WHERE m.office = offices.id))",
                 &[],
             )?;
+            // The board goes on above every cursor copied, whatever the source's counter said.
+            s.execute(
+                "UPDATE channel_board SET last_cursor = GREATEST(last_cursor, \
+                 (SELECT COALESCE(max(cursor), 0) FROM channels))",
+                &[],
+            )?;
             Ok(copied)
         })
     }
@@ -108,6 +114,36 @@ fn insert(s: &mut Tx<'_, '_>, item: &Item) -> Result<(), Fail> {
                     &int(p.record.expiry)?,
                     &p.record.body,
                 ],
+            )?;
+        }
+        Item::Note {
+            mailbox,
+            number,
+            note,
+        } => {
+            s.execute(
+                "INSERT INTO notes (mailbox, number, note) VALUES ($1, $2, $3)",
+                &[&mailbox.as_bytes().as_slice(), &int(*number)?, note],
+            )?;
+        }
+        Item::Channel { id, record: c } => {
+            s.execute(
+                "INSERT INTO channels (id, office, expiry, cursor, notice, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &id.as_bytes().as_slice(),
+                    &c.office.as_str(),
+                    &int(c.expiry)?,
+                    &int(c.cursor)?,
+                    &c.notice,
+                    &c.body,
+                ],
+            )?;
+        }
+        Item::BoardCursor(last) => {
+            s.execute(
+                "UPDATE channel_board SET last_cursor = GREATEST(last_cursor, $1)",
+                &[&int(*last)?],
             )?;
         }
         Item::Token(t) => {

@@ -46,6 +46,14 @@ pub(super) fn sweep(pool: &Pool, now: u64, batch: usize) -> Result<Swept, StoreE
         )
     })?;
     swept.more |= swept.packages as usize == batch;
+    swept.channels = pool.transact(|s| {
+        s.execute(
+            "DELETE FROM channels WHERE id IN (SELECT id FROM channels WHERE expiry <= $1 \
+             ORDER BY expiry LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            &[&now, &limit(batch)],
+        )
+    })?;
+    swept.more |= swept.channels as usize == batch;
     // A token is still refused at its expiry second, so it is kept through it.
     swept.tokens = pool.transact(|s| {
         s.execute(
@@ -97,10 +105,12 @@ pub(super) fn size_on_disk(pool: &Pool) -> Result<u64, StoreError> {
 /// - every office's card verifies and names the office, and its counters match its mailboxes;
 /// - every mailbox's count, bytes and last sequence number match its envelopes, numbered
 ///   1..=last_seq;
-/// - every envelope parses, names its mailbox and is stored in canonical form.
+/// - every envelope parses, names its mailbox and is stored in canonical form;
+/// - every channel's cursor is at most the board's counter (unique by the key), and every
+///   mailbox's notes are numbered 1..=n.
 ///
-/// Orphans cannot exist: foreign keys tie envelopes and packages to their mailbox and
-/// mailboxes to their office.
+/// Orphans cannot exist: foreign keys tie envelopes, packages and notes to their mailbox, and
+/// mailboxes and channels to their office.
 pub(super) fn check(pool: &Pool) -> Result<CheckReport, StoreError> {
     pool.read(|s| {
         let mut report = CheckReport::default();
@@ -180,12 +190,32 @@ pub(super) fn check(pool: &Pool) -> Result<CheckReport, StoreError> {
         check_envelopes(s, &mut report)?;
         let counted = s.query_opt(
             "SELECT (SELECT COUNT(*) FROM packages) AS packages, \
-             (SELECT COUNT(*) FROM used_tokens) AS tokens",
+             (SELECT COUNT(*) FROM used_tokens) AS tokens, \
+             (SELECT COUNT(*) FROM channels) AS channels, \
+             (SELECT COUNT(*) FROM notes) AS notes, \
+             (SELECT COUNT(*) FROM channels WHERE cursor < 1 \
+              OR cursor > (SELECT last_cursor FROM channel_board)) AS beyond, \
+             (SELECT COUNT(*) FROM (SELECT mailbox FROM notes GROUP BY mailbox \
+              HAVING MIN(number) <> 1 OR MAX(number) <> COUNT(*)) AS gaps) AS gaps",
             &[],
         )?;
         if let Some(row) = counted {
             report.packages = u64_at(&row, "packages")?;
             report.used_tokens = u64_at(&row, "tokens")?;
+            report.channels = u64_at(&row, "channels")?;
+            report.notes = u64_at(&row, "notes")?;
+            let beyond = u64_at(&row, "beyond")?;
+            if beyond > 0 {
+                report.problems.push(format!(
+                    "{beyond} channels have a cursor past the board's counter"
+                ));
+            }
+            let gaps = u64_at(&row, "gaps")?;
+            if gaps > 0 {
+                report
+                    .problems
+                    .push(format!("{gaps} mailboxes' notes are not numbered 1..=n"));
+            }
         }
         Ok(report)
     })

@@ -7,11 +7,14 @@ use super::session::{Fail, OpenError, Pool};
 use crate::store::StoreError;
 
 /// The schema version this relay reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Each migration, by the version it brings the schema to, in order. Migration 1 creates
 /// `candor_schema`; every later one ends by setting its version there.
-const MIGRATIONS: [(u32, &str); 1] = [(1, include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: [(u32, &str); 2] = [
+    (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_channels_notes.sql")),
+];
 
 /// What the database holds, as this relay sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,4 +94,53 @@ pub(super) fn migrate(pool: &Pool) -> Result<SchemaState, OpenError> {
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::PostgresStore;
+    use super::super::tests::{Schema, skipped};
+    use super::{MIGRATIONS, SchemaState};
+    use crate::store::Store as _;
+    use crate::store::conformance::{opened, quotas, registered};
+
+    #[test]
+    fn a_version_1_database_is_migrated_to_channels_and_notes_keeping_its_data() {
+        if skipped() {
+            return;
+        }
+        // Arrange: a database as the first relay left it, holding a case.
+        let schema = Schema::new();
+        schema.sql(MIGRATIONS[0].1);
+        let old = schema.open_unchecked();
+        let office = registered(&old, "ombuds");
+        let case = opened(&old, &office);
+        drop(old);
+
+        // Act
+        let before = PostgresStore::schema_state(&schema.options()).unwrap();
+        let refused = PostgresStore::open(&schema.options()).err();
+        let found = PostgresStore::migrate(&schema.options()).unwrap();
+        let store = schema.open();
+
+        // Assert: reported as older, then brought up to date; the case is still there and
+        // takes notes; the board starts at 1.
+        assert_eq!(before, SchemaState::Older(1));
+        assert!(refused.is_some());
+        assert_eq!(found, SchemaState::Older(1));
+        assert_eq!(
+            PostgresStore::schema_state(&schema.options()).unwrap(),
+            SchemaState::Current
+        );
+        assert!(store.mailbox(&case.id()).unwrap().is_some());
+        assert_eq!(store.put_note(&case.id(), b"note", &quotas()), Ok(1));
+        let channel = crate::store::NewChannel {
+            id: candor_protocol::MailboxId::random(&mut rand::rng()),
+            office: office.id(),
+            expiry: crate::store::conformance::RETAINED,
+            notice: b"notice".to_vec(),
+            body: Vec::new(),
+        };
+        assert_eq!(store.open_channel(&channel, &quotas()), Ok(1));
+    }
 }

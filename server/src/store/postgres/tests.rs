@@ -78,6 +78,14 @@ impl Schema {
         PostgresStore::open(&self.options()).expect("open the test schema")
     }
 
+    /// Opens a store on it whatever its schema's version, as no relay does: to fill a
+    /// database of an older version before migrating it.
+    pub(crate) fn open_unchecked(&self) -> PostgresStore {
+        PostgresStore {
+            pool: super::session::Pool::connect(&self.options()).expect("connect"),
+        }
+    }
+
     /// Runs `sql` in the schema, as an operator at `psql` would.
     pub(crate) fn sql(&self, sql: &str) {
         admin(&format!("SET search_path = {}; {sql}", self.name));
@@ -258,4 +266,67 @@ fn a_token_spent_at_one_instance_is_refused_at_another() {
     assert_eq!(replayed_pow, Err(crate::store::StoreError::PowUsed));
     assert_eq!(replayed_invite, Err(crate::store::StoreError::InviteUsed));
     assert_eq!(b.check().unwrap().mailboxes, 1);
+}
+
+#[test]
+fn channels_opened_at_two_instances_at_once_get_one_board_cursor_each() {
+    if skipped() {
+        return;
+    }
+    // Arrange: two instances on one database, an office of each.
+    let schema = Schema::migrated();
+    let (a, b) = (schema.open(), schema.open());
+    let offices = [
+        conformance::registered(&a, "office-a"),
+        conformance::registered(&b, "office-b"),
+    ];
+
+    // Act: each instance opens twenty channels, both at once.
+    let cursors: Vec<u64> = std::thread::scope(|scope| {
+        let opening: Vec<_> = [&a, &b]
+            .into_iter()
+            .zip(&offices)
+            .map(|(store, office)| {
+                scope.spawn(move || {
+                    (0..20)
+                        .map(|i| {
+                            let channel = crate::store::NewChannel {
+                                id: candor_protocol::MailboxId::random(&mut rand::rng()),
+                                office: office.id(),
+                                expiry: conformance::RETAINED,
+                                notice: format!("{} {i}", office.id()).into_bytes(),
+                                body: Vec::new(),
+                            };
+                            store
+                                .open_channel(&channel, &conformance::quotas())
+                                .unwrap()
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        opening
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+
+    // Assert: forty distinct cursors, increasing within each instance, and the board of
+    // either instance lists all of them, in order, with no gap.
+    let mut sorted = cursors.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=40).collect::<Vec<u64>>());
+    for own in cursors.chunks(20) {
+        assert!(own.windows(2).all(|w| w[0] < w[1]), "{own:?}");
+    }
+    for store in [&a, &b] {
+        let board: Vec<u64> = store
+            .notices(0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|(cursor, _)| cursor)
+            .collect();
+        assert_eq!(board, sorted);
+    }
+    conformance::assert_clean(&a);
 }

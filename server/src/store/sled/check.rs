@@ -11,6 +11,8 @@
 //! - every handoff package record decodes, belongs to an existing mailbox, is on that
 //!   mailbox's package list and has exactly its expiry entry; every package list entry and
 //!   package expiry entry names a package that says so;
+//! - handoff channels and notes as `check_channels.rs` says, and every channel expiry entry
+//!   names a channel with that expiry;
 //! - every used-token key is well formed;
 //! - there is nothing else: no tree but the relay's, no key under an unknown prefix.
 //!
@@ -22,7 +24,7 @@ use std::collections::BTreeMap;
 use candor_protocol::{HandoffId, MailboxId, OfficeId};
 
 use super::SledStore;
-use super::codec::{EXPIRY_MAILBOX, EXPIRY_PACKAGE};
+use super::codec::{EXPIRY_CHANNEL, EXPIRY_MAILBOX, EXPIRY_PACKAGE};
 use crate::store::{CheckReport, Store, StoreError};
 
 pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
@@ -190,6 +192,14 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
                     _ => problems.push(format!("package {}: a stale expiry index entry", id)),
                 }
             }
+            Some((at, EXPIRY_CHANNEL, id)) => {
+                let id = MailboxId::from_bytes(id);
+                match readable(store.channel(&id))? {
+                    Some(Some(rec)) if rec.expiry == at => {}
+                    None => {}
+                    _ => problems.push(format!("channel {id}: a stale expiry index entry")),
+                }
+            }
             Some((at, EXPIRY_MAILBOX, id)) => {
                 let id = MailboxId::from_bytes(id);
                 match store.mailbox(&id)? {
@@ -215,6 +225,8 @@ pub(super) fn run(store: &SledStore) -> Result<CheckReport, StoreError> {
             None => problems.push("an inbox entry is malformed".into()),
         }
     }
+
+    super::check_channels::run(store, &mut report, &mut problems)?;
 
     let (used, bad) = store.used_entries()?;
     report.used_tokens = used;

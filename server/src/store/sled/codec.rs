@@ -7,12 +7,17 @@ use candor_protocol::{HandoffId, MailboxId, OfficeId, SignedCard, TallyId};
 
 use crate::store::{MailboxRecord, OfficeRecord, PackageRecord, StoreError, TokenKind, UsedToken};
 
+mod channels;
+pub(super) use channels::*;
+
 /// The version byte of every record.
 const RECORD_VERSION: u8 = 1;
 /// The kind byte of a mailbox's expiry entry.
 pub(in crate::store) const EXPIRY_MAILBOX: u8 = 1;
 /// The kind byte of a handoff package's expiry entry.
 pub(in crate::store) const EXPIRY_PACKAGE: u8 = 2;
+/// The kind byte of a handoff channel's expiry entry.
+pub(in crate::store) const EXPIRY_CHANNEL: u8 = 3;
 
 pub(super) fn token_code(kind: TokenKind) -> u8 {
     match kind {
@@ -47,8 +52,18 @@ pub(super) mod prefix {
     pub const TALLY: u8 = b't';
     /// Keep-until year `u16` ‖ tally (16) → office ID: the statistics retention's index.
     pub const TALLY_EXPIRY: u8 = b'y';
+    /// Channel (16) → channel record.
+    pub const CHANNEL: u8 = b'k';
+    /// Cursor `u64` → channel (16): the notice board.
+    pub const BOARD: u8 = b'b';
+    /// Office ID ‖ `0x00` ‖ channel (16) → empty: an office's channels.
+    pub const OFFICE_CHANNEL: u8 = b'q';
+    /// The one key holding the last board cursor handed out, `u64`.
+    pub const BOARD_CURSOR: u8 = b'a';
+    /// Mailbox (16) ‖ number `u64` → the note.
+    pub const NOTE: u8 = b'n';
     /// Every prefix in use.
-    pub const ALL: [u8; 12] = [
+    pub const ALL: [u8; 17] = [
         OFFICE,
         COUNTERS,
         MAILBOX,
@@ -61,6 +76,11 @@ pub(super) mod prefix {
         MAILBOX_PACKAGE,
         TALLY,
         TALLY_EXPIRY,
+        CHANNEL,
+        BOARD,
+        OFFICE_CHANNEL,
+        BOARD_CURSOR,
+        NOTE,
     ];
 }
 
@@ -429,5 +449,7 @@ mod tests {
         let office: OfficeId = "ombuds".parse().unwrap();
         assert!(inbox_key(&office, 255) < inbox_key(&office, 256));
         assert!(envelope_key(&id, 255) < envelope_key(&id, 256));
+        assert!(board_key(255) < board_key(256));
+        assert!(note_key(&id, 255) < note_key(&id, 256));
     }
 }

@@ -2,14 +2,15 @@
 
 use candor_protocol::{OfficeId, TallyId};
 
-use super::codec::{decode_package, handoff_id, mailbox_id, prefix, read_u64};
+use super::channels::board_counter;
+use super::codec::{decode_channel, decode_package, handoff_id, mailbox_id, prefix, read_u64};
 use super::{SledStore, backend};
 use crate::store::copy::Item;
 use crate::store::{NewPackage, NewTally, RawEnvelope, StoreError, TokenKind, UsedToken};
 
 impl SledStore {
-    /// Hands every record to `each`: offices, mailboxes, envelopes, packages, used tokens,
-    /// tallies, in that order. The relay must not be running on this store.
+    /// Hands every record to `each`: offices, mailboxes, envelopes, notes, packages, channels,
+    /// the board's counter, used tokens, tallies, in that order. The relay must not be running on this store.
     pub(in crate::store) fn export<E: From<StoreError>>(
         &self,
         each: &mut dyn FnMut(Item) -> Result<(), E>,
@@ -44,12 +45,32 @@ impl SledStore {
                 envelope: RawEnvelope { seq, json },
             })?;
         }
+        for item in self.tree.scan_prefix([prefix::NOTE]) {
+            let (key, value) = item.map_err(backend)?;
+            let corrupt = || StoreError::Corrupt("note key");
+            let (mailbox, number) = (key.len() == 25)
+                .then(|| mailbox_id(&key[1..17]).zip(read_u64(&key[17..])))
+                .flatten()
+                .ok_or_else(corrupt)?;
+            each(Item::Note {
+                mailbox,
+                number,
+                note: value.to_vec(),
+            })?;
+        }
         for item in self.tree.scan_prefix([prefix::PACKAGE]) {
             let (key, value) = item.map_err(backend)?;
             let id = handoff_id(&key[1..]).ok_or(StoreError::Corrupt("package key"))?;
             let record = decode_package(&value)?;
             each(Item::Package(NewPackage { id, record }))?;
         }
+        for item in self.tree.scan_prefix([prefix::CHANNEL]) {
+            let (key, value) = item.map_err(backend)?;
+            let id = mailbox_id(&key[1..]).ok_or(StoreError::Corrupt("channel key"))?;
+            let record = decode_channel(&value)?;
+            each(Item::Channel { id, record })?;
+        }
+        each(Item::BoardCursor(board_counter(self)?))?;
         for key in self.tree.scan_prefix([prefix::USED]).keys() {
             each(Item::Token(used_token(&key.map_err(backend)?)?))?;
         }

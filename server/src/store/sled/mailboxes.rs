@@ -1,4 +1,5 @@
-//! Mailboxes: opening one, appending to it, reading its envelopes, deleting it.
+//! Mailboxes: opening one, appending to it, reading its envelopes, deleting it (with its
+//! packages and notes).
 
 use std::sync::MutexGuard;
 
@@ -8,8 +9,8 @@ use sled::IVec;
 use super::codec::encode_counters;
 use super::codec::{
     counters_key, decode_mailbox, encode_mailbox, envelope_key, envelopes_prefix, expiry_key,
-    handoff_id, inbox_key, mailbox_key, mailbox_packages_prefix, office_key, package_key, read_u64,
-    used_key,
+    handoff_id, inbox_key, mailbox_key, mailbox_packages_prefix, notes_prefix, office_key,
+    package_key, read_u64, used_key,
 };
 use super::commit::Changes;
 use super::log::Pointer;
@@ -345,6 +346,9 @@ impl SledStore {
                     Err(e) => return Err(e),
                 }
             }
+            batch.remove(key);
+        }
+        for key in self.latest_keys(&notes_prefix(id))? {
             batch.remove(key);
         }
         batch.remove(&expiry_key(rec.expiry, id));

@@ -3,7 +3,9 @@
 
 use candor_protocol::{HandoffId, MailboxId};
 
-use super::codec::{EXPIRY_MAILBOX, EXPIRY_PACKAGE, envelope_key, prefix, read_u64, token_code};
+use super::codec::{
+    EXPIRY_CHANNEL, EXPIRY_MAILBOX, EXPIRY_PACKAGE, envelope_key, prefix, read_u64, token_code,
+};
 use super::commit::Changes;
 use super::log::{self, Pointer};
 use super::{SledStore, lock};
@@ -34,10 +36,19 @@ pub(super) fn sweep(store: &SledStore, now: u64, batch: usize) -> Result<Swept, 
             }
             other => other,
         };
+        let channel = || match store.delete_channel_batch(&MailboxId::from_bytes(id), Some(at)) {
+            Err(StoreError::Corrupt(what)) => {
+                tracing::error!(what, "the sweeper skipped a damaged handoff channel");
+                Ok(false)
+            }
+            other => other,
+        };
         if kind == EXPIRY_MAILBOX && store.delete_batch(&MailboxId::from_bytes(id), Some(at))? {
             swept.mailboxes += 1;
         } else if kind == EXPIRY_PACKAGE && package()? {
             swept.packages += 1;
+        } else if kind == EXPIRY_CHANNEL && channel()? {
+            swept.channels += 1;
         } else {
             // The entry is stale (the mailbox moved on or is gone) or of a kind this
             // version does not sweep; no live entry can have an expiry in the past, so

@@ -202,6 +202,8 @@ fn quotas() -> Quotas {
         envelopes_per_mailbox: 10_000,
         bytes_per_mailbox: 1 << 30,
         packages_per_mailbox: 4,
+        channels_per_office: 4,
+        notes_per_mailbox: 4,
         bytes_per_office: u64::MAX,
     }
 }
