@@ -3,11 +3,18 @@
 //! Every prompt has a flag or an environment variable, so that each command runs in a script
 //! without a terminal.
 
+mod handoff;
+
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use candor_protocol::{ItemId, OfficeAddress, limits};
 use clap::{Args, Parser, Subcommand};
+
+pub use self::handoff::{
+    ConsentArgs, HandoffCommand, OfficeHandoffArgs, OfficeReplyArgs, ProposeArgs, RevokeArgs,
+    ShowArgs, StatusArgs, ThirdPartyHandoffArgs, ThirdPartyReplyArgs, VisitorHandoffArgs,
+};
 
 const AFTER_HELP: &str = "\
 Environment:
@@ -59,9 +66,13 @@ pub enum Command {
     /// Manage the office: keys, card and address.
     #[command(subcommand)]
     Office(OfficeCommand),
-    /// A third party to whom a case may be handed on: keys and card.
+    /// A third party to whom a case may be handed on: keys, card, handoffs and answers.
     #[command(subcommand)]
     ThirdParty(ThirdPartyCommand),
+    /// Hand a case on for informal resolution, only with the visitor's consent and the
+    /// ombuds' agreement.
+    #[command(subcommand)]
+    Handoff(HandoffCommand),
 
     /// Ombuds: list the office's cases, urgent first.
     Inbox(Network),
@@ -105,8 +116,14 @@ impl Command {
             Command::Destroy(a) => Some(&a.network),
             Command::Report(a) => Some(&a.network),
             Command::Resources(a) => Some(&a.network),
+            Command::Handoff(h) => Some(h.network()),
+            Command::ThirdParty(ThirdPartyCommand::Inbox(n)) => Some(n),
+            Command::ThirdParty(ThirdPartyCommand::Read(a)) => Some(&a.network),
+            Command::ThirdParty(ThirdPartyCommand::Reply(a)) => Some(&a.handoff.network),
             // Keys, cards and lists on this computer only.
-            Command::Office(_) | Command::Forget(_) | Command::ThirdParty(_) => None,
+            Command::Office(_)
+            | Command::Forget(_)
+            | Command::ThirdParty(ThirdPartyCommand::Init(_) | ThirdPartyCommand::Card) => None,
         }
     }
 }
@@ -207,6 +224,12 @@ pub enum ThirdPartyCommand {
     /// Print the signed card, to send to the ombuds, and its fingerprint, to read to them over
     /// another channel.
     Card,
+    /// List the handoffs released to you, from the relay's notice board.
+    Inbox(Network),
+    /// Fetch and show a handoff: the content, with its scope and both signatures checked.
+    Read(ThirdPartyHandoffArgs),
+    /// Answer the ombuds about a handoff, on its own channel (the visitor never sees it).
+    Reply(ThirdPartyReplyArgs),
 }
 
 #[derive(Args)]

@@ -1,5 +1,6 @@
 //! Runs a parsed command line: one module per role.
 
+pub mod handoff;
 pub mod office;
 pub mod ombuds;
 pub mod report;
@@ -10,8 +11,8 @@ use anyhow::{Result, anyhow};
 use candor_protocol::{Day, RelayUrl};
 
 use crate::cli::{
-    Cli, Command, OfficeCommand, OfficeThirdPartyCommand, PROXY_ENV, ProxyChoice, ProxyUrl,
-    ThirdPartyCommand,
+    Cli, Command, HandoffCommand, OfficeCommand, OfficeThirdPartyCommand, PROXY_ENV, ProxyChoice,
+    ProxyUrl, ThirdPartyCommand,
 };
 use crate::home::Home;
 use crate::output::Out;
@@ -78,6 +79,17 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::ThirdParty(ThirdPartyCommand::Init(args)) => third_party::init(&ctx, args),
         Command::ThirdParty(ThirdPartyCommand::Card) => third_party::card(&ctx),
+        Command::ThirdParty(ThirdPartyCommand::Inbox(_)) => third_party::inbox(&ctx),
+        Command::ThirdParty(ThirdPartyCommand::Read(args)) => third_party::read(&ctx, args),
+        Command::ThirdParty(ThirdPartyCommand::Reply(args)) => third_party::reply(&ctx, args),
+        Command::Handoff(HandoffCommand::Propose(args)) => handoff::propose(&ctx, args),
+        Command::Handoff(HandoffCommand::Show(args)) => handoff::show(&ctx, args),
+        Command::Handoff(HandoffCommand::Consent(args)) => handoff::consent(&ctx, args),
+        Command::Handoff(HandoffCommand::Decline(args)) => handoff::decline(&ctx, args),
+        Command::Handoff(HandoffCommand::Agree(args)) => handoff::agree(&ctx, args),
+        Command::Handoff(HandoffCommand::Status(args)) => handoff::status(&ctx, args),
+        Command::Handoff(HandoffCommand::Revoke(args)) => handoff::revoke(&ctx, args),
+        Command::Handoff(HandoffCommand::Reply(args)) => handoff::reply(&ctx, args),
         Command::Inbox(_) => ombuds::inbox(&ctx),
         Command::Read(args) => ombuds::read(&ctx, args),
         Command::Reply(args) => ombuds::reply(&ctx, args),

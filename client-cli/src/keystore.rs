@@ -287,6 +287,22 @@ pub fn seal_third_party(identity: &Identity, passphrase: &SecretString) -> Resul
     )
 }
 
+/// Opens a third party's keystore file and checks that it belongs to `card`.
+pub fn open_third_party(
+    bytes: &[u8],
+    passphrase: &SecretString,
+    card: &candor_protocol::ThirdPartyCard,
+) -> Result<Identity> {
+    let secret = open(Kind::ThirdPartyIdentity, bytes, passphrase)?;
+    let identity = identity_from(&secret)?;
+    if identity.signing().public_key().to_bytes() != card.signing_key
+        || identity.kem().public_key().to_bytes() != card.kem_key
+    {
+        bail!("the third-party keys and the third-party card do not belong together");
+    }
+    Ok(identity)
+}
+
 /// The office's records key, sealed for its keystore file.
 pub fn seal_records_key(key: &RecordsKey, passphrase: &SecretString) -> Result<Vec<u8>> {
     seal(Kind::RecordsKey, key.to_bytes().as_ref(), passphrase)

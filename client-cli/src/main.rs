@@ -50,7 +50,7 @@ fn main() -> ExitCode {
         }
     };
     let json = cli.global.json;
-    match commands::run(cli) {
+    match relay::test_offset().and_then(|_| commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let code = exit_code(&err);

@@ -5,6 +5,7 @@
 //! arrive as RFC 9457 problem documents and become [`RelayError::Refused`]; a relay that cannot
 //! be reached is [`RelayError::Unreachable`], with its URL.
 
+mod handoffs;
 mod transport;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -504,9 +505,33 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 
 /// Unix seconds now.
 pub fn unix_now() -> u64 {
-    SystemTime::now()
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .map_or(0, |d| d.as_secs());
+    now.saturating_add(test_offset().unwrap_or(0))
+}
+
+/// Debug builds only: whole days added to the clock, as the relay's `CANDOR_TEST_CLOCK_DAYS`,
+/// so that the end-to-end tests can run past an expiry. A release build ignores it.
+pub const TEST_DAYS_ENV: &str = "CANDOR_TEST_CLOCK_DAYS";
+
+/// The test offset in seconds, read once; an error names a bad value.
+pub fn test_offset() -> anyhow::Result<u64> {
+    static OFFSET: std::sync::OnceLock<Result<u64, String>> = std::sync::OnceLock::new();
+    OFFSET
+        .get_or_init(|| {
+            if !cfg!(debug_assertions) {
+                return Ok(0);
+            }
+            match std::env::var(TEST_DAYS_ENV) {
+                Ok(v) => v.parse::<u16>().map(|d| u64::from(d) * 86_400).map_err(|_| {
+                    format!("{TEST_DAYS_ENV} must be a whole number of days, 0 to 65535")
+                }),
+                Err(_) => Ok(0),
+            }
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
-//! Handoff object decoding: proposals, key shares, revocations, packages, disclosures and
-//! notices.
+//! Handoff object decoding: proposals, key shares, revocations, packages, disclosures,
+//! notices, and the channel and notice-board bodies.
 #![no_main]
 
 use candor_protocol::HandoffId;
+use candor_protocol::api::channels::{ChannelPage, NoticePage, OpenChannel};
 use candor_protocol::handoff::{Disclosure, KeyShare, Notice, Package, Proposal, Revocation};
 use candor_protocol::{KemSecretKey, SigningSecretKey};
 use libfuzzer_sys::fuzz_target;
@@ -32,4 +33,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(n) = serde_json::from_slice::<Notice>(data) {
         let _ = n.open(&KemSecretKey::from_bytes(&[2; 32]));
     }
+    if let Ok(open) = serde_json::from_slice::<OpenChannel>(data) {
+        let again: OpenChannel =
+            serde_json::from_slice(&serde_json::to_vec(&open).unwrap()).expect("re-encodes");
+        assert_eq!(again, open);
+    }
+    let _ = serde_json::from_slice::<NoticePage>(data);
+    let _ = serde_json::from_slice::<ChannelPage>(data);
 });

@@ -28,10 +28,10 @@ use crate::keys::{SigningPublicKey, SigningSecretKey};
 use crate::{Error, HandoffId, labels};
 
 pub use self::channel::{
-    ChannelKeys, Notice, NoticeSeed, office_opener, office_sealer, third_party_opener,
+    ChannelKeys, Notice, NoticeSeed, Opened as NoticeOpened, office_opener, office_sealer, third_party_opener,
     third_party_sealer,
 };
-pub use self::package::{Disclosure, KeyShare, Package, content_key};
+pub use self::package::{Disclosure, KeyShare, Package, content_key, office_half};
 pub use self::proposal::{CaseRef, IdentityCommitment, IdentityOpening, Item, OfficeRef, Proposal};
 
 /// The handoff format version. Version 2 seals the identity to the third party behind a salted

@@ -70,7 +70,9 @@ pub enum HandoffNote {
         #[serde(with = "b64_vec")]
         proposal: Vec<u8>,
     },
-    /// The visitor's consent: the consented proposal's bytes and the case key's signature;
+    /// The visitor's consent: the consented proposal's bytes, the case key's signature, and
+    /// the package's encapsulation to the office, from which the office recovers its half of
+    /// the package key at agreement (the relay never gives the package to the office);
     /// visitor to office.
     Consent {
         /// The consented proposal's bytes.
@@ -79,6 +81,9 @@ pub enum HandoffNote {
         /// The consent signature.
         #[serde(with = "b64_array")]
         consent: [u8; 64],
+        /// The package's `office_enc`.
+        #[serde(with = "b64_array")]
+        office_enc: [u8; 32],
     },
     /// The visitor declines the proposal.
     Decline {

@@ -100,6 +100,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = candor_server::clock::test_offset() {
+        eprintln!("candor-server: {e}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Init => init(&settings),

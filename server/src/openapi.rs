@@ -6,6 +6,7 @@
 //! A test compares every schema's property names with the real types' JSON.
 
 mod cases;
+mod channels;
 mod handoffs;
 mod tallies;
 
@@ -13,6 +14,7 @@ use serde::Serialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza, Versions};
+pub use channels::{ChannelOpened, ChannelPage, ChannelPath, Notice, NoticePage, OpenChannel, PostedNotice};
 pub use handoffs::{
     Agreement, Fetch, Fetched, HandoffPath, HandoffStatus, KeyShare, Package, PutHandoff,
     Revocation,
@@ -48,19 +50,23 @@ pub use tallies::{StoredTally, TallyPage, TallyQuery};
         crate::routes::handoffs::fetch,
         crate::routes::handoffs::status,
         crate::routes::handoffs::revoke,
+        crate::routes::channels::open,
+        crate::routes::channels::notices,
+        crate::routes::channels::append,
+        crate::routes::channels::list,
     ),
     components(schemas(
         Problem, Health, SignedCard, RegisterOffice, OfficeSaved, Challenge, Solution,
         OpenMailbox, MailboxOpened, Direction, Envelope, Appended, StoredEnvelope, EnvelopePage,
         InboxEntry, InboxPage, Stanza, Limits, Versions, CloseMailbox, Closed, Marker, PutHandoff,
         Package, KeyShare, Agreement, Fetch, Fetched, HandoffStatus, Revocation, StoredTally,
-        TallyPage
+        TallyPage, Notice, OpenChannel, ChannelOpened, PostedNotice, NoticePage, ChannelPage
     )),
     tags(
         (name = "service", description = "Health and this document. Metrics are served on a separate listener, not here."),
         (name = "offices", description = "Office cards, the office's inbox and its sealed tallies."),
         (name = "mailboxes", description = "Proof of work and the cases' mailboxes."),
-        (name = "handoffs", description = "Handoff for informal resolution: consent, agreement, the third party's fetch, state and revocation."),
+        (name = "handoffs", description = "Handoff for informal resolution: consent, agreement, the third party's fetch, state and revocation; each handoff's channel and the notice board."),
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 //! (body reading, blocking store calls, durable acknowledgement, expiry).
 
 pub mod cases;
+pub mod channels;
 pub mod handoffs;
 pub mod mailboxes;
 pub mod offices;
@@ -56,6 +57,12 @@ pub mod pattern {
     pub const HANDOFF_FETCH: &str = "/v1/handoffs/{handoff}/fetch";
     /// `POST`.
     pub const HANDOFF_REVOCATION: &str = "/v1/handoffs/{handoff}/revocation";
+    /// `PUT`.
+    pub const CHANNEL: &str = "/v1/channels/{channel}";
+    /// `GET`, `POST`.
+    pub const CHANNEL_ENVELOPES: &str = "/v1/channels/{channel}/envelopes";
+    /// `GET`.
+    pub const NOTICES: &str = "/v1/notices";
     /// Anything else.
     pub const UNMATCHED: &str = "unmatched";
 
@@ -81,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(pattern::OPENAPI, "GET").route(web::get().to(service::openapi)))
         .service(resource(pattern::POW, "GET").route(web::get().to(pow::challenge)))
         .service(resource(pattern::LIMITS, "GET").route(web::get().to(service::limits)))
+        .service(resource(pattern::NOTICES, "GET").route(web::get().to(channels::notices)))
         .service(resource(pattern::OFFICES, "POST").route(web::post().to(offices::register)))
         .service(resource(pattern::MAILBOXES, "POST").route(web::post().to(mailboxes::open)))
         .service(
@@ -104,6 +112,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(pattern::HANDOFF_FETCH, "POST").route(web::post().to(handoffs::fetch)))
         .service(
             resource(pattern::HANDOFF_REVOCATION, "POST").route(web::post().to(handoffs::revoke)),
+        )
+        .service(resource(pattern::CHANNEL, "PUT").route(web::put().to(channels::open)))
+        .service(
+            resource(pattern::CHANNEL_ENVELOPES, "GET, POST")
+                .route(web::get().to(channels::list))
+                .route(web::post().to(channels::append)),
         )
         .service(
             resource(pattern::OFFICE, "GET, PUT")

@@ -17,7 +17,7 @@ use candor_protocol::{
 use serde::Serialize;
 
 use super::office::{OfficeKeys, load_card, unlock};
-use super::{Context, today};
+use super::{Context, handoff, today};
 use crate::cli::{CaseArgs, ReplyArgs};
 use crate::compose::{Draft, send_or_keep};
 use crate::error::Unverified;
@@ -52,7 +52,7 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-fn office_auth(keys: &OfficeKeys) -> Auth<'_> {
+pub fn office_auth(keys: &OfficeKeys) -> Auth<'_> {
     Auth {
         key: keys.identity.signing(),
         signer: candor_protocol::Signer::Office,
@@ -100,7 +100,7 @@ fn case_categories(visitor: &[&Message]) -> Vec<ItemId> {
 }
 
 /// The case's keys, once they are shown to be the case's: its mailbox ID is their hash.
-fn case_keys(
+pub fn case_keys(
     keys: &OfficeKeys,
     entry: &InboxEntry,
 ) -> Result<(KemPublicKey, SigningPublicKey), Unverified> {
@@ -240,7 +240,7 @@ pub fn inbox(ctx: &Context) -> Result<()> {
 }
 
 /// Finds the one case whose label starts with what was typed, in any case.
-fn find_case(relay: &Relay, keys: &OfficeKeys, case: &CaseArgs) -> Result<InboxEntry> {
+pub fn find_case(relay: &Relay, keys: &OfficeKeys, case: &CaseArgs) -> Result<InboxEntry> {
     let prefix = label::normalize(&case.case)?;
     // One label key for the whole inbox, not one derivation per case.
     let labeler = label::Labeler::new(&keys.identity);
@@ -281,23 +281,38 @@ pub fn read(ctx: &Context, args: CaseArgs) -> Result<()> {
     let entry = find_case(&relay, &keys, &args)?;
     let thread = fetch_case_thread(&relay, &keys, &entry)?;
     let label = keys.label(&entry.mailbox);
+    // The third party's answers, from each agreed handoff's own channel.
+    let office_key = keys.identity.signing().public_key().to_bytes();
+    let (known, _) = handoff::known(&thread, &entry.mailbox, &office_key);
+    let answers = handoff::answers(&relay, &keys, &known)?;
     ctx.out.either(
-        &serde_json::json!({ "case": label, "closed": thread.closed, "messages": thread.to_json() }),
+        &serde_json::json!({
+            "case": label,
+            "closed": thread.closed,
+            "messages": thread.to_json(),
+            "third_parties": answers,
+        }),
         |s| {
+            let width = output::stdout_width();
             format!(
-                "{} {label}\n\n{}",
+                "{} {label}\n\n{}{}",
                 s.bold("Case"),
-                thread.render(
-                    Viewer::Office,
-                    &keys.card,
-                    s,
-                    output::stdout_width()
-                )
+                thread.render(Viewer::Office, &keys.card, s, width),
+                answers.render(s, width)
             )
         },
     )?;
     mark_read(&relay, &keys, &entry, &thread);
-    unreadable_is_fatal(&thread)
+    unreadable_is_fatal(&thread)?;
+    if answers.unreadable() {
+        return Err(Unverified(
+            "a message on a third party's channel does not verify: it was not written by the \
+             third party of that handoff. The other messages are shown above"
+                .to_owned(),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Moves the office's read marker to the last message shown. A failure only warns: the thread
@@ -324,7 +339,7 @@ fn mark_read(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry, thread: &Thre
     }
 }
 
-fn unreadable_is_fatal(thread: &Thread) -> Result<()> {
+pub fn unreadable_is_fatal(thread: &Thread) -> Result<()> {
     let bad = thread.unreadable();
     if bad.is_empty() {
         return Ok(());

@@ -1,6 +1,9 @@
-//! The third party's commands: its keys and its signed card. The home holds
+//! The third party's commands: its keys and its signed card, and (in [`handoffs`]) the
+//! handoffs released to it and its answers to the ombuds. The home holds
 //! `third-party.key`, the identity secret in an encrypted keystore, and
 //! `third-party-card.json`, the signed card, which is public and sent to the ombuds out of band.
+
+mod handoffs;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use candor_protocol::card::{MAX_THIRD_PARTY_NAME, THIRD_PARTY_CARD_VERSION};
@@ -11,6 +14,8 @@ use super::Context;
 use crate::cli::ThirdPartyInitArgs;
 use crate::home::{self, Home};
 use crate::input;
+
+pub use handoffs::{inbox, read, reply};
 
 /// Reads and verifies the third party's own signed card; needs no passphrase.
 pub fn load_card(home: &Home) -> Result<(SignedCard, ThirdPartyCard)> {

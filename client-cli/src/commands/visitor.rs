@@ -26,16 +26,19 @@ pub use raise::raise;
 pub use resources::resources;
 
 /// The verified office and a client for its relay.
-struct Office {
-    relay: Relay,
-    card: OfficeCard,
-    address: OfficeAddress,
+pub struct Office {
+    /// A client for the office's relay.
+    pub relay: Relay,
+    /// The verified card.
+    pub card: OfficeCard,
+    /// The address it was verified against.
+    pub address: OfficeAddress,
 }
 
 /// Fetches the office card from the relay named in the address and verifies it: the fingerprint,
 /// the office ID and the signature must all match, and the card must name the address's relay
 /// (a genuine card that another relay copied is refused).
-fn verified_office(ctx: &Context, address: &OfficeAddress) -> Result<Office> {
+pub fn verified_office(ctx: &Context, address: &OfficeAddress) -> Result<Office> {
     let relay = ctx.relay(&address.relay)?;
     let signed = relay.office_card(&address.office).map_err(|e| {
         let hint = if e.is_not_found() {
@@ -99,7 +102,7 @@ fn refused_card(address: &OfficeAddress, err: Error) -> Unverified {
     })
 }
 
-fn case_auth(case: &CaseKeys) -> Auth<'_> {
+pub fn case_auth(case: &CaseKeys) -> Auth<'_> {
     Auth {
         key: &case.signing,
         signer: candor_protocol::Signer::Case,
@@ -108,7 +111,7 @@ fn case_auth(case: &CaseKeys) -> Auth<'_> {
 
 /// Explains a 404 on a case: never "not found" alone, because a codename that passed its
 /// checksum can still be mistyped.
-fn case_error(office: &Office, err: RelayError) -> anyhow::Error {
+pub fn case_error(office: &Office, err: RelayError) -> anyhow::Error {
     let hint = if err.is_not_found() {
         format!(
             "there is no case for this codename at {}. Check the words you typed (a wrong word \
@@ -125,7 +128,7 @@ fn case_error(office: &Office, err: RelayError) -> anyhow::Error {
 /// The codename: from `CANDOR_CODENAME`, else remembered on this computer, else typed. A
 /// remembered case also remembers the highest card serial seen for the office, and a card with a
 /// lower one is refused: the relay is serving a superseded card.
-fn codename(ctx: &Context, office: &Office) -> Result<Codename> {
+pub fn codename(ctx: &Context, office: &Office) -> Result<Codename> {
     if std::env::var_os(input::CODENAME_ENV).is_none_or(|v| v.is_empty())
         && let Some(mut memory) = remember::unlock(&ctx.home)?
         && let Some(c) = memory.codename(&office.address)?

@@ -1,8 +1,10 @@
 //! How the third party learns of a handoff, and the channel it answers through.
 //!
 //! The office derives one 32-byte seed per handoff from its KEM secret (so that it keeps the
-//! link between case and channel without storing it) and seals `handoff id || seed` to the
-//! third party as a [`Notice`] (HPKE base mode, `info = HANDOFF_NOTICE`). From the seed both
+//! link between case and channel without storing it) and seals `handoff id || seed || case KEM
+//! key || office KEM key` to the third party as a [`Notice`] (HPKE base mode, `info =
+//! HANDOFF_NOTICE`): the two keys are those the shares are sealed from, which the third party
+//! needs before it can open the package that names them. From the seed both
 //! derive the third party's fetch key for the package, the channel's ID and the third party's
 //! channel key ([`ChannelKeys`]), each under its own label, so that the relay sees unrelated
 //! keys and IDs for the package and the channel, and for every handoff.
@@ -70,42 +72,76 @@ pub struct Notice {
     /// HPKE encapsulated key.
     #[serde(with = "b64_array")]
     pub enc: [u8; 32],
-    /// HPKE ciphertext of `handoff id (16) || seed (32)`.
+    /// HPKE ciphertext of `handoff id (16) || seed (32) || case KEM key (32) || office KEM key
+    /// (32)`.
     #[serde(with = "b64_vec")]
     pub ct: Vec<u8>,
 }
 
+/// The length of a notice's plaintext.
+const NOTICE_PLAIN: usize = 16 + 32 + 32 + 32;
+
+/// What a notice tells the third party: the handoff, its seed, and the KEM keys of the case
+/// and of the office, from which the visitor's and the office's shares are sealed. The keys are
+/// only hints until the package opens: the third party then checks them against the proposal.
+pub struct Opened {
+    /// The handoff.
+    pub id: HandoffId,
+    /// Its seed.
+    pub seed: NoticeSeed,
+    /// The case's KEM key.
+    pub case_kem: KemPublicKey,
+    /// The office's KEM key.
+    pub office_kem: KemPublicKey,
+}
+
 impl Notice {
-    /// Seals the notice of handoff `id` to the third party.
+    /// Seals the notice of handoff `id` to the third party, with the KEM keys the shares come
+    /// from.
     pub fn seal(
         id: &HandoffId,
         seed: &NoticeSeed,
+        keys: (&KemPublicKey, &KemPublicKey),
         third_party: &KemPublicKey,
         rng: &mut impl rand::CryptoRng,
     ) -> Result<Self, Error> {
+        let (case_kem, office_kem) = keys;
         let (enc, mut ctx) = seal::setup_sender(None, third_party, labels::HANDOFF_NOTICE, rng)?;
-        let mut plain = Zeroizing::new([0u8; 48]);
+        let mut plain = Zeroizing::new([0u8; NOTICE_PLAIN]);
         plain[..16].copy_from_slice(id.as_bytes());
-        plain[16..].copy_from_slice(seed.0.as_ref());
+        plain[16..48].copy_from_slice(seed.0.as_ref());
+        plain[48..80].copy_from_slice(&case_kem.to_bytes());
+        plain[80..].copy_from_slice(&office_kem.to_bytes());
         Ok(Self {
             enc,
             ct: ctx.seal(plain.as_ref(), b"")?,
         })
     }
 
-    /// Opens a notice as the third party: `None` if it is not for this key.
-    pub fn open(&self, recipient: &KemSecretKey) -> Option<(HandoffId, NoticeSeed)> {
+    /// Opens a notice as the third party: `None` if it is not for this key (or of another
+    /// length: the 48-byte form without the keys is not read).
+    pub fn open(&self, recipient: &KemSecretKey) -> Option<Opened> {
         let mut ctx =
             seal::setup_receiver(recipient, None, &self.enc, labels::HANDOFF_NOTICE).ok()?;
         let plain = Zeroizing::new(ctx.open(&self.ct, b"").ok()?);
-        if plain.len() != 48 {
+        if plain.len() != NOTICE_PLAIN {
             return None;
         }
         let mut id = [0u8; 16];
         id.copy_from_slice(&plain[..16]);
         let mut seed = Zeroizing::new([0u8; 32]);
-        seed.copy_from_slice(&plain[16..]);
-        Some((HandoffId::from_bytes(id), NoticeSeed(seed)))
+        seed.copy_from_slice(&plain[16..48]);
+        let key = |range: std::ops::Range<usize>| {
+            let mut k = [0u8; 32];
+            k.copy_from_slice(&plain[range]);
+            KemPublicKey::from_bytes(&k)
+        };
+        Some(Opened {
+            id: HandoffId::from_bytes(id),
+            seed: NoticeSeed(seed),
+            case_kem: key(48..80),
+            office_kem: key(80..112),
+        })
     }
 }
 

@@ -153,10 +153,7 @@ impl Package {
         id: &HandoffId,
         office: &KemSecretKey,
     ) -> Result<Zeroizing<[u8; 32]>, Error> {
-        let ctx = seal::setup_receiver(office, None, &self.office_enc, &office_info(id))?;
-        let mut k_o = Zeroizing::new([0u8; 32]);
-        ctx.export(b"", k_o.as_mut())?;
-        Ok(k_o)
+        office_half(&self.office_enc, id, office)
     }
 
     /// Opens the package with both halves. Every failure is [`Error::DecryptionFailed`].
@@ -182,6 +179,19 @@ impl Package {
         let json = padding::unpad(&padded).map_err(|_| Error::DecryptionFailed)?;
         encoding::from_json("handoff disclosure", json).map_err(|_| Error::DecryptionFailed)
     }
+}
+
+/// The office's half, `K_o`, from a package's `office_enc` alone: the office learns it from
+/// the visitor's consent note ([`crate::message::HandoffNote::Consent`]), never from the relay.
+pub fn office_half(
+    office_enc: &[u8; 32],
+    id: &HandoffId,
+    office: &KemSecretKey,
+) -> Result<Zeroizing<[u8; 32]>, Error> {
+    let ctx = seal::setup_receiver(office, None, office_enc, &office_info(id))?;
+    let mut k_o = Zeroizing::new([0u8; 32]);
+    ctx.export(b"", k_o.as_mut())?;
+    Ok(k_o)
 }
 
 /// One party's key half sealed to the third party.

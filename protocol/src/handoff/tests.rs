@@ -289,14 +289,17 @@ fn notice_and_channel_keys_agree_between_office_and_third_party() {
     let w = world();
     let rng = &mut rand::rng();
     let seed = NoticeSeed::of_office(w.office.kem(), &w.draft.id);
-    let notice = Notice::seal(&w.draft.id, &seed, &w.third.kem().public_key(), rng).unwrap();
+    let keys = (&w.case.kem.public_key(), &w.office.kem().public_key());
+    let notice = Notice::seal(&w.draft.id, &seed, keys, &w.third.kem().public_key(), rng).unwrap();
 
     // Act
-    let (id, opened) = notice.open(w.third.kem()).unwrap();
+    let opened = notice.open(w.third.kem()).unwrap();
 
     // Assert
-    assert_eq!(id, w.draft.id);
-    let (a, b) = (seed.keys(), opened.keys());
+    assert_eq!(opened.id, w.draft.id);
+    assert!(opened.case_kem == w.case.kem.public_key());
+    assert!(opened.office_kem == w.office.kem().public_key());
+    let (a, b) = (seed.keys(), opened.seed.keys());
     assert_eq!(a.channel, b.channel);
     assert_eq!(a.fetch.public_key(), b.fetch.public_key());
     assert_ne!(a.fetch.public_key(), a.channel_key.public_key());

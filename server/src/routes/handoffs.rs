@@ -95,13 +95,14 @@ fn authorize(
     });
     let key = auth::verify(&auth, key, req, body, now, window)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
+    super::remember_shared(state, &auth, &key.to_bytes())?;
     let (found, _) = found.ok_or(ApiError::NotFound)?;
     Ok((auth.signer, found))
 }
 
 /// The expiry of a handoff written now: as a mailbox's, capped by the end of the proposal's
 /// last day.
-fn handoff_expiry(state: &AppState, office: Option<&OfficeRecord>, expires: Day) -> Expiry {
+pub(super) fn handoff_expiry(state: &AppState, office: Option<&OfficeRecord>, expires: Day) -> Expiry {
     let retention = office.map_or(0, |o| o.retention_days);
     let drawn = expiry(state, retention);
     let cap = (u64::from(expires.0) + 1) * 86_400;
@@ -182,6 +183,7 @@ pub async fn consent(
     };
     let key: SigningPublicKey = auth::verify(&auth, key, &req, &body, now, window)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
+    super::remember_shared(&state, &auth, &key.to_bytes())?;
     // A consent by any other key is answered as if the case did not exist.
     Proposal::verify_approval(&put.proposal_sha256, Party::Visitor, &key, &put.consent)
         .map_err(|_| ApiError::NotFound)?;

@@ -142,7 +142,11 @@ fn agreement(h: &Handoff) -> (Vec<u8>, Notice) {
         share,
         fetch_key: seed.keys().fetch.public_key().to_bytes(),
     };
-    let notice = Notice::seal(&h.id, &seed, &h.third.kem().public_key(), rng).unwrap();
+    let keys = (
+        &h.case.keys.kem.public_key(),
+        &h.office.identity.kem().public_key(),
+    );
+    let notice = Notice::seal(&h.id, &seed, keys, &h.third.kem().public_key(), rng).unwrap();
     (serde_json::to_vec(&body).unwrap(), notice)
 }
 
@@ -193,7 +197,8 @@ async fn consent_agreement_and_one_fetch_release_exactly_the_consented_package()
     // Act
     let (res, notice) = agree(&app, &h).await;
     assert_eq!(res.status(), 200);
-    let (id, seed) = notice.open(h.third.kem()).unwrap();
+    let opened = notice.open(h.third.kem()).unwrap();
+    let (id, seed) = (opened.id, opened.seed);
     let res = fetch(&app, &id, &seed.keys().fetch).await;
     assert_eq!(res.status(), 200);
     let fetched: Fetched = res.json().await.unwrap();

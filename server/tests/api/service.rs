@@ -281,10 +281,14 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
         ("/v1/handoffs/{handoff}/agreement", "post"),
         ("/v1/handoffs/{handoff}/fetch", "post"),
         ("/v1/handoffs/{handoff}/revocation", "post"),
+        ("/v1/channels/{channel}", "put"),
+        ("/v1/channels/{channel}/envelopes", "post"),
+        ("/v1/channels/{channel}/envelopes", "get"),
+        ("/v1/notices", "get"),
     ] {
         assert!(paths[path][method].is_object(), "{method} {path}");
     }
-    assert_eq!(paths.len(), 17);
+    assert_eq!(paths.len(), 20);
     // Signed routes list the four headers.
     let params = paths["/v1/mailboxes/{mailbox}"]["delete"]["parameters"]
         .as_array()
@@ -336,6 +340,44 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
     );
     let card: serde_json::Value = serde_json::to_value(&office.signed).unwrap();
     assert_eq!(property_names(&doc, "SignedCard"), json_keys(&card));
+    let notice = candor_protocol::handoff::Notice {
+        enc: [1; 32],
+        ct: vec![2; 128],
+    };
+    let open_channel = serde_json::to_value(candor_protocol::api::channels::OpenChannel {
+        v: 2,
+        office: "ombuds".parse().unwrap(),
+        third_party_key: [3; 32],
+        notice: notice.clone(),
+        expires: candor_protocol::Day(20_000),
+    })
+    .unwrap();
+    assert_eq!(property_names(&doc, "OpenChannel"), json_keys(&open_channel));
+    assert_eq!(
+        property_names(&doc, "Notice"),
+        json_keys(&open_channel["notice"])
+    );
+    let board = serde_json::to_value(candor_protocol::api::channels::NoticePage {
+        notices: vec![candor_protocol::api::channels::PostedNotice { cursor: 1, notice }],
+        next: 1,
+    })
+    .unwrap();
+    assert_eq!(property_names(&doc, "NoticePage"), json_keys(&board));
+    assert_eq!(
+        property_names(&doc, "PostedNotice"),
+        json_keys(&board["notices"][0])
+    );
+    let page = serde_json::to_value(candor_protocol::api::channels::ChannelPage {
+        envelopes: vec![],
+        next: 0,
+    })
+    .unwrap();
+    assert_eq!(property_names(&doc, "ChannelPage"), json_keys(&page));
+    let opened = serde_json::to_value(candor_protocol::api::channels::ChannelOpened {
+        expires: candor_protocol::Day(20_000),
+    })
+    .unwrap();
+    assert_eq!(property_names(&doc, "ChannelOpened"), json_keys(&opened));
     assert_eq!(
         property_names(&doc, "Problem"),
         ["detail", "status", "title", "type"]

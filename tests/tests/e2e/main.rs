@@ -9,6 +9,7 @@ mod cli;
 mod copied_card;
 mod editor;
 mod flow;
+mod handoff;
 mod invite;
 mod keys;
 mod keysub;

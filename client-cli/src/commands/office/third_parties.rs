@@ -62,6 +62,24 @@ fn save(home: &Home, pass: &SecretString, list: &List) -> Result<()> {
     home::write_private(&home.file(home::THIRD_PARTIES), &sealed)
 }
 
+/// The imported third party called `short`, its card verified: what `handoff propose --to`
+/// names.
+pub fn find(home: &Home, pass: &SecretString, short: &str) -> Result<(SignedCard, ThirdPartyCard)> {
+    let short = short_name(short)?;
+    let list = load(home, pass)?;
+    let Some(entry) = list.third_parties.into_iter().find(|e| e.short == short) else {
+        bail!(
+            "no third party called {short:?} is imported; see `candor office third-party list`, \
+             or import their card with `candor office third-party add CARD_FILE --as {short}`"
+        );
+    };
+    let card = entry
+        .card
+        .verify_third_party()
+        .map_err(|e| anyhow!("the stored card of {short:?} does not verify: {e}"))?;
+    Ok((entry.card, card))
+}
+
 #[derive(Serialize)]
 struct Shown {
     short: String,
