@@ -524,9 +524,12 @@ pub fn test_offset() -> anyhow::Result<u64> {
                 return Ok(0);
             }
             match std::env::var(TEST_DAYS_ENV) {
-                Ok(v) => v.parse::<u16>().map(|d| u64::from(d) * 86_400).map_err(|_| {
-                    format!("{TEST_DAYS_ENV} must be a whole number of days, 0 to 65535")
-                }),
+                Ok(v) => v
+                    .parse::<u16>()
+                    .map(|d| u64::from(d) * 86_400)
+                    .map_err(|_| {
+                        format!("{TEST_DAYS_ENV} must be a whole number of days, 0 to 65535")
+                    }),
                 Err(_) => Ok(0),
             }
         })

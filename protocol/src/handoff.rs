@@ -28,8 +28,8 @@ use crate::keys::{SigningPublicKey, SigningSecretKey};
 use crate::{Error, HandoffId, labels};
 
 pub use self::channel::{
-    ChannelKeys, Notice, NoticeSeed, Opened as NoticeOpened, office_opener, office_sealer, third_party_opener,
-    third_party_sealer,
+    ChannelKeys, Notice, NoticeSeed, Opened as NoticeOpened, office_opener, office_sealer,
+    third_party_opener, third_party_sealer,
 };
 pub use self::package::{Disclosure, KeyShare, Package, content_key, office_half};
 pub use self::proposal::{CaseRef, IdentityCommitment, IdentityOpening, Item, OfficeRef, Proposal};

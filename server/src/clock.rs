@@ -41,7 +41,9 @@ pub fn test_offset() -> Result<u64, String> {
                 Ok(v) => v
                     .parse::<u16>()
                     .map(|d| u64::from(d) * 86_400)
-                    .map_err(|_| format!("{TEST_DAYS_ENV} must be a whole number of days, 0 to 65535")),
+                    .map_err(|_| {
+                        format!("{TEST_DAYS_ENV} must be a whole number of days, 0 to 65535")
+                    }),
                 Err(_) => Ok(0),
             }
         })

@@ -14,7 +14,9 @@ use serde::Serialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza, Versions};
-pub use channels::{ChannelOpened, ChannelPage, ChannelPath, Notice, NoticePage, OpenChannel, PostedNotice};
+pub use channels::{
+    ChannelOpened, ChannelPage, ChannelPath, Notice, NoticePage, OpenChannel, PostedNotice,
+};
 pub use handoffs::{
     Agreement, Fetch, Fetched, HandoffPath, HandoffStatus, KeyShare, Package, PutHandoff,
     Revocation,

@@ -142,7 +142,9 @@ pub fn known(thread: &Thread, mailbox: &MailboxId, office_key: &[u8; 32]) -> (Ve
 pub fn pick<'a>(known: &'a [Known], typed: &str) -> Result<&'a Known> {
     let typed = typed.trim();
     if typed.len() < 4 {
-        bail!("give at least four characters of the handoff's label, as `candor handoff status` shows it");
+        bail!(
+            "give at least four characters of the handoff's label, as `candor handoff status` shows it"
+        );
     }
     let matches: Vec<&Known> = known
         .iter()
@@ -232,7 +234,10 @@ impl OfficeCase {
             .append(&envelope, &super::ombuds::office_auth(&self.keys))
             .map_err(|e| {
                 let hint = if e.problem_kind() == Some("conflict") {
-                    format!("case {} is closed: nothing more can be written to it", self.label())
+                    format!(
+                        "case {} is closed: nothing more can be written to it",
+                        self.label()
+                    )
                 } else {
                     format!("the message to case {} was not sent", self.label())
                 };
@@ -290,9 +295,8 @@ impl VisitorCase {
             .append(&envelope, &super::visitor::case_auth(&self.case))
             .map_err(|e| {
                 if e.problem_kind() == Some("conflict") {
-                    return anyhow::Error::new(e).context(
-                        "the office has closed this case, so it takes no more messages",
-                    );
+                    return anyhow::Error::new(e)
+                        .context("the office has closed this case, so it takes no more messages");
                 }
                 super::visitor::case_error(&self.office, e)
             })

@@ -1,14 +1,13 @@
 //! The relay's handoff, channel and notice-board endpoints (`docs/protocol.md` §11,
 //! "Handoffs" and "Channels and notices").
 
-use candor_protocol::api::{Appended, StoredEnvelope};
 use candor_protocol::api::channels::{
-    ChannelOpened, ChannelPage, MAX_NOTICE_PAGE, NoticePage, OpenChannel,
-    PostedNotice,
+    ChannelOpened, ChannelPage, MAX_NOTICE_PAGE, NoticePage, OpenChannel, PostedNotice,
 };
 use candor_protocol::api::handoffs::{
     Agreement, Fetch, Fetched, HANDOFF_API_VERSION, HandoffStatus, PutHandoff,
 };
+use candor_protocol::api::{Appended, StoredEnvelope};
 use candor_protocol::handoff::Revocation;
 use candor_protocol::{Envelope, HandoffId, MailboxId};
 use reqwest::Method;

@@ -10,11 +10,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::OfficeId;
 use crate::api::StoredEnvelope;
 use crate::encoding::b64_array;
 use crate::handoff::Notice;
 use crate::message::Day;
-use crate::OfficeId;
 
 /// The channel request format version, the same as the handoff objects'.
 pub const CHANNEL_API_VERSION: u8 = crate::handoff::HANDOFF_VERSION;

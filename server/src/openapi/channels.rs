@@ -31,7 +31,11 @@ pub struct Notice {
     )]
     enc: String,
     /// HPKE ciphertext of the 112-byte notice (128 bytes).
-    #[schema(pattern = "^[A-Za-z0-9_-]{170}[AEIMQUYcgkosw048]$", min_length = 171, max_length = 171)]
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{170}[AEIMQUYcgkosw048]$",
+        min_length = 171,
+        max_length = 171
+    )]
     ct: String,
 }
 

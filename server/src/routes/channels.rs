@@ -22,8 +22,8 @@ use candor_protocol::handoff::Notice;
 use candor_protocol::{Day, Direction, Envelope, MailboxId, Signer, SigningPublicKey};
 
 use super::{
-    Page, blocking, durable, json, other_version, parse_json, parse_query, quotas, read,
-    read_body, remember_shared, storage_room,
+    Page, blocking, durable, json, other_version, parse_json, parse_query, quotas, read, read_body,
+    remember_shared, storage_room,
 };
 use crate::auth;
 use crate::error::ApiError;
@@ -57,13 +57,15 @@ fn authorize(
         let office = s.office(&channel.office)?;
         Ok(Some((channel, office)))
     })?;
-    let key = found.as_ref().and_then(|(channel, office)| match auth.signer {
-        Signer::Office => office.as_ref().and_then(OfficeRecord::signing_public_key),
-        Signer::ThirdParty => Body::decode(&channel.body)
-            .ok()
-            .and_then(|b| auth::signing_key(&b.third_party_key)),
-        Signer::Case => None,
-    });
+    let key = found
+        .as_ref()
+        .and_then(|(channel, office)| match auth.signer {
+            Signer::Office => office.as_ref().and_then(OfficeRecord::signing_public_key),
+            Signer::ThirdParty => Body::decode(&channel.body)
+                .ok()
+                .and_then(|b| auth::signing_key(&b.third_party_key)),
+            Signer::Case => None,
+        });
     let key = auth::verify(&auth, key, req, body, now, window)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
     remember_shared(state, &auth, &key.to_bytes())?;

@@ -102,7 +102,11 @@ fn authorize(
 
 /// The expiry of a handoff written now: as a mailbox's, capped by the end of the proposal's
 /// last day.
-pub(super) fn handoff_expiry(state: &AppState, office: Option<&OfficeRecord>, expires: Day) -> Expiry {
+pub(super) fn handoff_expiry(
+    state: &AppState,
+    office: Option<&OfficeRecord>,
+    expires: Day,
+) -> Expiry {
     let retention = office.map_or(0, |o| o.retention_days);
     let drawn = expiry(state, retention);
     let cap = (u64::from(expires.0) + 1) * 86_400;

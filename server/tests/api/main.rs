@@ -5,6 +5,7 @@
 
 mod binary;
 mod cases;
+mod channels;
 mod durability;
 mod fetch;
 mod handoffs;

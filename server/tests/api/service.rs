@@ -352,7 +352,10 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
         expires: candor_protocol::Day(20_000),
     })
     .unwrap();
-    assert_eq!(property_names(&doc, "OpenChannel"), json_keys(&open_channel));
+    assert_eq!(
+        property_names(&doc, "OpenChannel"),
+        json_keys(&open_channel)
+    );
     assert_eq!(
         property_names(&doc, "Notice"),
         json_keys(&open_channel["notice"])

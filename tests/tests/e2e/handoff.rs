@@ -164,14 +164,21 @@ fn consent_and_agreement_release_exactly_the_consented_items_and_the_answer_come
     assert_eq!(p["items"][1]["text"], SUMMARY);
     assert_eq!(p["items"].as_array().unwrap().len(), 2);
     assert_eq!(shown[0]["state"], "drafted");
-    let text = w.visitor(&["handoff", "show", &w.office.address]).ok().stdout;
+    let text = w
+        .visitor(&["handoff", "show", &w.office.address])
+        .ok()
+        .stdout;
     assert!(text.contains("mandatory reporter"), "{text}");
     w.consent(&handoff, Some(IDENTITY));
     assert_eq!(w.office_state(), "consented");
 
     // Act 2: the ombuds agrees; the third party finds and reads it.
     let agreed = w.agree(&handoff).success();
-    let inbox = w.third.candor(&["--json", "third-party", "inbox"]).ok().json();
+    let inbox = w
+        .third
+        .candor(&["--json", "third-party", "inbox"])
+        .ok()
+        .json();
     let read = w
         .third
         .candor(&["--json", "third-party", "read", &handoff])
@@ -197,7 +204,11 @@ fn consent_and_agreement_release_exactly_the_consented_items_and_the_answer_come
     assert!(read["not_notice"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(!read.to_string().contains("MARKER-HO-UNDISCLOSED"));
     // A second read shows the same from what was kept; the relay released it only once.
-    let again = w.third.candor(&["--json", "third-party", "read", &handoff]).ok().json();
+    let again = w
+        .third
+        .candor(&["--json", "third-party", "read", &handoff])
+        .ok()
+        .json();
     assert_eq!(again["identity"], IDENTITY);
     assert_eq!(w.office_state(), "fetched");
     assert_eq!(w.visitor_state(), "fetched");
@@ -214,7 +225,12 @@ fn consent_and_agreement_release_exactly_the_consented_items_and_the_answer_come
             answer.to_str().unwrap(),
         ])
         .ok();
-    let case = w.office.staff.candor(&["--json", "read", &w.case]).ok().json();
+    let case = w
+        .office
+        .staff
+        .candor(&["--json", "read", &w.case])
+        .ok()
+        .json();
     let channel = &case["third_parties"][0];
     assert_eq!(channel["third_party"], NAME);
     assert_eq!(channel["messages"][0]["text"], ANSWER);
@@ -222,11 +238,19 @@ fn consent_and_agreement_release_exactly_the_consented_items_and_the_answer_come
     let account = message_file(w.office.staff.home(), "account.txt", ACCOUNT);
     w.office
         .staff
-        .candor(&["reply", &w.case, "--message-file", account.to_str().unwrap()])
+        .candor(&[
+            "reply",
+            &w.case,
+            "--message-file",
+            account.to_str().unwrap(),
+        ])
         .ok();
     let thread = w.visitor(&["check", &w.office.address]).ok().stdout;
     assert!(thread.contains(ACCOUNT), "{thread}");
-    assert!(!thread.contains("MARKER-HO-ANSWER"), "the visitor saw the third party");
+    assert!(
+        !thread.contains("MARKER-HO-ANSWER"),
+        "the visitor saw the third party"
+    );
 
     // The ombuds never saw the identity, and the relay kept none of the plaintext.
     let office_saw = format!(
@@ -247,7 +271,10 @@ fn consent_and_agreement_release_exactly_the_consented_items_and_the_answer_come
     ] {
         let found = files_containing(w.relay.data_dir(), marker.as_bytes());
         assert!(found.is_empty(), "{marker} in {found:?}");
-        assert!(!w.relay.log().contains(marker), "{marker} in the relay's log");
+        assert!(
+            !w.relay.log().contains(marker),
+            "{marker} in the relay's log"
+        );
     }
     // The third party keeps only what it fetched, still sealed (its home also holds its own
     // card, with its name, and the answer it wrote in a file).
@@ -261,9 +288,11 @@ fn consent_and_agreement_release_exactly_the_consented_items_and_the_answer_come
         assert!(found.is_empty(), "{marker} in {found:?}");
     }
     assert!(
-        std::fs::read_dir(w.third.home())
+        std::fs::read_dir(w.third.home()).unwrap().any(|e| e
             .unwrap()
-            .any(|e| e.unwrap().file_name().to_string_lossy().starts_with("handoff-")),
+            .file_name()
+            .to_string_lossy()
+            .starts_with("handoff-")),
         "the fetched handoff was not kept"
     );
 }
@@ -285,7 +314,11 @@ fn the_visitor_revokes_before_agreement_and_nothing_is_released() {
     assert!(agreed.stderr.contains("revoked"), "{}", agreed.stderr);
     assert_eq!(w.office_state(), "revoked");
     assert_eq!(w.visitor_state(), "revoked");
-    let inbox = w.third.candor(&["--json", "third-party", "inbox"]).ok().json();
+    let inbox = w
+        .third
+        .candor(&["--json", "third-party", "inbox"])
+        .ok()
+        .json();
     assert_eq!(inbox.as_array().unwrap().len(), 0);
 }
 
@@ -328,13 +361,7 @@ fn a_declined_proposal_cannot_be_consented_to_afterwards() {
     w.visitor(&["handoff", "decline", &w.office.address, &handoff, "--yes"])
         .ok();
     let consent = w
-        .visitor(&[
-            "handoff",
-            "consent",
-            &w.office.address,
-            &handoff,
-            "--yes",
-        ])
+        .visitor(&["handoff", "consent", &w.office.address, &handoff, "--yes"])
         .run();
 
     // Assert
@@ -380,7 +407,8 @@ fn after_its_last_day_a_consented_handoff_is_expired_on_both_sides_and_not_relea
     w.consent(&handoff, None);
 
     // Act: three days later, for the relay and both clients.
-    w.relay.restart_on_same_port_with("CANDOR_TEST_CLOCK_DAYS", "3");
+    w.relay
+        .restart_on_same_port_with("CANDOR_TEST_CLOCK_DAYS", "3");
     let later = |party: &Party, args: &[&str]| {
         party
             .candor(args)

@@ -60,7 +60,13 @@ pub fn agree(ctx: &Context, args: OfficeHandoffArgs) -> Result<()> {
     }
     let card = note.proposal.third_party_card()?;
     let s = &crate::output::Style::stderr();
-    crate::output::note(&render::text(&note.proposal, &card, true, Reader::Office, s));
+    crate::output::note(&render::text(
+        &note.proposal,
+        &card,
+        true,
+        Reader::Office,
+        s,
+    ));
     if !input::confirm(
         &format!(
             "Agree to handoff {label}? {} can then fetch exactly this, once",
@@ -111,9 +117,10 @@ pub fn agree(ctx: &Context, args: OfficeHandoffArgs) -> Result<()> {
         share,
         fetch_key: keys.fetch.public_key().to_bytes(),
     };
-    let done = c.relay.agree(&id, &agreement, &auth).map_err(|e| {
-        anyhow::Error::new(e).context(format!("handoff {label} was not agreed"))
-    })?;
+    let done = c
+        .relay
+        .agree(&id, &agreement, &auth)
+        .map_err(|e| anyhow::Error::new(e).context(format!("handoff {label} was not agreed")))?;
     ctx.out.either(
         &serde_json::json!({ "handoff": label, "state": done.state, "day": done.day.to_string() }),
         |s| {

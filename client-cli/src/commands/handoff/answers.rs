@@ -116,7 +116,9 @@ pub fn answers(relay: &Relay, keys: &OfficeKeys, known: &[Known]) -> Result<Answ
         let Ok(card) = k.draft.third_party_card() else {
             continue;
         };
-        let channel = NoticeSeed::of_office(keys.identity.kem(), &k.id()).keys().channel;
+        let channel = NoticeSeed::of_office(keys.identity.kem(), &k.id())
+            .keys()
+            .channel;
         let Some(stored) = relay.channel_envelopes(&channel, &office_auth(keys))? else {
             continue;
         };

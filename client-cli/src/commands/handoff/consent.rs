@@ -26,7 +26,10 @@ const MAX_IDENTITY: usize = 2000;
 
 /// The relay's state of a handoff, for the visitor.
 fn state(v: &VisitorCase, k: &Known) -> Result<(State, candor_protocol::Day)> {
-    let status = v.office.relay.handoff_status(&k.id(), &case_auth(&v.case))?;
+    let status = v
+        .office
+        .relay
+        .handoff_status(&k.id(), &case_auth(&v.case))?;
     Ok(state_of(k, status.as_ref(), today()))
 }
 
@@ -40,7 +43,10 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<()> {
         let card = k.draft.third_party_card()?;
         let (state, since) = state(&v, k)?;
         text.push_str(&render::text(&k.draft, &card, false, Reader::Visitor, s));
-        text.push_str(&format!("  State:     {} since {since}\n\n", state_word(state)));
+        text.push_str(&format!(
+            "  State:     {} since {since}\n\n",
+            state_word(state)
+        ));
         shown.push(serde_json::json!({
             "proposal": render::to_json(&k.draft, &card, false),
             "state": state,
@@ -75,7 +81,11 @@ fn must_be_draft(state: State, k: &Known) -> Result<()> {
              until the third party fetches it",
             k.label()
         ),
-        other => bail!("handoff {} is {}: it can no longer be answered", k.label(), state_word(other)),
+        other => bail!(
+            "handoff {} is {}: it can no longer be answered",
+            k.label(),
+            state_word(other)
+        ),
     }
 }
 
@@ -99,7 +109,10 @@ pub fn consent(ctx: &Context, args: ConsentArgs) -> Result<()> {
     let (state, _) = state(&v, k)?;
     must_be_draft(state, k)?;
     if k.draft.office.kem_key != v.office.card.kem_key {
-        bail!("handoff {} names other office keys than the office's card: it is not the office's own; do not consent", k.label());
+        bail!(
+            "handoff {} names other office keys than the office's card: it is not the office's own; do not consent",
+            k.label()
+        );
     }
     if identity.is_some() && !k.draft.identity_included {
         bail!(
@@ -128,7 +141,9 @@ pub fn consent(ctx: &Context, args: ConsentArgs) -> Result<()> {
         bail!("nothing was sent: you did not consent");
     }
     let rng = &mut candor_protocol::rand::rng();
-    let opening = identity.as_ref().map(|t| IdentityOpening::new(t.as_str(), rng));
+    let opening = identity
+        .as_ref()
+        .map(|t| IdentityOpening::new(t.as_str(), rng));
     let consented = k.draft.consented(opening.as_ref())?;
     let bytes = consented.to_json();
     let signature = Proposal::approve(&bytes, Party::Visitor, &v.case.signing);
@@ -151,10 +166,7 @@ pub fn consent(ctx: &Context, args: ConsentArgs) -> Result<()> {
     // The office learns of the consent first: if the upload then fails, consenting again
     // sends a newer consent, which the office's client takes over this one.
     let mut message = Message::text(
-        format!(
-            "I consent to handoff {} ({with}).",
-            k.label()
-        ),
+        format!("I consent to handoff {} ({with}).", k.label()),
         today(),
     );
     message.handoff = Some(Box::new(HandoffNote::Consent {
@@ -208,7 +220,10 @@ pub fn decline(ctx: &Context, args: VisitorHandoffArgs) -> Result<()> {
     let (state, _) = state(&v, k)?;
     must_be_draft(state, k)?;
     if !input::confirm(
-        &format!("Decline handoff {}? The office is told in your case", k.label()),
+        &format!(
+            "Decline handoff {}? The office is told in your case",
+            k.label()
+        ),
         args.yes,
         "--yes",
     )? {

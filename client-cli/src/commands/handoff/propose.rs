@@ -12,8 +12,8 @@ use candor_protocol::seal::Opener;
 use candor_protocol::{HandoffId, Message};
 use serde::Serialize;
 
-use super::render::{self, Reader};
 use super::OfficeCase;
+use super::render::{self, Reader};
 use crate::cli::ProposeArgs;
 use crate::commands::office::third_parties;
 use crate::commands::{Context, today};
@@ -73,9 +73,8 @@ pub fn propose(ctx: &Context, args: ProposeArgs) -> Result<()> {
         .text_file
         .as_ref()
         .map(|path| {
-            std::fs::read_to_string(path).with_context(|| {
-                format!("could not read {} as UTF-8 text", path.display())
-            })
+            std::fs::read_to_string(path)
+                .with_context(|| format!("could not read {} as UTF-8 text", path.display()))
         })
         .transpose()?;
     if text.as_deref().is_some_and(|t| t.trim().is_empty()) {
@@ -99,7 +98,10 @@ pub fn propose(ctx: &Context, args: ProposeArgs) -> Result<()> {
         );
     }
     if case.thread.closed {
-        bail!("case {} is closed: nothing can be handed on from it", case.label());
+        bail!(
+            "case {} is closed: nothing can be handed on from it",
+            case.label()
+        );
     }
     let mut items = Vec::new();
     let mut seen = Vec::new();

@@ -117,11 +117,7 @@ pub fn text(
         .fingerprint()
         .map(|f| f.to_string())
         .unwrap_or_default();
-    let mut out = format!(
-        "{} {}\n",
-        s.bold("Handoff"),
-        s.bold(&p.id.short_label())
-    );
+    let mut out = format!("{} {}\n", s.bold("Handoff"), s.bold(&p.id.short_label()));
     out.push_str(&format!(
         "  To:        {} (fingerprint {fingerprint})\n",
         escape_remote(&card.name)

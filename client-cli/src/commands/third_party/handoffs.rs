@@ -10,16 +10,15 @@
 use anyhow::{Context as _, Result, anyhow, bail};
 use candor_protocol::api::handoffs::Fetched;
 use candor_protocol::handoff::{
-    ChannelKeys, Disclosure, Notice, NoticeOpened, Proposal, third_party_opener,
-    third_party_sealer,
+    ChannelKeys, Disclosure, Notice, NoticeOpened, Proposal, third_party_opener, third_party_sealer,
 };
 use candor_protocol::{Identity, Message, SignedCard, Signer, ThirdPartyCard};
 use serde::{Deserialize, Serialize};
 
 use super::load_card;
 use crate::cli::{ThirdPartyHandoffArgs, ThirdPartyReplyArgs};
-use crate::commands::handoff::{open_channel, render_entries};
 use crate::commands::handoff::render::{self, Reader};
+use crate::commands::handoff::{open_channel, render_entries};
 use crate::commands::{Context, today};
 use crate::compose::{Draft, send_or_keep};
 use crate::home::{self, Home};
@@ -50,7 +49,10 @@ fn unlock(ctx: &Context) -> Result<Me> {
         .with_context(|| format!("could not read the third-party keystore {}", path.display()))?;
     let pass = input::passphrase(input::PASSPHRASE_ENV, "Third-party keystore passphrase")?;
     let identity = keystore::open_third_party(&bytes, &pass, &card).with_context(|| {
-        format!("could not unlock the third-party keystore {}", path.display())
+        format!(
+            "could not unlock the third-party keystore {}",
+            path.display()
+        )
     })?;
     let relay = ctx.relay(&card.relay)?;
     Ok(Me {
@@ -110,7 +112,9 @@ fn kept(home: &Home, m: &Mine) -> Result<Option<Kept>> {
 fn pick<'a>(all: &'a [Mine], typed: &str) -> Result<&'a Mine> {
     let typed = typed.trim();
     if typed.len() < 4 {
-        bail!("give at least four characters of the handoff's label, as `candor third-party inbox` shows it");
+        bail!(
+            "give at least four characters of the handoff's label, as `candor third-party inbox` shows it"
+        );
     }
     let found: Vec<&Mine> = all
         .iter()
@@ -118,7 +122,9 @@ fn pick<'a>(all: &'a [Mine], typed: &str) -> Result<&'a Mine> {
         .collect();
     match found.as_slice() {
         [one] => Ok(one),
-        [] => bail!("no handoff {typed} was released to you; `candor third-party inbox` lists them"),
+        [] => {
+            bail!("no handoff {typed} was released to you; `candor third-party inbox` lists them")
+        }
         _ => bail!("several handoffs start with {typed}: type more of the label"),
     }
 }
@@ -150,7 +156,10 @@ pub fn inbox(ctx: &Context) -> Result<()> {
         if rows.is_empty() {
             return format!("No handoffs released to {}.", escape_remote(&me.card.name));
         }
-        let mut text = s.bold(&format!("{:<10} {:<8} {}\n", "HANDOFF", "STATE", "MESSAGES"));
+        let mut text = s.bold(&format!(
+            "{:<10} {:<8} {}\n",
+            "HANDOFF", "STATE", "MESSAGES"
+        ));
         for r in &rows {
             let state = if r["read"] == true { "read" } else { "new" };
             let messages = r["channel_messages"]
@@ -208,7 +217,12 @@ fn open_kept(me: &Me, m: &Mine, kept: &Kept) -> Result<(Proposal, Disclosure)> {
 /// The office's "not formal notice" text, from its card on the relay, if the card is the one
 /// whose key agreed.
 fn not_notice(me: &Me, p: &Proposal) -> Option<String> {
-    let card = me.relay.office_card(&p.office.id).ok()?.verify_office().ok()?;
+    let card = me
+        .relay
+        .office_card(&p.office.id)
+        .ok()?
+        .verify_office()
+        .ok()?;
     (card.signing_key == p.office.signing_key).then_some(card.policy.not_notice)
 }
 
@@ -265,7 +279,11 @@ pub fn read(ctx: &Context, args: ThirdPartyHandoffArgs) -> Result<()> {
         "Disclosed with the visitor's consent and the ombuds' agreement, for: {}; identity \
          included: {}; until {}.",
         proposal.purpose,
-        if proposal.identity_included { "yes" } else { "no" },
+        if proposal.identity_included {
+            "yes"
+        } else {
+            "no"
+        },
         proposal.expires
     );
     ctx.out.either(
