@@ -9,7 +9,7 @@ use core::str::FromStr;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use hpke::{Deserializable, Kem as _, Serializable};
-use rand::{CryptoRng, RngExt};
+use rand::CryptoRng;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -290,11 +290,16 @@ impl Identity {
 
 /// Fills a fresh random array; a small helper so callers need not name rand's traits.
 pub fn random_bytes<const N: usize>(rng: &mut impl CryptoRng) -> [u8; N] {
-    rng.random()
+    // One fill of N bytes, so that a scripted source (test vectors) can hand out a named value.
+    let mut out = [0u8; N];
+    rng.fill_bytes(&mut out);
+    out
 }
 
 #[cfg(test)]
 mod tests {
+    use rand::RngExt as _;
+
     use super::*;
 
     #[test]

@@ -388,7 +388,7 @@ impl Opener<'_> {
     }
 }
 
-mod scripted;
+pub(crate) mod scripted;
 mod sides;
 #[cfg(test)]
 mod tests;

@@ -636,3 +636,100 @@ fn kat_handoff() {
         },
     );
 }
+
+#[test]
+fn kat_handoff_package() {
+    use candor_protocol::handoff::{KeyShare, Notice, NoticeSeed, Package};
+    use candor_protocol::{HandoffId, MailboxId};
+    run(
+        "handoff-package.json",
+        include_str!("../../docs/vectors/handoff-package.json"),
+        |case| {
+            let office = identity(case.group, "office");
+            let third = identity(case.group, "thirdParty");
+            let codename: Codename = case.str("codename").parse()?;
+            let keys = codename.derive(&office.fingerprint());
+            let id = HandoffId::from_bytes(encoding::unb64_array("id", case.str("handoffId"))?);
+            if case.group["type"] == "HandoffNoticeTest" {
+                let notice: Notice = encoding::from_json("notice", case.str("notice").as_bytes())?;
+                let opened = notice.open(third.kem()).ok_or(Error::DecryptionFailed)?;
+                assert_eq!(opened.id, id, "{}", case.id());
+                assert!(opened.case_kem == keys.kem.public_key(), "{}", case.id());
+                assert!(
+                    opened.office_kem == office.kem().public_key(),
+                    "{}",
+                    case.id()
+                );
+                let derived = opened.seed.keys();
+                let ours = NoticeSeed::of_office(office.kem(), &id).keys();
+                assert_eq!(derived.channel, ours.channel, "{}", case.id());
+                assert_eq!(
+                    hex::encode(derived.fetch.public_key().to_bytes()),
+                    case.str("fetchKey")
+                );
+                assert_eq!(
+                    hex::encode(derived.channel_key.public_key().to_bytes()),
+                    case.str("channelKey")
+                );
+                let channel =
+                    MailboxId::from_bytes(encoding::unb64_array("id", case.str("channelId"))?);
+                assert_eq!(derived.channel, channel, "{}", case.id());
+                // Sealing the same inputs again gives the same bytes.
+                let again = Notice::seal_scripted(
+                    &id,
+                    &opened.seed,
+                    (&opened.case_kem, &opened.office_kem),
+                    &third.kem().public_key(),
+                    &unhex(case, "ikmNotice"),
+                )?;
+                assert_eq!(again, notice, "{}", case.id());
+                return Ok(());
+            }
+            let package: Package = encoding::from_json("package", case.str("package").as_bytes())?;
+            let visitor: KeyShare =
+                encoding::from_json("share", case.str("visitorShare").as_bytes())?;
+            let office_share: KeyShare =
+                encoding::from_json("share", case.str("officeShare").as_bytes())?;
+            // A relabelled share fails here: each is opened under its own party's info.
+            let k_v = visitor.open(&id, third.kem(), &keys.kem.public_key())?;
+            let k_o = office_share.open(&id, third.kem(), &office.kem().public_key())?;
+            assert_eq!(hex::encode(k_v.as_ref()), case.str("kV"), "{}", case.id());
+            assert_eq!(hex::encode(k_o.as_ref()), case.str("kO"), "{}", case.id());
+            assert_eq!(
+                *package.office_key(&id, office.kem())?,
+                *k_o,
+                "{}",
+                case.id()
+            );
+            let disclosure = package.open(&id, &k_v, &k_o)?;
+            assert_eq!(
+                serde_json::to_string(&disclosure).unwrap(),
+                case.str("disclosure"),
+                "{}",
+                case.id()
+            );
+            let again = Package::seal_scripted(
+                &disclosure,
+                &id,
+                &office.kem().public_key(),
+                &unhex(case, "kV"),
+                &unhex(case, "ikmOffice"),
+            )?;
+            assert_eq!(again, package, "{}", case.id());
+            Ok(())
+        },
+        |flag, e| {
+            matches!(
+                (flag, e),
+                (
+                    "FlippedCiphertext"
+                        | "OtherHandoff"
+                        | "SwappedParty"
+                        | "ImpostorSender"
+                        | "OtherThirdParty",
+                    Error::DecryptionFailed,
+                )
+            )
+        },
+    );
+}

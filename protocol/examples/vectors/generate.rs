@@ -17,6 +17,8 @@ mod fixtures;
 mod format;
 #[path = "handoff.rs"]
 mod handoff;
+#[path = "handoff_package.rs"]
+mod handoff_package;
 #[path = "pow.rs"]
 mod pow;
 #[path = "request.rs"]
@@ -35,6 +37,7 @@ pub fn files() -> Vec<(&'static str, String)> {
         pow::file(),
         tally::file(),
         handoff::file(),
+        handoff_package::file(),
     ]
     .iter()
     .map(|f| (f.name, f.render()))

@@ -348,14 +348,14 @@ fn check(built: Built, office: &Identity, case: &CaseKeys) -> Case {
     test
 }
 
-fn opening() -> IdentityOpening {
+pub(super) fn opening() -> IdentityOpening {
     IdentityOpening {
         salt: fixtures::bytes32("handoff/identity/salt"),
         text: "Dana Reyes, postdoc, room 4.12".into(),
     }
 }
 
-fn draft_for(office: &Identity, third: &Identity, case: &CaseKeys) -> Proposal {
+pub(super) fn draft_for(office: &Identity, third: &Identity, case: &CaseKeys) -> Proposal {
     let card = ThirdPartyCard {
         v: THIRD_PARTY_CARD_VERSION.into(),
         name: "Head of Chemistry".into(),
@@ -433,6 +433,6 @@ fn visitor_message(
     }
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(super) fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }

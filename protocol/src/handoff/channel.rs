@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::encoding::{b64_array, b64_vec};
 use crate::keys::{Identity, KemPublicKey, KemSecretKey, SigningPublicKey, SigningSecretKey};
+use crate::seal::scripted::Scripted;
 use crate::seal::{Opener, Role, Sealer};
 use crate::{Direction, Error, HandoffId, MailboxId, labels, seal};
 
@@ -116,6 +117,21 @@ impl Notice {
             enc,
             ct: ctx.seal(plain.as_ref(), b"")?,
         })
+    }
+
+    /// As [`Notice::seal`], with the HPKE `ikmE` given, for test vectors.
+    pub fn seal_scripted(
+        id: &HandoffId,
+        seed: &NoticeSeed,
+        keys: (&KemPublicKey, &KemPublicKey),
+        third_party: &KemPublicKey,
+        ikm_e: &[u8; 32],
+    ) -> Result<Self, Error> {
+        let script = [*ikm_e];
+        let mut rng = Scripted::new(&script);
+        let notice = Self::seal(id, seed, keys, third_party, &mut rng)?;
+        rng.finish()?;
+        Ok(notice)
     }
 
     /// Opens a notice as the third party: `None` if it is not for this key (or of another

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use super::{HANDOFF_VERSION, IdentityOpening, Party, Proposal};
 use crate::encoding::{self, b64_array, b64_vec};
 use crate::keys::{KemPublicKey, KemSecretKey};
+use crate::seal::scripted::Scripted;
 use crate::{Error, HandoffId, labels, padding, seal};
 
 /// What the third party opens: the proposal bytes both parties sign, the visitor's consent,
@@ -147,6 +148,22 @@ impl Package {
         ))
     }
 
+    /// As [`Package::seal`], with its two random values given, for test vectors: `K_v`, then
+    /// the HPKE `ikmE` of the encapsulation to the office.
+    pub fn seal_scripted(
+        disclosure: &Disclosure,
+        id: &HandoffId,
+        office_kem: &KemPublicKey,
+        k_v: &[u8; 32],
+        ikm_e: &[u8; 32],
+    ) -> Result<Self, Error> {
+        let script = [*k_v, *ikm_e];
+        let mut rng = Scripted::new(&script);
+        let (package, _) = Self::seal(disclosure, id, office_kem, &mut rng)?;
+        rng.finish()?;
+        Ok(package)
+    }
+
     /// The office's half, `K_o`, recovered with the office's KEM key.
     pub fn office_key(
         &self,
@@ -233,6 +250,22 @@ impl KeyShare {
             enc,
             ct: ctx.seal(key, b"")?,
         })
+    }
+
+    /// As [`KeyShare::seal`], with the HPKE `ikmE` given, for test vectors.
+    pub fn seal_scripted(
+        key: &[u8; 32],
+        id: &HandoffId,
+        party: Party,
+        sender: &KemSecretKey,
+        third_party: &KemPublicKey,
+        ikm_e: &[u8; 32],
+    ) -> Result<Self, Error> {
+        let script = [*ikm_e];
+        let mut rng = Scripted::new(&script);
+        let share = Self::seal(key, id, party, sender, third_party, &mut rng)?;
+        rng.finish()?;
+        Ok(share)
     }
 
     /// Opens a share as the third party.

@@ -1,5 +1,6 @@
-//! A "random" source that hands out given bytes, for [`super::Sealer::seal_deterministic`]: the
-//! HPKE ephemeral input keying material of a test vector, one `ikmE` per stanza, in order.
+//! A "random" source that hands out given bytes, for [`super::Sealer::seal_deterministic`] and
+//! the handoff's scripted sealing: the 32-byte values a test vector names (HPKE ephemeral input
+//! keying material, one `ikmE` per encapsulation, and a key half), in order.
 //!
 //! HPKE asks for each `ikmE` with one fill of 32 bytes. Anything else (another length, a third
 //! request, a request for a number) means the sealing does not follow the script, and
@@ -11,14 +12,14 @@ use rand::{TryCryptoRng, TryRng};
 
 use crate::Error;
 
-pub(super) struct Scripted<'a> {
-    script: &'a [[u8; 32]; 2],
+pub(crate) struct Scripted<'a> {
+    script: &'a [[u8; 32]],
     next: usize,
     off_script: bool,
 }
 
 impl<'a> Scripted<'a> {
-    pub(super) fn new(script: &'a [[u8; 32]; 2]) -> Self {
+    pub(crate) fn new(script: &'a [[u8; 32]]) -> Self {
         Self {
             script,
             next: 0,
@@ -27,7 +28,7 @@ impl<'a> Scripted<'a> {
     }
 
     /// Checks that every scripted value, and nothing else, was handed out.
-    pub(super) fn finish(self) -> Result<(), Error> {
+    pub(crate) fn finish(self) -> Result<(), Error> {
         if self.off_script || self.next != self.script.len() {
             return Err(Error::SealFailed);
         }
