@@ -83,8 +83,9 @@ SEMANTIC_BODIES = {
 }
 # Operations whose body is read, and may rightly be refused, before the signature is checked:
 # a consent names the case whose key must sign it, and carries signatures over a proposal and
-# an expiry counted from the relay's today.
-READ_BEFORE_AUTH = {"PUT /v1/handoffs/{handoff}"}
+# an expiry counted from the relay's today; opening a channel names the office whose key must
+# sign it, and its channel key must be a point of the curve, which no pattern can say.
+READ_BEFORE_AUTH = {"PUT /v1/handoffs/{handoff}", "PUT /v1/channels/{channel}"}
 # How many mailboxes are never closed or deleted; the rest are shared by close and delete.
 KEPT = 4
 

@@ -339,6 +339,7 @@ pub async fn agree(
         (status = 400, description = "Malformed body or path, or an unsupported version.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown, not agreed, fetched, revoked or expired handoff, or a signature by another key: one answer for all.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
@@ -403,6 +404,7 @@ pub async fn status(
         (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown or expired handoff, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already fetched or revoked.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )

@@ -4,6 +4,7 @@
 //! early: the visitor revokes before agreement, the office after it, and the visitor
 //! declines.
 
+use candor_tests::terminal::{Step, Terminal};
 use candor_tests::{Party, Relay, files_containing, message_file};
 
 use crate::{Office, raise};
@@ -433,4 +434,48 @@ fn after_its_last_day_a_consented_handoff_is_expired_on_both_sides_and_not_relea
     assert!(agreed.stderr.contains("expired"), "{}", agreed.stderr);
     let inbox = later(&w.third, &["--json", "third-party", "inbox"]);
     assert_eq!(inbox.success().json().as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn the_visitor_consents_at_a_terminal_only_after_seeing_the_proposal_and_saying_yes() {
+    // Arrange
+    let w = World::new();
+    let handoff = w.propose(true);
+    let consent = || w.visitor(&["handoff", "consent", &w.office.address, &handoff]);
+    let mut terminal = Terminal::open();
+
+    // Act: first the visitor answers no, then yes.
+    let declined = consent().converse_steps(
+        &mut terminal,
+        vec![Step::new("Consent to disclosing exactly this", || {
+            "n\r".to_owned()
+        })],
+    );
+    let state_after_no = w.visitor_state();
+    let mut terminal = Terminal::open();
+    let agreed = consent().converse_steps(
+        &mut terminal,
+        vec![Step::new("Consent to disclosing exactly this", || {
+            "y\r".to_owned()
+        })],
+    );
+
+    // Assert: the terminal showed what, to whom and the reporter duty before the question.
+    assert_eq!(declined.code, Some(1), "{}", declined.stderr);
+    assert!(
+        declined.stderr.contains("nothing was sent"),
+        "{}",
+        declined.stderr
+    );
+    assert_eq!(state_after_no, "drafted");
+    assert_eq!(agreed.code, Some(0), "{}", agreed.stderr);
+    let shown = agreed.stderr.find(CONCERN);
+    let reporter = agreed.stderr.find("mandatory reporter");
+    let question = agreed.stderr.find("Consent to disclosing exactly this");
+    assert!(
+        shown.is_some() && reporter.is_some() && shown < question && reporter < question,
+        "{}",
+        agreed.stderr
+    );
+    assert_eq!(w.office_state(), "consented");
 }
