@@ -184,8 +184,16 @@ pub struct OfficeCase {
 impl OfficeCase {
     /// Unlocks the office, finds the case and reads its thread.
     pub fn open(ctx: &super::Context, case: &crate::cli::CaseArgs) -> Result<Self> {
+        Self::open_with(ctx, super::office::unlock(&ctx.home)?, case)
+    }
+
+    /// As [`OfficeCase::open`], with keys already unlocked (the passphrase is asked once).
+    pub fn open_with(
+        ctx: &super::Context,
+        keys: super::office::OfficeKeys,
+        case: &crate::cli::CaseArgs,
+    ) -> Result<Self> {
         use super::ombuds::{case_keys, find_case, office_auth};
-        let keys = super::office::unlock(&ctx.home)?;
         let relay = ctx.relay(&keys.card.relay)?;
         let entry = find_case(&relay, &keys, case)?;
         let (kem, signing) = case_keys(&keys, &entry)?;

@@ -84,9 +84,9 @@ pub fn propose(ctx: &Context, args: ProposeArgs) -> Result<()> {
     if purpose.is_empty() || purpose.chars().count() > candor_protocol::handoff::MAX_PURPOSE {
         bail!("--purpose must be 1 to 2000 characters: say why the third party is approached");
     }
-    let (_, pass) = crate::commands::office::unlock_keeping_passphrase(&ctx.home)?;
+    let (keys, pass) = crate::commands::office::unlock_keeping_passphrase(&ctx.home)?;
     let (signed, third) = third_parties::find(&ctx.home, &pass, &args.to)?;
-    let case = OfficeCase::open(ctx, &args.case)?;
+    let case = OfficeCase::open_with(ctx, keys, &args.case)?;
     if !third.relay.same_relay(&case.keys.card.relay) {
         bail!(
             "{} fetches handoffs from {}, but the office's cases are on {}: they cannot receive \
