@@ -1,19 +1,19 @@
 //! Handoff for informal resolution with the real binaries (issue 16): raise, propose, show,
 //! consent with the identity, agree; the third party reads exactly what was consented to and
-//! answers; the ombuds reads the answer and tells the visitor. Then each way a handoff ends
-//! early: the visitor revokes before agreement, the office after it, and the visitor
-//! declines.
+//! answers; the ombuds reads the answer and tells the visitor. `ends.rs` tries each way a
+//! handoff ends early, and a consent given at a terminal.
 
-use candor_tests::terminal::{Step, Terminal};
+mod ends;
+
 use candor_tests::{Party, Relay, files_containing, message_file};
 
 use crate::{Office, raise};
 
-const CONCERN: &str = "MARKER-HO-CONCERN-3a9f: the lab schedule leaves me out every week.";
+pub(super) const CONCERN: &str = "MARKER-HO-CONCERN-3a9f: the lab schedule leaves me out every week.";
 const OTHER: &str = "MARKER-HO-UNDISCLOSED-77c1: a second message nobody proposed.";
-const SUMMARY: &str = "MARKER-HO-SUMMARY-c02d: a visitor reports being left off the rota.";
-const PURPOSE: &str = "MARKER-HO-PURPOSE-5e6b: fix the lab rota informally";
-const IDENTITY: &str = "MARKER-HO-IDENTITY-9b1a: Jane Roe, lab 4";
+pub(super) const SUMMARY: &str = "MARKER-HO-SUMMARY-c02d: a visitor reports being left off the rota.";
+pub(super) const PURPOSE: &str = "MARKER-HO-PURPOSE-5e6b: fix the lab rota informally";
+pub(super) const IDENTITY: &str = "MARKER-HO-IDENTITY-9b1a: Jane Roe, lab 4";
 const ANSWER: &str = "MARKER-HO-ANSWER-1f8e: the rota is fixed from Monday.";
 const ACCOUNT: &str = "MARKER-HO-ACCOUNT-6d2c: the department head has fixed the rota.";
 const NAME: &str = "Head of Chemistry MARKER-HO-NAME-8c4d";
@@ -298,184 +298,3 @@ fn consent_and_agreement_release_exactly_the_consented_items_and_the_answer_come
     );
 }
 
-#[test]
-fn the_visitor_revokes_before_agreement_and_nothing_is_released() {
-    // Arrange
-    let w = World::new();
-    let handoff = w.propose(false);
-    w.consent(&handoff, None);
-
-    // Act
-    w.visitor(&["handoff", "revoke", &w.office.address, &handoff, "--yes"])
-        .ok();
-    let agreed = w.agree(&handoff);
-
-    // Assert
-    assert_eq!(agreed.code, Some(1), "{}", agreed.stderr);
-    assert!(agreed.stderr.contains("revoked"), "{}", agreed.stderr);
-    assert_eq!(w.office_state(), "revoked");
-    assert_eq!(w.visitor_state(), "revoked");
-    let inbox = w
-        .third
-        .candor(&["--json", "third-party", "inbox"])
-        .ok()
-        .json();
-    assert_eq!(inbox.as_array().unwrap().len(), 0);
-}
-
-#[test]
-fn the_office_revokes_after_agreement_and_the_third_party_cannot_fetch() {
-    // Arrange
-    let w = World::new();
-    let handoff = w.propose(true);
-    w.consent(&handoff, Some(IDENTITY));
-    w.agree(&handoff).success();
-
-    // Act
-    w.office
-        .staff
-        .candor(&["handoff", "revoke", &w.case, &handoff, "--yes"])
-        .ok();
-    let read = w.third.candor(&["third-party", "read", &handoff]).run();
-
-    // Assert
-    assert_eq!(read.code, Some(2), "{}", read.stderr);
-    assert!(read.stderr.contains("cannot be fetched"), "{}", read.stderr);
-    assert!(!read.stdout.contains("MARKER-HO"));
-    assert_eq!(w.visitor_state(), "revoked");
-    // A revoked handoff cannot be revoked again, nor agreed.
-    let twice = w
-        .office
-        .staff
-        .candor(&["handoff", "revoke", &w.case, &handoff, "--yes"])
-        .run();
-    assert_eq!(twice.code, Some(1), "{}", twice.stderr);
-}
-
-#[test]
-fn a_declined_proposal_cannot_be_consented_to_afterwards() {
-    // Arrange
-    let w = World::new();
-    let handoff = w.propose(true);
-
-    // Act
-    w.visitor(&["handoff", "decline", &w.office.address, &handoff, "--yes"])
-        .ok();
-    let consent = w
-        .visitor(&["handoff", "consent", &w.office.address, &handoff, "--yes"])
-        .run();
-
-    // Assert
-    assert_eq!(w.office_state(), "declined");
-    assert_eq!(w.visitor_state(), "declined");
-    assert_eq!(consent.code, Some(1), "{}", consent.stderr);
-    assert!(consent.stderr.contains("declined"), "{}", consent.stderr);
-    let agreed = w.agree(&handoff);
-    assert_eq!(agreed.code, Some(1), "{}", agreed.stderr);
-    assert!(
-        agreed.stderr.contains("has not consented"),
-        "{}",
-        agreed.stderr
-    );
-}
-
-#[test]
-fn after_its_last_day_a_consented_handoff_is_expired_on_both_sides_and_not_released() {
-    // Arrange: a one-day proposal, consented today.
-    let mut w = World::new();
-    let summary = message_file(w.office.staff.home(), "summary.txt", SUMMARY);
-    let done = w
-        .office
-        .staff
-        .candor(&[
-            "--json",
-            "handoff",
-            "propose",
-            &w.case,
-            "--to",
-            "chem",
-            "--purpose",
-            PURPOSE,
-            "--text-file",
-            summary.to_str().unwrap(),
-            "--expires",
-            "1",
-            "--yes",
-        ])
-        .ok()
-        .json();
-    let handoff = done["handoff"].as_str().unwrap().to_owned();
-    w.consent(&handoff, None);
-
-    // Act: three days later, for the relay and both clients.
-    w.relay
-        .restart_on_same_port_with("CANDOR_TEST_CLOCK_DAYS", "3");
-    let later = |party: &Party, args: &[&str]| {
-        party
-            .candor(args)
-            .env("CANDOR_TEST_CLOCK_DAYS", "3")
-            .env("CANDOR_CODENAME", &w.codename)
-            .run()
-    };
-    let office_rows = later(&w.office.staff, &["--json", "handoff", "status", &w.case]);
-    let visitor_rows = later(
-        &w.visitor,
-        &["--json", "handoff", "status", &w.office.address],
-    );
-    let agreed = later(
-        &w.office.staff,
-        &["handoff", "agree", &w.case, &handoff, "--yes"],
-    );
-
-    // Assert
-    assert_eq!(office_rows.success().json()[0]["state"], "expired");
-    assert_eq!(visitor_rows.success().json()[0]["state"], "expired");
-    assert_eq!(agreed.code, Some(1), "{}", agreed.stderr);
-    assert!(agreed.stderr.contains("expired"), "{}", agreed.stderr);
-    let inbox = later(&w.third, &["--json", "third-party", "inbox"]);
-    assert_eq!(inbox.success().json().as_array().unwrap().len(), 0);
-}
-
-#[test]
-fn the_visitor_consents_at_a_terminal_only_after_seeing_the_proposal_and_saying_yes() {
-    // Arrange
-    let w = World::new();
-    let handoff = w.propose(true);
-    let consent = || w.visitor(&["handoff", "consent", &w.office.address, &handoff]);
-    let mut terminal = Terminal::open();
-
-    // Act: first the visitor answers no, then yes.
-    let declined = consent().converse_steps(
-        &mut terminal,
-        vec![Step::new("Consent to disclosing exactly this", || {
-            "n\r".to_owned()
-        })],
-    );
-    let state_after_no = w.visitor_state();
-    let mut terminal = Terminal::open();
-    let agreed = consent().converse_steps(
-        &mut terminal,
-        vec![Step::new("Consent to disclosing exactly this", || {
-            "y\r".to_owned()
-        })],
-    );
-
-    // Assert: the terminal showed what, to whom and the reporter duty before the question.
-    assert_eq!(declined.code, Some(1), "{}", declined.stderr);
-    assert!(
-        declined.stderr.contains("nothing was sent"),
-        "{}",
-        declined.stderr
-    );
-    assert_eq!(state_after_no, "drafted");
-    assert_eq!(agreed.code, Some(0), "{}", agreed.stderr);
-    let shown = agreed.stderr.find(CONCERN);
-    let reporter = agreed.stderr.find("mandatory reporter");
-    let question = agreed.stderr.find("Consent to disclosing exactly this");
-    assert!(
-        shown.is_some() && reporter.is_some() && shown < question && reporter < question,
-        "{}",
-        agreed.stderr
-    );
-    assert_eq!(w.office_state(), "consented");
-}
