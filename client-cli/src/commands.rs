@@ -1,5 +1,6 @@
 //! Runs a parsed command line: one module per role.
 
+pub mod cases;
 pub mod handoff;
 pub mod office;
 pub mod ombuds;

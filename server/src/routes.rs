@@ -16,7 +16,7 @@ use rand::RngExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, json_error};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{Expiry, Quotas, Store, StoreError};
 
 /// Route patterns, as they appear in the access log and metrics.

@@ -12,7 +12,6 @@ use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next, from_fn};
 use actix_web::{App, HttpServer, ResponseError, web};
-use candor_protocol::pow::PowKey;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -22,9 +21,10 @@ use crate::config::{MetricsListen, Settings};
 use crate::durability::Durability;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::fetch::Fetches;
-use crate::invite::{InviteKey, RelaySecret};
+use crate::invite::RelaySecret;
 use crate::metrics::Metrics;
 use crate::routes::{self, pattern};
+use crate::state::AppState;
 use crate::store::sled::SledStore;
 use crate::store::{Store, StoreError};
 use crate::sweeper;
@@ -35,33 +35,6 @@ pub const STORE_DIR: &str = "store";
 /// Most request IDs the replay cache holds at once: 20 k signed requests a second over the
 /// default 120 s window, more than the relay serves on two cores (`docs/benchmarks.md`).
 const REPLAY_CAPACITY: usize = 2_500_000;
-
-/// What every handler shares.
-pub struct AppState {
-    /// The store.
-    pub store: Arc<dyn Store>,
-    /// The group-commit flusher.
-    pub durability: Durability,
-    /// The clock.
-    pub clock: Arc<dyn Clock>,
-    /// MACs proof-of-work challenges.
-    pub pow_key: PowKey,
-    /// MACs registration invites.
-    pub invite_key: InviteKey,
-    /// Request IDs seen within the window.
-    pub replay: ReplayCache,
-    /// The settings.
-    pub settings: Settings,
-    /// Counters for `/metrics`.
-    pub metrics: Metrics,
-    /// Envelope pages in flight, bounded.
-    pub fetches: Arc<Fetches>,
-    /// When the store's size was last measured (Unix seconds), and the size then plus what
-    /// was accepted since (`routes::storage_room`).
-    pub store_size: std::sync::Mutex<(u64, u64)>,
-    /// Unix seconds when the relay started; older signed requests are refused.
-    pub started: u64,
-}
 
 /// Why the relay could not start.
 #[derive(Debug, thiserror::Error)]
@@ -216,6 +189,7 @@ impl Application {
                 settings.fetch_bytes_in_flight,
                 Duration::from_secs(settings.fetch_send_timeout_secs),
             ),
+            openapi: crate::openapi::document(),
             settings,
         });
 

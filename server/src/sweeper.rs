@@ -11,7 +11,7 @@ use candor_protocol::{Day, Quarter};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{StoreError, Swept};
 
 /// Starts the sweeper task; it stops when `stop` turns true.

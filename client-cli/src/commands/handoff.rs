@@ -193,7 +193,7 @@ impl OfficeCase {
         keys: super::office::OfficeKeys,
         case: &crate::cli::CaseArgs,
     ) -> Result<Self> {
-        use super::ombuds::{case_keys, find_case, office_auth};
+        use super::cases::{case_keys, find_case, office_auth};
         let relay = ctx.relay(&keys.card.relay)?;
         let entry = find_case(&relay, &keys, case)?;
         let (kem, signing) = case_keys(&keys, &entry)?;
@@ -235,11 +235,11 @@ impl OfficeCase {
     /// visitor); returns its sequence number.
     pub fn tell_visitor(&self, message: &candor_protocol::Message) -> Result<u64> {
         use candor_protocol::seal::Sealer;
-        let (kem, _) = super::ombuds::case_keys(&self.keys, &self.entry)?;
+        let (kem, _) = super::cases::case_keys(&self.keys, &self.entry)?;
         let sealer = Sealer::office(&self.keys.identity, kem, self.entry.mailbox);
         let envelope = message.seal(&sealer, &mut candor_protocol::rand::rng())?;
         self.relay
-            .append(&envelope, &super::ombuds::office_auth(&self.keys))
+            .append(&envelope, &super::cases::office_auth(&self.keys))
             .map_err(|e| {
                 let hint = if e.problem_kind() == Some("conflict") {
                     format!(

@@ -11,9 +11,7 @@
 use anyhow::{Result, anyhow};
 use candor_protocol::api::InboxEntry;
 use candor_protocol::seal::Sealer;
-use candor_protocol::{
-    ItemId, KemPublicKey, Message, OfficeCard, Resource, SigningPublicKey, marker,
-};
+use candor_protocol::{ItemId, Message, OfficeCard, Resource, marker};
 use serde::Serialize;
 
 use super::office::{OfficeKeys, load_card, unlock};
@@ -21,14 +19,15 @@ use super::{Context, handoff, today};
 use crate::cli::{CaseArgs, ReplyArgs};
 use crate::compose::{Draft, send_or_keep};
 use crate::error::Unverified;
-use crate::label;
 use crate::output;
 use crate::output::escape_remote;
-use crate::relay::{Auth, Relay, RelayError};
+use crate::relay::{Relay, RelayError};
 use crate::thread::{Author, Thread, Viewer, category_label};
 
 mod close;
 
+use super::cases::inbox_entries;
+pub use super::cases::{case_keys, find_case, office_auth};
 pub use close::close;
 
 /// One case as the inbox lists it.
@@ -50,13 +49,6 @@ struct Summary {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
-}
-
-pub fn office_auth(keys: &OfficeKeys) -> Auth<'_> {
-    Auth {
-        key: keys.identity.signing(),
-        signer: candor_protocol::Signer::Office,
-    }
 }
 
 /// The highest sequence number the office has read in this case: its sealed marker, or 0.
@@ -99,26 +91,6 @@ fn case_categories(visitor: &[&Message]) -> Vec<ItemId> {
         .unwrap_or_default()
 }
 
-/// The case's keys, once they are shown to be the case's: its mailbox ID is their hash.
-pub fn case_keys(
-    keys: &OfficeKeys,
-    entry: &InboxEntry,
-) -> Result<(KemPublicKey, SigningPublicKey), Unverified> {
-    let refused = || {
-        Unverified(format!(
-            "the relay listed keys for case {} that are not the case's own (its ID is not their \
-             hash): the relay may be trying to read or forge messages. Nothing was opened or \
-             sent; tell the relay's operator",
-            keys.label(&entry.mailbox)
-        ))
-    };
-    if !entry.mailbox.certifies(&entry.signing_key, &entry.kem_key) {
-        return Err(refused());
-    }
-    let signing = SigningPublicKey::from_bytes(&entry.signing_key).map_err(|_| refused())?;
-    Ok((KemPublicKey::from_bytes(&entry.kem_key), signing))
-}
-
 fn fetch_thread(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry) -> Result<Thread> {
     let (kem, signing) = case_keys(keys, entry)?;
     let fetched = relay.envelopes(&entry.mailbox, &office_auth(keys))?;
@@ -129,23 +101,6 @@ fn fetch_thread(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry) -> Result<
         &kem,
         &signing,
     ))
-}
-
-fn inbox_entries(relay: &Relay, keys: &OfficeKeys) -> Result<Vec<InboxEntry>> {
-    relay
-        .inbox(&keys.card.id, keys.identity.signing())
-        .map_err(|e| {
-            let hint = if e.is_not_found() {
-                format!(
-                    "the relay does not know the office {} with these keys: publish its card \
-                     first with `candor office publish --invite TOKEN`",
-                    keys.card.id
-                )
-            } else {
-                "could not fetch the inbox".to_owned()
-            };
-            anyhow::Error::new(e).context(hint)
-        })
 }
 
 /// `candor inbox`.
@@ -237,27 +192,6 @@ pub fn inbox(ctx: &Context) -> Result<()> {
     ));
     ctx.out.text(&text)?;
     refused()
-}
-
-/// Finds the one case whose label starts with what was typed, in any case.
-pub fn find_case(relay: &Relay, keys: &OfficeKeys, case: &CaseArgs) -> Result<InboxEntry> {
-    let prefix = label::normalize(&case.case)?;
-    // One label key for the whole inbox, not one derivation per case.
-    let labeler = label::Labeler::new(&keys.identity);
-    let mut matches: Vec<InboxEntry> = inbox_entries(relay, keys)?
-        .into_iter()
-        .filter(|e| labeler.label(&e.mailbox).starts_with(&prefix))
-        .collect();
-    match matches.len() {
-        0 => Err(anyhow!(
-            "there is no case {prefix} in the inbox of {}: run `candor inbox` to see the labels",
-            keys.card.name
-        )),
-        1 => Ok(matches.remove(0)),
-        n => Err(anyhow!(
-            "{n} cases have labels that start with {prefix}: type more of the label"
-        )),
-    }
 }
 
 fn fetch_case_thread(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry) -> Result<Thread> {

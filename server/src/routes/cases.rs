@@ -11,7 +11,7 @@ use candor_protocol::{Day, Direction, Quarter, Signer, TallyId};
 use super::mailboxes::{authorize, mailbox_id};
 use super::{blocking, durable, expiry, json, other_version, parse_json, quotas, read_body};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{NewTally, OfficeRecord};
 
 /// How long a closed case stays readable when the stored card cannot be read (a card of the
@@ -41,18 +41,18 @@ fn office_only(signer: Signer) -> Result<(), ApiError> {
     post,
     path = "/v1/mailboxes/{mailbox}/close",
     tag = "mailboxes",
-    params(crate::openapi::MailboxPath, crate::openapi::SignatureHeaders),
-    request_body(content = crate::openapi::CloseMailbox, content_type = "application/json"),
+    params(crate::schema::MailboxPath, crate::schema::SignatureHeaders),
+    request_body(content = crate::schema::CloseMailbox, content_type = "application/json"),
     responses(
-        (status = 200, description = "Closed, and the tally stored, on disk. The visitor can read the case for the card's grace period; then it is swept. The tally stays.", body = crate::openapi::Closed),
-        (status = 400, description = "Malformed body or path, unsupported version (version 1 is refused), a last message that is not a to-visitor envelope of this mailbox, or a sealed tally that is not 232 bytes.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale, replayed, or not the office's.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already closed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The mailbox is full: close it without a last message.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Closed, and the tally stored, on disk. The visitor can read the case for the card's grace period; then it is swept. The tally stays.", body = crate::schema::Closed),
+        (status = 400, description = "Malformed body or path, unsupported version (version 1 is refused), a last message that is not a to-visitor envelope of this mailbox, or a sealed tally that is not 232 bytes.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale, replayed, or not the office's.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already closed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The mailbox is full: close it without a last message.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn close(
@@ -126,16 +126,16 @@ fn new_tally(state: &AppState, sealed: Vec<u8>) -> Result<NewTally, ApiError> {
     put,
     path = "/v1/mailboxes/{mailbox}/marker",
     tag = "mailboxes",
-    params(crate::openapi::MailboxPath, crate::openapi::SignatureHeaders),
-    request_body(content = crate::openapi::Marker, content_type = "application/json"),
+    params(crate::schema::MailboxPath, crate::schema::SignatureHeaders),
+    request_body(content = crate::schema::Marker, content_type = "application/json"),
     responses(
         (status = 204, description = "Set, on disk. The case keeps its place in the inbox and its expiry."),
-        (status = 400, description = "Malformed body or path, or a marker larger than 256 bytes.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale, replayed, or not the office's.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed body or path, or a marker larger than 256 bytes.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale, replayed, or not the office's.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn marker(

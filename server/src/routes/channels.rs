@@ -27,7 +27,7 @@ use super::{
 };
 use crate::auth;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{ChannelRecord, NewChannel, OfficeRecord, StoreError};
 
 pub use record::Body;
@@ -78,18 +78,18 @@ fn authorize(
     put,
     path = "/v1/channels/{channel}",
     tag = "handoffs",
-    params(crate::openapi::ChannelPath, crate::openapi::SignatureHeaders),
-    request_body(content = crate::openapi::OpenChannel, content_type = "application/json"),
+    params(crate::schema::ChannelPath, crate::schema::SignatureHeaders),
+    request_body(content = crate::schema::OpenChannel, content_type = "application/json"),
     responses(
-        (status = 201, description = "Opened, with its notice on the board, on disk.", body = crate::openapi::ChannelOpened),
-        (status = 400, description = "Malformed body or path, an unsupported version, a channel key that is not an Ed25519 key, or an expiry in the past or more than 365 days ahead.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown office, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The channel ID is taken.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The office holds as many channels as the relay allows.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Opened, with its notice on the board, on disk.", body = crate::schema::ChannelOpened),
+        (status = 400, description = "Malformed body or path, an unsupported version, a channel key that is not an Ed25519 key, or an expiry in the past or more than 365 days ahead.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown office, or a signature by a key not registered for it.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The channel ID is taken.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The office holds as many channels as the relay allows.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn open(
@@ -148,11 +148,11 @@ pub async fn open(
     get,
     path = "/v1/notices",
     tag = "handoffs",
-    params(crate::openapi::PageQuery),
+    params(crate::schema::PageQuery),
     responses(
-        (status = 200, description = "Notices after the cursor, in board order: at most `limit`; continue with `next`.", body = crate::openapi::NoticePage),
-        (status = 400, description = "Malformed query.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Notices after the cursor, in board order: at most `limit`; continue with `next`.", body = crate::schema::NoticePage),
+        (status = 400, description = "Malformed query.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn notices(
@@ -177,18 +177,18 @@ pub async fn notices(
     post,
     path = "/v1/channels/{channel}/envelopes",
     tag = "handoffs",
-    params(crate::openapi::ChannelPath, crate::openapi::SignatureHeaders),
-    request_body(content = crate::openapi::Envelope, content_type = "application/json"),
+    params(crate::schema::ChannelPath, crate::schema::SignatureHeaders),
+    request_body(content = crate::schema::Envelope, content_type = "application/json"),
     responses(
-        (status = 201, description = "Appended, on disk.", body = crate::openapi::Appended),
-        (status = 400, description = "Malformed envelope, an envelope for another channel, or in a direction the signer may not write.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown or expired channel, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The channel holds as many envelopes or bytes as the relay allows.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 507, description = "The relay's storage is at its operator's cap.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Appended, on disk.", body = crate::schema::Appended),
+        (status = 400, description = "Malformed envelope, an envelope for another channel, or in a direction the signer may not write.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or expired channel, or a signature by a key not registered for it.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The channel holds as many envelopes or bytes as the relay allows.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The relay's storage is at its operator's cap.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn append(
@@ -240,13 +240,13 @@ pub async fn append(
     get,
     path = "/v1/channels/{channel}/envelopes",
     tag = "handoffs",
-    params(crate::openapi::ChannelPath, crate::openapi::PageQuery, crate::openapi::SignatureHeaders),
+    params(crate::schema::ChannelPath, crate::schema::PageQuery, crate::schema::SignatureHeaders),
     responses(
-        (status = 200, description = "Envelopes after the cursor, in order: at most `limit`; continue with `next`.", body = crate::openapi::ChannelPage),
-        (status = 400, description = "Malformed path or query.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown or expired channel, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Envelopes after the cursor, in order: at most `limit`; continue with `next`.", body = crate::schema::ChannelPage),
+        (status = 400, description = "Malformed path or query.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or expired channel, or a signature by a key not registered for it.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(

@@ -20,7 +20,7 @@ use candor_protocol::{Day, HandoffId, MailboxId, Signer, SigningPublicKey};
 use super::{blocking, durable, expiry, json, other_version, parse_json, quotas, read, read_body};
 use crate::auth;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{
     Expiry, MailboxRecord, NewPackage, OfficeRecord, PackageRecord, Store, StoreError,
 };
@@ -129,18 +129,18 @@ const KEEP: Expiry = Expiry {
     put,
     path = "/v1/handoffs/{handoff}",
     tag = "handoffs",
-    params(crate::openapi::HandoffPath, crate::openapi::SignatureHeaders),
-    request_body(content = crate::openapi::PutHandoff, content_type = "application/json"),
+    params(crate::schema::HandoffPath, crate::schema::SignatureHeaders),
+    request_body(content = crate::schema::PutHandoff, content_type = "application/json"),
     responses(
-        (status = 201, description = "Consented, on disk.", body = crate::openapi::HandoffStatus),
-        (status = 400, description = "Malformed body or path, an unsupported version, a share that is not the visitor's, or an expiry in the past or more than 365 days ahead.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown mailbox, a signature by a key not registered for it, or a consent that is not the case key's.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The handoff ID is taken (a revoked handoff stays until its expiry), or the case is closed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The case holds as many handoffs as the relay allows.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Consented, on disk.", body = crate::schema::HandoffStatus),
+        (status = 400, description = "Malformed body or path, an unsupported version, a share that is not the visitor's, or an expiry in the past or more than 365 days ahead.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown mailbox, a signature by a key not registered for it, or a consent that is not the case key's.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The handoff ID is taken (a revoked handoff stays until its expiry), or the case is closed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The case holds as many handoffs as the relay allows.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn consent(
@@ -269,17 +269,17 @@ async fn change<T: Send + 'static>(
     post,
     path = "/v1/handoffs/{handoff}/agreement",
     tag = "handoffs",
-    params(crate::openapi::HandoffPath, crate::openapi::SignatureHeaders),
-    request_body(content = crate::openapi::Agreement, content_type = "application/json"),
+    params(crate::schema::HandoffPath, crate::schema::SignatureHeaders),
+    request_body(content = crate::schema::Agreement, content_type = "application/json"),
     responses(
-        (status = 200, description = "Agreed and released, on disk.", body = crate::openapi::HandoffStatus),
-        (status = 400, description = "Malformed body or path, an unsupported version, a share that is not the office's, or an agreement that does not verify.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown or expired handoff, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not waiting for agreement: already agreed, fetched or revoked.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Agreed and released, on disk.", body = crate::schema::HandoffStatus),
+        (status = 400, description = "Malformed body or path, an unsupported version, a share that is not the office's, or an agreement that does not verify.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or expired handoff, or a signature by a key not registered for it.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not waiting for agreement: already agreed, fetched or revoked.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn agree(
@@ -332,16 +332,16 @@ pub async fn agree(
     post,
     path = "/v1/handoffs/{handoff}/fetch",
     tag = "handoffs",
-    params(crate::openapi::HandoffPath, crate::openapi::SignatureHeaders),
-    request_body(content = crate::openapi::Fetch, content_type = "application/json"),
+    params(crate::schema::HandoffPath, crate::schema::SignatureHeaders),
+    request_body(content = crate::schema::Fetch, content_type = "application/json"),
     responses(
-        (status = 200, description = "The package, both shares and both signatures. The relay keeps only the state from now on.", body = crate::openapi::Fetched),
-        (status = 400, description = "Malformed body or path, or an unsupported version.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown, not agreed, fetched, revoked or expired handoff, or a signature by another key: one answer for all.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The package, both shares and both signatures. The relay keeps only the state from now on.", body = crate::schema::Fetched),
+        (status = 400, description = "Malformed body or path, or an unsupported version.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, not agreed, fetched, revoked or expired handoff, or a signature by another key: one answer for all.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn fetch(
@@ -371,13 +371,13 @@ pub async fn fetch(
     get,
     path = "/v1/handoffs/{handoff}",
     tag = "handoffs",
-    params(crate::openapi::HandoffPath, crate::openapi::SignatureHeaders),
+    params(crate::schema::HandoffPath, crate::schema::SignatureHeaders),
     responses(
-        (status = 200, description = "The state and its coarse day.", body = crate::openapi::HandoffStatus),
-        (status = 400, description = "Malformed path.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown or expired handoff, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The state and its coarse day.", body = crate::schema::HandoffStatus),
+        (status = 400, description = "Malformed path.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or expired handoff, or a signature by a key not registered for it.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn status(
@@ -396,17 +396,17 @@ pub async fn status(
     post,
     path = "/v1/handoffs/{handoff}/revocation",
     tag = "handoffs",
-    params(crate::openapi::HandoffPath, crate::openapi::SignatureHeaders),
-    request_body(content = crate::openapi::Revocation, content_type = "application/json"),
+    params(crate::schema::HandoffPath, crate::schema::SignatureHeaders),
+    request_body(content = crate::schema::Revocation, content_type = "application/json"),
     responses(
-        (status = 200, description = "Revoked, on disk.", body = crate::openapi::HandoffStatus),
-        (status = 400, description = "Malformed body or path, or a revocation of another handoff, by the other party, or that does not verify.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown or expired handoff, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already fetched or revoked.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Revoked, on disk.", body = crate::schema::HandoffStatus),
+        (status = 400, description = "Malformed body or path, or a revocation of another handoff, by the other party, or that does not verify.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or expired handoff, or a signature by a key not registered for it.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already fetched or revoked.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn revoke(

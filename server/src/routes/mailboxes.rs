@@ -13,7 +13,7 @@ use super::{
 };
 use crate::auth;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{NewMailbox, OfficeRecord, RawEnvelope, TokenKind, UsedToken};
 
 pub(super) fn mailbox_id(raw: &str) -> Result<MailboxId, ApiError> {
@@ -68,20 +68,20 @@ pub(super) fn authorize(
     post,
     path = "/v1/mailboxes",
     tag = "mailboxes",
-    params(crate::openapi::SignatureHeaders),
-    request_body(content = crate::openapi::OpenMailbox, content_type = "application/json"),
+    params(crate::schema::SignatureHeaders),
+    request_body(content = crate::schema::OpenMailbox, content_type = "application/json"),
     responses(
-        (status = 201, description = "The mailbox is open and on disk.", body = crate::openapi::MailboxOpened),
-        (status = 400, description = "Malformed body, unsupported version, a mailbox ID that is not the hash of the case keys, or a first envelope that is not the case's to-office one.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale, replayed, or not by the key being registered.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Proof of work missing, invalid or already used.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown office.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The mailbox already exists.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body or first envelope too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The office has too many open mailboxes.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 507, description = "The relay's storage is at its operator's cap.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "The mailbox is open and on disk.", body = crate::schema::MailboxOpened),
+        (status = 400, description = "Malformed body, unsupported version, a mailbox ID that is not the hash of the case keys, or a first envelope that is not the case's to-office one.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale, replayed, or not by the key being registered.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Proof of work missing, invalid or already used.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown office.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The mailbox already exists.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body or first envelope too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The office has too many open mailboxes.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The relay's storage is at its operator's cap.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn open(
@@ -206,19 +206,19 @@ fn check_first(state: &AppState, open: &OpenMailbox) -> Result<(), ApiError> {
     post,
     path = "/v1/mailboxes/{mailbox}/envelopes",
     tag = "mailboxes",
-    params(crate::openapi::MailboxPath, crate::openapi::SignatureHeaders),
-    request_body(content = crate::openapi::Envelope, content_type = "application/json"),
+    params(crate::schema::MailboxPath, crate::schema::SignatureHeaders),
+    request_body(content = crate::schema::Envelope, content_type = "application/json"),
     responses(
-        (status = 201, description = "Appended and on disk.", body = crate::openapi::Appended),
-        (status = 400, description = "Malformed envelope or path, unsupported version, another mailbox's envelope, or a direction this signer may not write.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Envelope too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The office has closed the case.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The mailbox is full.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 507, description = "The relay's storage is at its operator's cap.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Appended and on disk.", body = crate::schema::Appended),
+        (status = 400, description = "Malformed envelope or path, unsupported version, another mailbox's envelope, or a direction this signer may not write.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Envelope too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The office has closed the case.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The mailbox is full.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The relay's storage is at its operator's cap.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn append(
@@ -260,14 +260,14 @@ pub async fn append(
     get,
     path = "/v1/mailboxes/{mailbox}/envelopes",
     tag = "mailboxes",
-    params(crate::openapi::MailboxPath, crate::openapi::PageQuery, crate::openapi::SignatureHeaders),
+    params(crate::schema::MailboxPath, crate::schema::PageQuery, crate::schema::SignatureHeaders),
     responses(
-        (status = 200, description = "Envelopes after the cursor, in order: at most `limit`, and at most about 1 MiB of them (always at least one); continue with `next`.", body = crate::openapi::EnvelopePage),
-        (status = 400, description = "Malformed path or query.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "This mailbox has as many fetches in flight as the relay allows, or this key as many signed requests.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Envelopes after the cursor, in order: at most `limit`, and at most about 1 MiB of them (always at least one); continue with `next`.", body = crate::schema::EnvelopePage),
+        (status = 400, description = "Malformed path or query.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This mailbox has as many fetches in flight as the relay allows, or this key as many signed requests.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -319,13 +319,13 @@ fn envelope_page(envelopes: &[RawEnvelope], after: u64, closed: bool) -> Vec<u8>
     delete,
     path = "/v1/mailboxes/{mailbox}",
     tag = "mailboxes",
-    params(crate::openapi::MailboxPath, crate::openapi::SignatureHeaders),
+    params(crate::schema::MailboxPath, crate::schema::SignatureHeaders),
     responses(
         (status = 204, description = "Deleted, on disk."),
-        (status = 400, description = "Malformed path.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed path.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown mailbox, or a signature by a key not registered for it.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete(

@@ -9,7 +9,7 @@ use candor_protocol::{OfficeId, SignedCard, Signer};
 use super::{Page, blocking, durable, json, parse_json, parse_query, read, read_body};
 use crate::auth;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{OfficeRecord, TokenKind, UsedToken};
 
 pub(super) fn office_id(raw: &str) -> Result<OfficeId, ApiError> {
@@ -47,15 +47,15 @@ pub(super) fn authorize(
     post,
     path = "/v1/offices",
     tag = "offices",
-    request_body(content = crate::openapi::RegisterOffice, content_type = "application/json"),
+    request_body(content = crate::schema::RegisterOffice, content_type = "application/json"),
     responses(
-        (status = 201, description = "Registered and on disk.", body = crate::openapi::OfficeSaved),
-        (status = 400, description = "Malformed body or card, bad card signature, or unsupported card version.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The invite is invalid, expired or already used.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The office ID is taken.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Registered and on disk.", body = crate::schema::OfficeSaved),
+        (status = 400, description = "Malformed body or card, bad card signature, or unsupported card version.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The invite is invalid, expired or already used.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The office ID is taken.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
@@ -86,12 +86,12 @@ pub async fn register(
     get,
     path = "/v1/offices/{office}",
     tag = "offices",
-    params(crate::openapi::OfficePath),
+    params(crate::schema::OfficePath),
     responses(
-        (status = 200, description = "The signed card.", body = crate::openapi::SignedCard),
-        (status = 400, description = "Malformed office ID.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown office.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The signed card.", body = crate::schema::SignedCard),
+        (status = 400, description = "Malformed office ID.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown office.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn fetch(
@@ -108,17 +108,17 @@ pub async fn fetch(
     put,
     path = "/v1/offices/{office}",
     tag = "offices",
-    params(crate::openapi::OfficePath, crate::openapi::SignatureHeaders),
-    request_body(content = crate::openapi::SignedCard, content_type = "application/json"),
+    params(crate::schema::OfficePath, crate::schema::SignatureHeaders),
+    request_body(content = crate::schema::SignedCard, content_type = "application/json"),
     responses(
-        (status = 200, description = "Updated and on disk.", body = crate::openapi::OfficeSaved),
-        (status = 400, description = "Malformed body or card, another office ID or signing key, or unsupported card version.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown office, or a signature by another key.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The serial did not increase.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not application/json.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Updated and on disk.", body = crate::schema::OfficeSaved),
+        (status = 400, description = "Malformed body or card, another office ID or signing key, or unsupported card version.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown office, or a signature by another key.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The serial did not increase.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not application/json.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update(
@@ -158,13 +158,13 @@ pub async fn update(
     get,
     path = "/v1/offices/{office}/inbox",
     tag = "offices",
-    params(crate::openapi::OfficePath, crate::openapi::PageQuery, crate::openapi::SignatureHeaders),
+    params(crate::schema::OfficePath, crate::schema::PageQuery, crate::schema::SignatureHeaders),
     responses(
-        (status = 200, description = "Mailboxes with activity after the cursor, oldest activity first.", body = crate::openapi::InboxPage),
-        (status = 400, description = "Malformed path or query.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown office, or a signature by another key.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Mailboxes with activity after the cursor, oldest activity first.", body = crate::schema::InboxPage),
+        (status = 400, description = "Malformed path or query.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown office, or a signature by another key.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn inbox(

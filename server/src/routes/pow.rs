@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use candor_protocol::pow::Challenge;
 
 use super::json;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `GET /v1/pow`: a fresh challenge at the relay's current difficulty.
 #[utoipa::path(
@@ -13,7 +13,7 @@ use crate::startup::AppState;
     path = "/v1/pow",
     tag = "mailboxes",
     responses(
-        (status = 200, description = "A challenge; solve it with the mailbox ID as context.", body = crate::openapi::Challenge),
+        (status = 200, description = "A challenge; solve it with the mailbox ID as context.", body = crate::schema::Challenge),
     )
 )]
 pub async fn challenge(state: web::Data<AppState>) -> HttpResponse {

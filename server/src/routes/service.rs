@@ -4,19 +4,17 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use candor_protocol::api::{Health, Limits, Versions};
-use utoipa::OpenApi;
 
 use super::{blocking, json};
 use crate::metrics::Gauges;
-use crate::openapi::ApiDoc;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `GET /v1/health`.
 #[utoipa::path(
     get,
     path = "/v1/health",
     tag = "service",
-    responses((status = 200, description = "The relay is up.", body = crate::openapi::Health))
+    responses((status = 200, description = "The relay is up.", body = crate::schema::Health))
 )]
 pub async fn health() -> HttpResponse {
     json(
@@ -32,7 +30,7 @@ pub async fn health() -> HttpResponse {
     get,
     path = "/v1/limits",
     tag = "service",
-    responses((status = 200, description = "What this relay accepts, so that a client checks a sealed envelope before it solves a proof of work.", body = crate::openapi::Limits))
+    responses((status = 200, description = "What this relay accepts, so that a client checks a sealed envelope before it solves a proof of work.", body = crate::schema::Limits))
 )]
 pub async fn limits(state: web::Data<AppState>) -> HttpResponse {
     let s = &state.settings;
@@ -56,10 +54,10 @@ pub async fn limits(state: web::Data<AppState>) -> HttpResponse {
     tag = "service",
     responses((status = 200, description = "This document (OpenAPI 3.1).", content_type = "application/json"))
 )]
-pub async fn openapi() -> HttpResponse {
+pub async fn openapi(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(ApiDoc::openapi().to_json().unwrap_or_default())
+        .body(state.openapi.clone())
 }
 
 /// `GET /metrics`, served only on the metrics listener (`metrics_listen`), not the API's, so it

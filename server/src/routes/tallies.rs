@@ -10,7 +10,7 @@ use candor_protocol::api::{MAX_TALLY_PAGE, TallyPage};
 use super::offices::{authorize, office_id};
 use super::{blocking, json, parse_query};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `after` and `limit` of a tally listing.
 #[derive(Debug, serde::Deserialize)]
@@ -25,13 +25,13 @@ struct TallyQuery {
     get,
     path = "/v1/offices/{office}/tallies",
     tag = "offices",
-    params(crate::openapi::OfficePath, crate::openapi::TallyQuery, crate::openapi::SignatureHeaders),
+    params(crate::schema::OfficePath, crate::schema::TallyQuery, crate::schema::SignatureHeaders),
     responses(
-        (status = 200, description = "Tallies with an ID above the cursor, in ID order; continue with `next` until it is null.", body = crate::openapi::TallyPage),
-        (status = 400, description = "Malformed path or query.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Signature missing, stale or replayed.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown office, or a signature by another key.", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Unavailable.", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Tallies with an ID above the cursor, in ID order; continue with `next` until it is null.", body = crate::schema::TallyPage),
+        (status = 400, description = "Malformed path or query.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown office, or a signature by another key.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable.", body = crate::schema::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(

@@ -17,7 +17,8 @@ use candor_protocol::{
 };
 use candor_server::clock::{Clock, ManualClock, SystemClock};
 use candor_server::config::{LogFormat, Settings};
-use candor_server::startup::{AppState, Application};
+use candor_server::startup::Application;
+use candor_server::state::AppState;
 use reqwest::header::HeaderMap;
 use tempfile::TempDir;
 

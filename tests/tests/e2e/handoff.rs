@@ -9,9 +9,11 @@ use candor_tests::{Party, Relay, files_containing, message_file};
 
 use crate::{Office, raise};
 
-pub(super) const CONCERN: &str = "MARKER-HO-CONCERN-3a9f: the lab schedule leaves me out every week.";
+pub(super) const CONCERN: &str =
+    "MARKER-HO-CONCERN-3a9f: the lab schedule leaves me out every week.";
 const OTHER: &str = "MARKER-HO-UNDISCLOSED-77c1: a second message nobody proposed.";
-pub(super) const SUMMARY: &str = "MARKER-HO-SUMMARY-c02d: a visitor reports being left off the rota.";
+pub(super) const SUMMARY: &str =
+    "MARKER-HO-SUMMARY-c02d: a visitor reports being left off the rota.";
 pub(super) const PURPOSE: &str = "MARKER-HO-PURPOSE-5e6b: fix the lab rota informally";
 pub(super) const IDENTITY: &str = "MARKER-HO-IDENTITY-9b1a: Jane Roe, lab 4";
 const ANSWER: &str = "MARKER-HO-ANSWER-1f8e: the rota is fixed from Monday.";
@@ -297,4 +299,3 @@ fn consent_and_agreement_release_exactly_the_consented_items_and_the_answer_come
         "the fetched handoff was not kept"
     );
 }
-

@@ -17,7 +17,7 @@ use super::render::{self, Reader};
 use super::{OfficeCase, pick};
 use crate::cli::OfficeHandoffArgs;
 use crate::commands::Context;
-use crate::commands::ombuds::office_auth;
+use crate::commands::cases::office_auth;
 use crate::input;
 
 /// `candor handoff agree CASE HANDOFF`.

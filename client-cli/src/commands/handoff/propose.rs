@@ -28,7 +28,7 @@ fn message_item(case: &OfficeCase, seq: u64) -> Result<Item> {
             case.label()
         );
     };
-    let (kem, signing) = crate::commands::ombuds::case_keys(&case.keys, &case.entry)?;
+    let (kem, signing) = crate::commands::cases::case_keys(&case.keys, &case.entry)?;
     let direction = stored.envelope.direction;
     let opener = Opener::office(&case.keys.identity, kem, signing, direction)
         .ok_or_else(|| anyhow!("message #{seq} is not part of the conversation"))?;

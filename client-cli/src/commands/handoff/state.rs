@@ -153,7 +153,7 @@ pub fn status(ctx: &Context, args: StatusArgs) -> Result<()> {
         network: args.network,
     };
     let c = OfficeCase::open(ctx, &case)?;
-    let auth = crate::commands::ombuds::office_auth(&c.keys);
+    let auth = crate::commands::cases::office_auth(&c.keys);
     show_rows(ctx, &rows(&c.known, &c.relay, &auth)?)
 }
 
@@ -236,7 +236,7 @@ pub fn revoke(ctx: &Context, args: RevokeArgs) -> Result<()> {
         let c = OfficeCase::open(ctx, &case)?;
         let k = pick(&c.known, &args.handoff)?;
         confirm(&k.label())?;
-        let auth = crate::commands::ombuds::office_auth(&c.keys);
+        let auth = crate::commands::cases::office_auth(&c.keys);
         let done = revoke_one(&c.relay, &auth, k, Party::Office, |m| c.tell_visitor(m))?;
         (k.label(), done)
     };
