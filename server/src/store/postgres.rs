@@ -22,7 +22,8 @@
 //! [`Store::flush`] has nothing left to do.
 //!
 //! The backend's files, by concept: `session.rs` (pool, transactions, retries), `schema.rs`
-//! (migrations), `pgpass.rs` (the password, as libpq finds it), `rows.rs` (typed columns), `offices.rs`, `mailboxes.rs`, `packages.rs`,
+//! (migrations), `pgpass.rs` (the password, as libpq finds it), `tls.rs`
+//! (`sslmode` and `sslrootcert`, as libpq reads them), `rows.rs` (typed columns), `offices.rs`, `mailboxes.rs`, `packages.rs`,
 //! `maintenance.rs` (sweep and check).
 
 use candor_protocol::api::{InboxEntry, StoredTally};
@@ -35,6 +36,7 @@ use super::{
 pub use schema::{SCHEMA_VERSION, SchemaState};
 use session::Pool;
 pub use session::{OpenError, PostgresOptions};
+pub use tls::{RootCert, SslMode, TlsError, TlsSettings};
 
 mod import;
 mod mailboxes;
@@ -46,6 +48,7 @@ mod rows;
 mod schema;
 mod session;
 mod tallies;
+mod tls;
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
@@ -225,3 +228,5 @@ impl Store for PostgresStore {
 mod copy_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tls_tests;
