@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod instances;
+mod sweepers;
 mod tls;
 
 use std::io::Write as _;
