@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli;
+mod conversation;
 mod copied;
 mod instances;
 mod sweepers;
