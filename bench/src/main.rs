@@ -67,6 +67,14 @@ struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// The relay's store: a `postgres://USER@HOST[:PORT]/DB` URL (an empty database: it is
+    /// migrated, then filled). Without it, sled in a temporary directory.
+    #[arg(long)]
+    store: Option<String>,
+    /// Relay instances on that store, sharing `relay.key`; connections are spread over them
+    /// in turn. More than one needs `--store`.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
 }
 
 fn main() -> Result<()> {
@@ -98,6 +106,8 @@ async fn run(args: Args) -> Result<()> {
             args.connections,
             args.mailboxes,
             args.body_bytes,
+            args.store.as_deref(),
+            args.instances.max(1),
         )
         .await?,
     );
@@ -149,14 +159,24 @@ async fn run(args: Args) -> Result<()> {
                 serde_json::json!({
                     "phase": r.phase.name(), "requests": r.requests, "rps": r.rps,
                     "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "of_ceiling": r.rps / ceiling,
-                    "errors": r.errors,
+                    "errors": r.errors, "instances": bench.instances(),
+                    "store": if args.store.is_some() { "postgres" } else { "sled" },
                 })
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         println!(
-            "{} connections, {} s per phase, {}-byte bodies ({} bytes sealed)",
+            "{} on {}: {} connections, {} s per phase, {}-byte bodies ({} bytes sealed)",
+            match bench.instances() {
+                1 => "1 instance".to_owned(),
+                n => format!("{n} instances"),
+            },
+            if args.store.is_some() {
+                "PostgreSQL"
+            } else {
+                "sled"
+            },
             args.connections,
             args.seconds,
             args.body_bytes,

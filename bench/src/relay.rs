@@ -91,6 +91,10 @@ pub struct Bench {
     child: tokio::sync::Mutex<Child>,
     dir: tempfile::TempDir,
     pub(crate) cases: Vec<Case>,
+    /// Every instance's URL, `base` first; worker `w` sends to `bases[w % len]`.
+    bases: Vec<String>,
+    /// The instances past the first (PostgreSQL only), each with its data directory.
+    others: Vec<(tokio::sync::Mutex<Child>, tempfile::TempDir)>,
 }
 
 fn now() -> u64 {
@@ -100,14 +104,52 @@ fn now() -> u64 {
 }
 
 impl Bench {
+    /// A relay on `store` (`None`: sled in a temporary directory; a `postgres://` URL: that
+    /// database, migrated here) with `instances` instances sharing `relay.key`.
     pub async fn start(
         server_bin: &Path,
         connections: usize,
         mailboxes: usize,
         body_bytes: usize,
+        store: Option<&str>,
+        instances: usize,
     ) -> Result<Self> {
         let dir = tempfile::tempdir().context("creating a temporary data directory")?;
-        Self::start_in(server_bin, dir, &[], connections, mailboxes, body_bytes).await
+        let env: Vec<(&str, &str)> = store.map(|url| ("CANDOR_STORE", url)).into_iter().collect();
+        if let Some(url) = store {
+            let out = Command::new(server_bin)
+                .args(["migrate", "--store", url])
+                .output()
+                .await
+                .context("running candor-server migrate")?;
+            if !out.status.success() {
+                bail!(
+                    "candor-server migrate failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        } else if instances > 1 {
+            bail!("several instances need a shared store: give --store postgres://…");
+        }
+        let mut bench =
+            Self::start_in(server_bin, dir, &env, connections, mailboxes, body_bytes).await?;
+        for _ in 1..instances {
+            let other = tempfile::tempdir().context("creating a temporary data directory")?;
+            std::fs::copy(
+                bench.dir.path().join("relay.key"),
+                other.path().join("relay.key"),
+            )
+            .context("copying relay.key to the next instance")?;
+            let (child, base) = spawn_server(server_bin, other.path(), &env).await?;
+            bench.bases.push(base);
+            bench.others.push((tokio::sync::Mutex::new(child), other));
+        }
+        Ok(bench)
+    }
+
+    /// How many instances serve the load.
+    pub fn instances(&self) -> usize {
+        self.bases.len()
     }
 
     /// As [`Bench::start`], on an existing data directory and with extra environment.
@@ -211,10 +253,12 @@ impl Bench {
         }
         // Fetch needs something to fetch: one envelope per mailbox.
         let bench = Self {
+            bases: vec![base.clone()],
             base,
             child: tokio::sync::Mutex::new(child),
             dir,
             cases,
+            others: Vec::new(),
         };
         for i in 0..bench.cases.len() {
             bench.request(&client, Phase::Append, i, 0).await?;
@@ -274,7 +318,7 @@ impl Bench {
         Prepared {
             phase,
             method,
-            url: format!("{}{path}", self.base),
+            url: format!("{}{path}", self.bases[worker % self.bases.len()]),
             headers,
             body: (phase == Phase::Append).then_some(index),
         }
@@ -329,6 +373,9 @@ impl Bench {
 
     pub async fn stop(&self) {
         let _ = self.child.lock().await.kill().await;
+        for (child, _) in &self.others {
+            let _ = child.lock().await.kill().await;
+        }
     }
 
     /// The relay's process ID.
@@ -355,10 +402,12 @@ impl Bench {
         }
         let (child, base) = spawn_server(server_bin, self.dir.path(), env).await?;
         Ok(Self {
+            bases: vec![base.clone()],
             base,
             child: tokio::sync::Mutex::new(child),
             dir: self.dir,
             cases: self.cases,
+            others: Vec::new(),
         })
     }
 }
@@ -375,6 +424,8 @@ async fn spawn_server(
         .env("CANDOR_POW_DIFFICULTY", "8")
         .env("CANDOR_MAX_ENVELOPES_PER_MAILBOX", "100000")
         .env("CANDOR_MAX_BYTES_PER_MAILBOX", "100000000000")
+        // The office's cap must be at least the mailbox's, or the relay refuses to start.
+        .env("CANDOR_MAX_BYTES_PER_OFFICE", "100000000000")
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())

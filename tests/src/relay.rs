@@ -87,18 +87,19 @@ impl Relay {
         self.start_again_on_same_port();
     }
 
-    /// Like [`Relay::restart_on_same_port`], with one environment variable set or replaced.
-    pub fn restart_on_same_port_with(&mut self, key: &str, value: &str) {
-        self.env.retain(|(k, _)| k != key);
-        self.env.push((key.to_owned(), value.to_owned()));
-        self.restart_on_same_port();
-    }
-
     /// Like [`Relay::restart`], with one environment variable set or replaced.
     pub fn restart_with(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);
         self.env.push((key.to_owned(), value.to_owned()));
         self.restart();
+    }
+
+    /// Like [`Relay::restart_on_same_port`], with one environment variable set or replaced
+    /// (the same relay moved to another store, its cards still right).
+    pub fn restart_on_same_port_with(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+        self.restart_on_same_port();
     }
 
     /// The relay process's ID (for `/proc/<pid>/status`).

@@ -25,7 +25,9 @@
 //! [`Store::flush`] has nothing left to do.
 //!
 //! The backend's files, by concept: `session.rs` (pool, transactions, retries), `schema.rs`
-//! (migrations), `pgpass.rs` (the password, as libpq finds it), `rows.rs` (typed columns), `offices.rs`, `mailboxes.rs`, `packages.rs`, `channels.rs`, `notes.rs`,
+//! (migrations), `pgpass.rs` (the password, as libpq finds it), `tls.rs` (`sslmode` and
+//! `sslrootcert`, as libpq reads them), `rows.rs` (typed columns), `offices.rs`,
+//! `mailboxes.rs`, `packages.rs`, `channels.rs`, `notes.rs`,
 //! `maintenance.rs` (sweep and check).
 
 use candor_protocol::api::{InboxEntry, StoredTally};
@@ -39,6 +41,7 @@ use super::{
 pub use schema::{SCHEMA_VERSION, SchemaState};
 use session::Pool;
 pub use session::{OpenError, PostgresOptions};
+pub use tls::{RootCert, SslMode, TlsError, TlsSettings};
 
 mod channels;
 mod import;
@@ -52,6 +55,7 @@ mod rows;
 mod schema;
 mod session;
 mod tallies;
+mod tls;
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
@@ -273,3 +277,5 @@ impl Store for PostgresStore {
 mod copy_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tls_tests;

@@ -10,6 +10,7 @@ use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement};
 
 use super::schema::SchemaState;
+use super::tls::{Connector, TlsError, TlsSettings};
 use crate::store::StoreError;
 
 /// How many times a transaction the database aborted as a serialization failure or a deadlock
@@ -20,6 +21,9 @@ const ATTEMPTS: u32 = 8;
 #[derive(Clone)]
 pub struct PostgresOptions {
     config: postgres::Config,
+    /// `sslmode` and `sslrootcert`, taken out of the URL.
+    tls: TlsSettings,
+    connector: Connector,
     /// Connections the pool may hold.
     pub max_connections: u32,
     /// How long a request may wait for a connection before it is answered 503.
@@ -33,25 +37,30 @@ impl std::fmt::Debug for PostgresOptions {
             .field("hosts", &self.config.get_hosts().len())
             .field("dbname", &self.config.get_dbname())
             .field("user", &self.config.get_user())
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
 
 impl PostgresOptions {
-    /// Options from a `postgres://USER@HOST[:PORT]/DB[?sslmode=…]` URL. A password in the URL
-    /// is refused (it would show in `ps` and in shell history): give it as `password`, which
-    /// the caller takes from `PGPASSWORD`, a `PGPASSFILE` or the config file.
+    /// Options from a `postgres://USER@HOST[:PORT]/DB[?sslmode=…&sslrootcert=…]` URL. A
+    /// password in the URL is refused (it would show in `ps` and in shell history): give it as
+    /// `password`, which the caller takes from `PGPASSWORD`, a `PGPASSFILE` or the config file.
+    /// `sslmode` and `sslrootcert` work as libpq's do ([`super::tls`]); the roots are read here.
     pub fn from_url(url: &str, password: Option<&[u8]>) -> Result<Self, OpenError> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(OpenError::Url(
                 "it must start with postgres:// or postgresql://".into(),
             ));
         }
-        let mut config = postgres::Config::from_str(url).map_err(|e| {
+        let (url, tls) = super::tls::split(url)?;
+        let connector = tls.connector()?;
+        let mut config = postgres::Config::from_str(&url).map_err(|e| {
             OpenError::Url(format!(
-                "{e}; the form is postgres://USER@HOST[:PORT]/DB[?sslmode=disable|prefer|require]"
+                "{e}; the form is postgres://USER@HOST[:PORT]/DB[?sslmode=disable|prefer|require|verify-ca|verify-full&sslrootcert=FILE]"
             ))
         })?;
+        config.ssl_mode(tls.mode.client_mode());
         if config.get_password().is_some() {
             return Err(OpenError::Url(
                 "it holds a password; give the password in PGPASSWORD, a PGPASSFILE or the config file's `store_password` instead".into(),
@@ -73,6 +82,8 @@ impl PostgresOptions {
         config.application_name("candor-server");
         Ok(Self {
             config,
+            tls,
+            connector,
             max_connections: 32,
             connect_timeout: Duration::from_secs(5),
         })
@@ -127,6 +138,9 @@ pub enum OpenError {
     /// A statement failed.
     #[error("the database failed: {0}")]
     Database(String),
+    /// The TLS settings are not valid, or the server's certificate was refused.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// A pooled connection and the statements prepared on it.
@@ -137,6 +151,7 @@ pub(super) struct Conn {
 
 struct Manager {
     config: postgres::Config,
+    connector: Connector,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -144,7 +159,10 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<Conn, postgres::Error> {
-        let mut client = self.config.connect(NoTls)?;
+        let mut client = match &self.connector {
+            Connector::Plain => self.config.connect(NoTls)?,
+            Connector::Tls(tls) => self.config.connect(tls.clone())?,
+        };
         // A write is acknowledged only once it is on disk (and on synchronous standbys).
         client.batch_execute("SET synchronous_commit = on")?;
         Ok(Conn {
@@ -186,15 +204,21 @@ impl Pool {
     pub(super) fn connect(options: &PostgresOptions) -> Result<Self, OpenError> {
         let manager = Manager {
             config: options.config.clone(),
+            connector: options.connector.clone(),
         };
         // Tried here, so that the error says why rather than that the pool timed out.
-        let first = r2d2::ManageConnection::connect(&manager).map_err(|e| match e.as_db_error() {
-            // It answered, and refused: a wrong password, role or database.
-            Some(_) => OpenError::Database(words(&e)),
-            None => OpenError::Unreachable(format!(
+        let first = r2d2::ManageConnection::connect(&manager).map_err(|e| {
+            if e.as_db_error().is_some() {
+                // It answered, and refused: a wrong password, role or database.
+                return OpenError::Database(words(&e));
+            }
+            if let Some(refused) = options.tls.refusal(&e) {
+                return OpenError::Tls(refused);
+            }
+            OpenError::Unreachable(format!(
                 "{}; check the host and port, and that PostgreSQL runs and accepts connections there",
                 std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string)
-            )),
+            ))
         })?;
         let pool = r2d2::Pool::builder()
             .max_size(options.max_connections.max(1))

@@ -217,7 +217,7 @@ fn urls_that_are_not_a_database_or_carry_a_password_are_refused() {
         ("postgres://candor@db", "no database"),
         ("mysql://candor@db/candor", "postgres://"),
         (
-            "postgres://candor@db/candor?sslmode=sometimes",
+            "postgres://candor@db/candor?connect_timeout=soon",
             "invalid connection string",
         ),
     ] {
@@ -230,6 +230,16 @@ fn urls_that_are_not_a_database_or_carry_a_password_are_refused() {
         assert!(message.contains(says), "{url}: {message}");
         assert!(!message.contains("hunter2"), "{message}");
     }
+    // An sslmode libpq does not know is a TLS error, by name.
+    let refused = PostgresOptions::from_url("postgres://candor@db/candor?sslmode=sometimes", None)
+        .unwrap_err();
+    assert!(matches!(refused, OpenError::Tls(_)), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("sslmode=sometimes is not one of"),
+        "{refused}"
+    );
 }
 
 #[test]
