@@ -17,5 +17,6 @@ mod packages;
 mod privacy;
 mod retention;
 mod service;
+mod shredding;
 mod storage;
 mod tallies;
