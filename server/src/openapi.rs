@@ -8,17 +8,21 @@
 mod cases;
 mod channels;
 mod handoffs;
+mod notes;
 mod tallies;
 
 use serde::Serialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub use cases::{CloseMailbox, Closed, Limits, Marker, Stanza, Versions};
-pub use channels::{ChannelOpened, ChannelPage, ChannelPath, Notice, NoticePage, OpenChannel, PostedNotice};
+pub use channels::{
+    ChannelOpened, ChannelPage, ChannelPath, Notice, NoticePage, OpenChannel, PostedNotice,
+};
 pub use handoffs::{
     Agreement, Fetch, Fetched, HandoffPath, HandoffStatus, KeyShare, Package, PutHandoff,
     Revocation,
 };
+pub use notes::{NotePage, NoteStored, PutNote, StoredNote};
 pub use tallies::{StoredTally, TallyPage, TallyQuery};
 
 /// The whole API.
@@ -45,6 +49,8 @@ pub use tallies::{StoredTally, TallyPage, TallyQuery};
         crate::routes::mailboxes::delete,
         crate::routes::cases::close,
         crate::routes::cases::marker,
+        crate::routes::notes::put,
+        crate::routes::notes::list,
         crate::routes::handoffs::consent,
         crate::routes::handoffs::agree,
         crate::routes::handoffs::fetch,
@@ -60,7 +66,8 @@ pub use tallies::{StoredTally, TallyPage, TallyQuery};
         OpenMailbox, MailboxOpened, Direction, Envelope, Appended, StoredEnvelope, EnvelopePage,
         InboxEntry, InboxPage, Stanza, Limits, Versions, CloseMailbox, Closed, Marker, PutHandoff,
         Package, KeyShare, Agreement, Fetch, Fetched, HandoffStatus, Revocation, StoredTally,
-        TallyPage, Notice, OpenChannel, ChannelOpened, PostedNotice, NoticePage, ChannelPage
+        TallyPage, Notice, OpenChannel, ChannelOpened, PostedNotice, NoticePage, ChannelPage,
+        PutNote, NoteStored, StoredNote, NotePage
     )),
     tags(
         (name = "service", description = "Health and this document. Metrics are served on a separate listener, not here."),

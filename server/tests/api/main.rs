@@ -11,6 +11,7 @@ mod handoffs;
 mod helpers;
 mod input;
 mod mailboxes;
+mod notes;
 mod offices;
 mod opening;
 mod packages;
