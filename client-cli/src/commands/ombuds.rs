@@ -294,7 +294,8 @@ pub fn read(ctx: &Context, args: CaseArgs) -> Result<()> {
             "closed": thread.closed,
             "messages": thread.to_json(),
             "third_parties": answers,
-            "notes": notes,
+            "notes": notes.notes,
+            "unreadable_notes": notes.unreadable,
         }),
         |s| {
             let width = output::stdout_width();
