@@ -122,3 +122,25 @@ fn the_ombuds_notes_stay_with_the_office_and_go_with_the_case() {
         refused.stderr
     );
 }
+
+#[test]
+fn the_visitors_destroy_takes_the_notes_with_the_case() {
+    // Arrange: a case with a note.
+    let relay = Relay::start();
+    let office = Office::register(&relay, "Destroy Notes Ombuds", "destroy-notes");
+    let visitor = Party::new();
+    let codename = raise(&visitor, &office.address, FIRST);
+    let label = office.labels().remove(0);
+    assert_eq!(write_note(&office, &label, "n1.txt", NOTE_1)["note"], 1);
+
+    // Act: the visitor, who never saw the note, destroys the case.
+    visitor
+        .candor(&["destroy", &office.address, "--yes"])
+        .env("CANDOR_CODENAME", &codename)
+        .ok();
+
+    // Assert: the case and its note are gone for the office.
+    assert!(office.labels().is_empty());
+    let gone = office.staff.candor(&["read", &label]).run().expect_code(1);
+    assert!(gone.stderr.contains("there is no case"), "{}", gone.stderr);
+}
