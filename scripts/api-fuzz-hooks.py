@@ -13,7 +13,7 @@ Before each request these hooks:
   SHA-256 of the body bytes as sent, a fresh timestamp and request ID. Office paths are signed
   with the office key; mailbox paths with the mailbox's case key, or with the office key when
   the generated `Candor-Signer` says `office` (both are registered for a mailbox), and always
-  with the office key where only the office may act (close, marker).
+  with the office key where only the office may act (close, marker, notes).
 
 A request is left unsigned when schemathesis generated its signature headers missing or
 malformed (its tests of those still get their 401), and so is opening a mailbox, whose key is
@@ -71,6 +71,8 @@ OFFICE_ONLY = {
     "GET /v1/offices/{office}/inbox",
     "POST /v1/mailboxes/{mailbox}/close",
     "PUT /v1/mailboxes/{mailbox}/marker",
+    "POST /v1/mailboxes/{mailbox}/notes",
+    "GET /v1/mailboxes/{mailbox}/notes",
 }
 # Signed by the key in its own body, which the fuzzer generates: never signed here.
 UNSIGNABLE = {"POST /v1/mailboxes"}

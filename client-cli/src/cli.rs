@@ -80,6 +80,9 @@ pub enum Command {
     Read(CaseArgs),
     /// Ombuds: reply to a case, optionally with referrals.
     Reply(ReplyArgs),
+    /// Ombuds: keep a note on a case, sealed to the office only; `candor read` shows it after
+    /// the thread. The visitor never sees it, and it is destroyed with the case.
+    Note(NoteArgs),
     /// Ombuds: close a case, with an optional last message; the visitor can still read it for
     /// the card's grace period.
     Close(CloseArgs),
@@ -110,6 +113,7 @@ impl Command {
             Command::Read(a) => Some(&a.network),
             Command::Reply(a) => Some(&a.case.network),
             Command::Close(a) => Some(&a.case.network),
+            Command::Note(a) => Some(&a.case.network),
             Command::Raise(a) => Some(&a.visitor.network),
             Command::Check(a) => Some(&a.network),
             Command::Send(a) => Some(&a.visitor.network),
@@ -357,6 +361,14 @@ pub struct ReplyArgs {
     /// Attach a referral resource from the office card, by ID (repeatable).
     #[arg(long, value_name = "ID")]
     pub refer: Vec<ItemId>,
+}
+
+#[derive(Args)]
+pub struct NoteArgs {
+    #[command(flatten)]
+    pub case: CaseArgs,
+    #[command(flatten)]
+    pub message: MessageArgs,
 }
 
 #[derive(Args)]

@@ -95,6 +95,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Read(args) => ombuds::read(&ctx, args),
         Command::Reply(args) => ombuds::reply(&ctx, args),
         Command::Close(args) => ombuds::close(&ctx, args),
+        Command::Note(args) => ombuds::note(&ctx, args),
         Command::Report(args) => report::report(&ctx, args),
         Command::Raise(args) => visitor::raise(&ctx, args),
         Command::Resources(args) => visitor::resources(&ctx, args),

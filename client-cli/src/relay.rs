@@ -6,6 +6,7 @@
 //! be reached is [`RelayError::Unreachable`], with its URL.
 
 mod handoffs;
+mod notes;
 mod transport;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

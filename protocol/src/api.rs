@@ -3,6 +3,7 @@
 
 pub mod channels;
 pub mod handoffs;
+pub mod notes;
 
 use serde::{Deserialize, Serialize};
 

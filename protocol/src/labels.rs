@@ -74,3 +74,6 @@ pub const HANDOFF_PACKAGE: &[u8] = b"candor/v2/handoff-package";
 pub const TALLY_KEY: &[u8] = b"candor/v1/tally-key";
 /// Prefix of a sealed tally's AAD; followed by the office ID.
 pub const TALLY_AAD: &[u8] = b"candor/v1/tally";
+/// HPKE `info` prefix for an ombuds' note on a case, sealed by the office to itself (auth
+/// mode); followed by the mailbox ID.
+pub const CASE_NOTE: &[u8] = b"candor/v2/case-note";

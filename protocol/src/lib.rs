@@ -52,6 +52,7 @@ pub mod labels;
 pub mod limits;
 pub mod marker;
 pub mod message;
+pub mod note;
 pub mod padding;
 pub mod pow;
 pub mod request;

@@ -31,6 +31,8 @@ use crate::schema::*;
         crate::routes::mailboxes::delete,
         crate::routes::cases::close,
         crate::routes::cases::marker,
+        crate::routes::notes::put,
+        crate::routes::notes::list,
         crate::routes::handoffs::consent,
         crate::routes::handoffs::agree,
         crate::routes::handoffs::fetch,
@@ -46,7 +48,8 @@ use crate::schema::*;
         OpenMailbox, MailboxOpened, Direction, Envelope, Appended, StoredEnvelope, EnvelopePage,
         InboxEntry, InboxPage, Stanza, Limits, Versions, CloseMailbox, Closed, Marker, PutHandoff,
         Package, KeyShare, Agreement, Fetch, Fetched, HandoffStatus, Revocation, StoredTally,
-        TallyPage, Notice, OpenChannel, ChannelOpened, PostedNotice, NoticePage, ChannelPage
+        TallyPage, Notice, OpenChannel, ChannelOpened, PostedNotice, NoticePage, ChannelPage,
+        PutNote, NoteStored, StoredNote, NotePage
     )),
     tags(
         (name = "service", description = "Health and this document. Metrics are served on a separate listener, not here."),

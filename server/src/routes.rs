@@ -5,6 +5,7 @@ pub mod cases;
 pub mod channels;
 pub mod handoffs;
 pub mod mailboxes;
+pub mod notes;
 pub mod offices;
 pub mod pow;
 pub mod service;
@@ -47,6 +48,8 @@ pub mod pattern {
     pub const CLOSE: &str = "/v1/mailboxes/{mailbox}/close";
     /// `PUT`.
     pub const MARKER: &str = "/v1/mailboxes/{mailbox}/marker";
+    /// `GET`, `POST`.
+    pub const NOTES: &str = "/v1/mailboxes/{mailbox}/notes";
     /// `GET`.
     pub const LIMITS: &str = "/v1/limits";
     /// `GET`, `PUT`.
@@ -98,6 +101,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource(pattern::CLOSE, "POST").route(web::post().to(cases::close)))
         .service(resource(pattern::MARKER, "PUT").route(web::put().to(cases::marker)))
+        .service(
+            resource(pattern::NOTES, "GET, POST")
+                .route(web::get().to(notes::list))
+                .route(web::post().to(notes::put)),
+        )
         .service(resource(pattern::MAILBOX, "DELETE").route(web::delete().to(mailboxes::delete)))
         .service(resource(pattern::INBOX, "GET").route(web::get().to(offices::inbox)))
         .service(resource(pattern::TALLIES, "GET").route(web::get().to(tallies::list)))

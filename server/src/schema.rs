@@ -11,6 +11,7 @@
 mod cases;
 mod channels;
 mod handoffs;
+mod notes;
 mod tallies;
 
 use serde::Serialize;
@@ -24,6 +25,7 @@ pub use handoffs::{
     Agreement, Fetch, Fetched, HandoffPath, HandoffStatus, KeyShare, Package, PutHandoff,
     Revocation,
 };
+pub use notes::{NotePage, NoteStored, PutNote, StoredNote};
 pub use tallies::{StoredTally, TallyPage, TallyQuery};
 
 /// The four headers of a signed request (docs/protocol.md §8).

@@ -1,4 +1,4 @@
-//! `candor inbox`, `read`, `reply` and `close`: the ombuds' side of the conversation.
+//! `candor inbox`, `read`, `reply`, `note` and `close`: the ombuds' side of the conversation.
 //!
 //! Cases are named by a short label (the first characters of the mailbox ID), never by the full
 //! ID. The office keeps no local state: "unread" counts the visitor's messages after the
@@ -25,10 +25,12 @@ use crate::relay::{Relay, RelayError};
 use crate::thread::{Author, Thread, Viewer, category_label};
 
 mod close;
+mod note;
 
 use super::cases::inbox_entries;
 pub use super::cases::{case_keys, find_case, office_auth};
 pub use close::close;
+pub use note::note;
 
 /// One case as the inbox lists it.
 #[derive(Serialize)]
@@ -219,25 +221,37 @@ pub fn read(ctx: &Context, args: CaseArgs) -> Result<()> {
     let office_key = keys.identity.signing().public_key().to_bytes();
     let (known, _) = handoff::known(&thread, &entry.mailbox, &office_key);
     let answers = handoff::answers(&relay, &keys, &known)?;
+    let notes = note::fetch(&relay, &keys, &entry.mailbox)?;
     ctx.out.either(
         &serde_json::json!({
             "case": label,
             "closed": thread.closed,
             "messages": thread.to_json(),
             "third_parties": answers,
+            "notes": notes.notes,
+            "unreadable_notes": notes.unreadable,
         }),
         |s| {
             let width = output::stdout_width();
             format!(
-                "{} {label}\n\n{}{}",
+                "{} {label}\n\n{}{}{}",
                 s.bold("Case"),
                 thread.render(Viewer::Office, &keys.card, s, width),
-                answers.render(s, width)
+                answers.render(s, width),
+                notes.render(s, width)
             )
         },
     )?;
     mark_read(&relay, &keys, &entry, &thread);
     unreadable_is_fatal(&thread)?;
+    if !notes.unreadable.is_empty() {
+        return Err(Unverified(
+            "a note of this case does not open with the office key: it was not written by this \
+             office for this case. The other notes are shown above"
+                .to_owned(),
+        )
+        .into());
+    }
     if answers.unreadable() {
         return Err(Unverified(
             "a message on a third party's channel does not verify: it was not written by the \

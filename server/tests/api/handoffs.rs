@@ -17,21 +17,21 @@ const PURPOSE: &str = "purpose marker: the lab schedule";
 const SUMMARY: &str = "summary marker for the department head";
 const THIRD_PARTY: &str = "Head of Chemistry marker";
 
-struct Handoff {
-    office: TestOffice,
-    case: TestCase,
-    third: Identity,
-    id: HandoffId,
-    bytes: Vec<u8>,
-    put: PutHandoff,
+pub(crate) struct Handoff {
+    pub(crate) office: TestOffice,
+    pub(crate) case: TestCase,
+    pub(crate) third: Identity,
+    pub(crate) id: HandoffId,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) put: PutHandoff,
 }
 
-fn path(id: &HandoffId, tail: &str) -> String {
+pub(crate) fn path(id: &HandoffId, tail: &str) -> String {
     format!("/v1/handoffs/{id}{tail}")
 }
 
 /// A registered office, an open case and a consented proposal (not yet uploaded).
-async fn consented(app: &TestApp) -> Handoff {
+pub(crate) async fn consented(app: &TestApp) -> Handoff {
     let rng = &mut rand::rng();
     let office = app.register("ombuds", 30).await;
     let case = app.open_case(&office).await;
@@ -106,7 +106,7 @@ async fn consented(app: &TestApp) -> Handoff {
     }
 }
 
-async fn upload(app: &TestApp, h: &Handoff) -> reqwest::Response {
+pub(crate) async fn upload(app: &TestApp, h: &Handoff) -> reqwest::Response {
     let body = serde_json::to_vec(&h.put).unwrap();
     app.signed(
         &h.case.keys.signing,
@@ -150,7 +150,7 @@ fn agreement(h: &Handoff) -> (Vec<u8>, Notice) {
     (serde_json::to_vec(&body).unwrap(), notice)
 }
 
-async fn agree(app: &TestApp, h: &Handoff) -> (reqwest::Response, Notice) {
+pub(crate) async fn agree(app: &TestApp, h: &Handoff) -> (reqwest::Response, Notice) {
     let (body, notice) = agreement(h);
     let res = app
         .signed(

@@ -275,6 +275,8 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
         ("/v1/mailboxes/{mailbox}", "delete"),
         ("/v1/mailboxes/{mailbox}/close", "post"),
         ("/v1/mailboxes/{mailbox}/marker", "put"),
+        ("/v1/mailboxes/{mailbox}/notes", "post"),
+        ("/v1/mailboxes/{mailbox}/notes", "get"),
         ("/v1/limits", "get"),
         ("/v1/handoffs/{handoff}", "put"),
         ("/v1/handoffs/{handoff}", "get"),
@@ -288,7 +290,7 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
     ] {
         assert!(paths[path][method].is_object(), "{method} {path}");
     }
-    assert_eq!(paths.len(), 20);
+    assert_eq!(paths.len(), 21);
     // Signed routes list the four headers.
     let params = paths["/v1/mailboxes/{mailbox}"]["delete"]["parameters"]
         .as_array()
@@ -381,6 +383,28 @@ async fn openapi_describes_every_route_and_matches_the_real_bodies() {
     })
     .unwrap();
     assert_eq!(property_names(&doc, "ChannelOpened"), json_keys(&opened));
+    use candor_protocol::api::notes::{NotePage, NoteStored, PutNote, StoredNote};
+    let put_note = serde_json::to_value(PutNote {
+        v: 1,
+        sealed: vec![5; 600],
+    })
+    .unwrap();
+    assert_eq!(property_names(&doc, "PutNote"), json_keys(&put_note));
+    let stored_note = serde_json::to_value(NoteStored { note: 1 }).unwrap();
+    assert_eq!(property_names(&doc, "NoteStored"), json_keys(&stored_note));
+    let notes = serde_json::to_value(NotePage {
+        notes: vec![StoredNote {
+            note: 1,
+            sealed: vec![5; 600],
+        }],
+        next: 1,
+    })
+    .unwrap();
+    assert_eq!(property_names(&doc, "NotePage"), json_keys(&notes));
+    assert_eq!(
+        property_names(&doc, "StoredNote"),
+        json_keys(&notes["notes"][0])
+    );
     assert_eq!(
         property_names(&doc, "Problem"),
         ["detail", "status", "title", "type"]

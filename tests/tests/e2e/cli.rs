@@ -34,6 +34,7 @@ fn issue_15_only_commands_that_reach_a_relay_offer_a_proxy() {
         &["read", "--help"],
         &["reply", "--help"],
         &["close", "--help"],
+        &["note", "--help"],
         &["raise", "--help"],
         &["check", "--help"],
         &["send", "--help"],

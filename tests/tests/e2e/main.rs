@@ -14,6 +14,7 @@ mod invite;
 mod keys;
 mod keysub;
 mod network;
+mod notes;
 mod nothing_lost;
 mod prefix;
 mod prompts;

@@ -1,13 +1,16 @@
 //! The power-loss test: does a 2xx survive a power cut?
 //!
-//! Each round runs concurrent appends, mailbox opens, deletions, handoff packages, sweeps,
-//! compactions and checkpoints against a real [`SledStore`] with the real group-commit
+//! Each round runs concurrent appends, mailbox opens, deletions, handoff packages and their
+//! state changes, sweeps, compactions and checkpoints against a real [`SledStore`] with the real group-commit
 //! flusher, cuts the power at a random moment, brings the disk back as it survived, reopens
 //! the store (sometimes cutting the power again while it recovers) and checks that:
 //! - every acknowledged write is present and whole;
 //! - every acknowledged deletion and sweep stays deleted;
 //! - nothing unacknowledged is half done: an envelope is whole or absent, a mailbox is
 //!   wholly there or wholly gone;
+//! - each handoff is wholly in one state: its body is exactly one of the bodies its package
+//!   was given (consented, agreed, then revoked or fetched, as the relay's record goes), never
+//!   a mix, and never a state older than the last acknowledged change;
 //! - `check` finds nothing wrong.
 //!
 //! **What is simulated.** The log's files go through [`sim::SimDisk`], which keeps only what
@@ -25,6 +28,7 @@
 //! replays the same workload and faults, not always the same interleaving.
 
 mod sim;
+mod states;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -43,6 +47,7 @@ use crate::store::{
     Expiry, NewMailbox, NewPackage, PackageRecord, Quotas, Store, StoreError, TokenKind, UsedToken,
 };
 use sim::SimDisk;
+use states::State;
 
 /// Rounds on one store before a fresh one, so that a chain also tests recovery after recovery.
 const CHAIN: u64 = 10;
@@ -99,6 +104,7 @@ fn acknowledged_writes_and_deletions_survive_power_loss() {
     println!("power-loss test: {total:?}");
     // A run that never cut mid-load, or checked nothing acknowledged, tested nothing.
     assert!(total.mid_load > 0 && total.acked_envelopes > 0 && total.acked_deletions > 0);
+    assert!(total.acked_packages > 0 && total.acked_changes > 0);
 }
 
 /// What a run did, to show that it tested something.
@@ -113,6 +119,8 @@ struct Tally {
     acked_envelopes: u64,
     acked_opens: u64,
     acked_packages: u64,
+    /// Acknowledged handoff state changes (agreement, revocation, fetch) found in force.
+    acked_changes: u64,
     /// Acknowledged deletions and sweeps found still deleted.
     acked_deletions: u64,
     /// Unacknowledged writes found whole, and found absent.
@@ -131,6 +139,7 @@ impl Tally {
         self.acked_envelopes += o.acked_envelopes;
         self.acked_opens += o.acked_opens;
         self.acked_packages += o.acked_packages;
+        self.acked_changes += o.acked_changes;
         self.acked_deletions += o.acked_deletions;
         self.unacked_kept += o.unacked_kept;
         self.unacked_lost += o.unacked_lost;
@@ -157,8 +166,10 @@ struct Case {
 
 struct Package {
     mailbox: MailboxId,
-    body: Vec<u8>,
-    acked: bool,
+    /// Each body written, in order, with its state.
+    bodies: Vec<(State, Vec<u8>)>,
+    /// How many of `bodies` were acknowledged (0: not even the first).
+    acked: usize,
 }
 
 #[derive(Default)]
@@ -454,17 +465,35 @@ impl Rig {
             let stored = store.package(id).map_err(e)?;
             let case_alive = self.model.cases.contains_key(&package.mailbox);
             match stored {
-                Some(rec) if rec.mailbox != package.mailbox || rec.body != package.body => {
+                Some(rec) if rec.mailbox != package.mailbox => {
                     return Err(format!("package {label}: not the one stored"));
                 }
                 Some(_) if !case_alive => {
                     return Err(format!("package {label}: outlived its mailbox"));
                 }
-                Some(_) => {
-                    self.tally.acked_packages += u64::from(package.acked);
-                    package.acked = true;
+                Some(rec) => {
+                    // Wholly one of the states written, and none older than the last
+                    // acknowledged.
+                    let Some(at) = package.bodies.iter().position(|(_, b)| *b == rec.body) else {
+                        return Err(format!(
+                            "package {label}: its body is none of the {} written",
+                            package.bodies.len()
+                        ));
+                    };
+                    if at + 1 < package.acked {
+                        return Err(format!(
+                            "package {label}: back in state {:?} after {:?} was acknowledged",
+                            package.bodies[at].0,
+                            package.bodies[package.acked - 1].0
+                        ));
+                    }
+                    let t = &mut self.tally;
+                    t.acked_packages += u64::from(package.acked > 0);
+                    t.acked_changes += package.acked.saturating_sub(1) as u64;
+                    package.bodies.truncate(at + 1);
+                    package.acked = at + 1;
                 }
-                None if package.acked && case_alive => {
+                None if package.acked > 0 && case_alive => {
                     return Err(format!(
                         "package {label}: acknowledged, and lost in the cut"
                     ));
@@ -528,7 +557,8 @@ impl Load {
             let ok = match (self.rng.random_range(0..100u32), self.pick()) {
                 (0..15, _) | (_, None) => self.open(&runtime),
                 (15..75, Some(id)) => self.append(&runtime, id),
-                (75..87, Some(id)) => self.put_package(&runtime, id),
+                (75..81, Some(id)) => self.put_package(&runtime, id),
+                (81..88, Some(id)) => self.change_package(&runtime, id),
                 (_, Some(id)) => self.delete(&runtime, id),
             };
             if !ok {
@@ -616,9 +646,7 @@ impl Load {
 
     fn put_package(&mut self, runtime: &tokio::runtime::Runtime, id: MailboxId) -> bool {
         let handoff = HandoffId::random(&mut self.rng);
-        let body: Vec<u8> = (0..self.rng.random_range(1..3000))
-            .map(|_| self.rng.random())
-            .collect();
+        let body = State::Consented.body(&mut self.rng);
         let package = NewPackage {
             id: handoff,
             record: PackageRecord {
@@ -637,13 +665,56 @@ impl Load {
             handoff,
             Package {
                 mailbox: id,
-                body,
-                acked: false,
+                bodies: vec![(State::Consented, body)],
+                acked: 0,
             },
         );
         let durable = self.durable(runtime);
         if durable && let Some(p) = self.model().packages.get_mut(&handoff) {
-            p.acked = true;
+            p.acked = p.acked.max(1);
+        }
+        durable
+    }
+
+    /// Moves one of case `id`'s handoffs on to a next state, in one `update_package`, as the
+    /// relay's agreement, revocation and fetch do.
+    fn change_package(&mut self, runtime: &tokio::runtime::Runtime, id: MailboxId) -> bool {
+        let live: Vec<(HandoffId, State, Vec<u8>)> = self
+            .model()
+            .packages
+            .iter()
+            .filter(|(_, p)| p.mailbox == id)
+            .filter_map(|(h, p)| p.bodies.last().map(|(s, b)| (*h, *s, b.clone())))
+            .filter(|(_, s, _)| !s.next().is_empty())
+            .collect();
+        if live.is_empty() {
+            return self.put_package(runtime, id);
+        }
+        let (handoff, state, expected) = live[self.rng.random_range(0..live.len())].clone();
+        let next = state.next()[self.rng.random_range(0..state.next().len())];
+        let body = next.body(&mut self.rng);
+        let mut seen = None;
+        let result = self
+            .store
+            .update_package(&handoff, &Self::expiry(), &mut |current| {
+                seen = Some(current.body == expected);
+                Ok(body.clone())
+            });
+        if result.is_err() {
+            return false;
+        }
+        assert_eq!(seen, Some(true), "the update saw the body last written");
+        let index = {
+            let mut model = self.model();
+            let Some(p) = model.packages.get_mut(&handoff) else {
+                return false;
+            };
+            p.bodies.push((next, body));
+            p.bodies.len()
+        };
+        let durable = self.durable(runtime);
+        if durable && let Some(p) = self.model().packages.get_mut(&handoff) {
+            p.acked = p.acked.max(index);
         }
         durable
     }
