@@ -12,6 +12,7 @@
 mod cli;
 mod conversation;
 mod copied;
+mod handoff;
 mod instances;
 mod sweepers;
 mod tls;
