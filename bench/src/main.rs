@@ -11,12 +11,16 @@
 //! With `--scale N --expired E` it instead measures the relay with N stored mailboxes and a sweep
 //! of E expired ones (see `scale.rs`).
 //!
+//! With `--fill-tallies N --office-home HOME --data-dir DIR` it instead stores N tallies of a
+//! real office in a stopped relay's store, for measuring `candor report` (see `tallies.rs`).
+//!
 //! Envelopes are sealed before the clock starts (sealing is the client's cost, not the relay's);
 //! every request is signed as it is sent. Results go to stdout as a table, or as JSON.
 
 mod probe;
 mod relay;
 mod scale;
+mod tallies;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,6 +68,18 @@ struct Args {
     /// many).
     #[arg(long, default_value_t = 20_000)]
     presign: usize,
+    /// Instead of the load phases: store this many tallies of the office in `--office-home`,
+    /// sealed under its records key (opened with CANDOR_PASSPHRASE), in the store of the
+    /// stopped relay whose data directory is `--data-dir`, then exit.
+    #[arg(long, requires_all = ["office_home", "data_dir"])]
+    fill_tallies: Option<usize>,
+    /// With `--fill-tallies`: the office's home, made by `candor office init` and published
+    /// to the relay with `candor office publish`.
+    #[arg(long)]
+    office_home: Option<PathBuf>,
+    /// With `--fill-tallies`: the relay's data directory (`candor-server --data-dir`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -79,6 +95,11 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let (Some(count), Some(home), Some(dir)) =
+        (args.fill_tallies, &args.office_home, &args.data_dir)
+    {
+        return tallies::fill(dir, home, count);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

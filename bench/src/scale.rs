@@ -391,7 +391,10 @@ pub async fn run(
 
 /// A case's first envelope, of the smallest size a sealed message has: the store never opens
 /// it, so random bytes of the right shape stand in for one.
-fn first_envelope(mailbox: MailboxId, rng: &mut impl rand::Rng) -> candor_protocol::Envelope {
+pub(crate) fn first_envelope(
+    mailbox: MailboxId,
+    rng: &mut impl rand::Rng,
+) -> candor_protocol::Envelope {
     use candor_protocol::envelope::{Stanza, WRAPPED_KEY_LEN};
     let stanza = || Stanza {
         enc: [1; 32],
