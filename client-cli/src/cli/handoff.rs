@@ -76,6 +76,8 @@ pub struct VisitorHandoffArgs {
     /// The office address.
     pub address: AddressArg,
     /// The handoff, by its label in `candor handoff show` (or more of its ID).
+    // A label is base64url, so 1 in 64 starts with '-'.
+    #[arg(allow_hyphen_values = true)]
     pub handoff: String,
     #[command(flatten)]
     pub network: Network,
@@ -99,6 +101,8 @@ pub struct OfficeHandoffArgs {
     #[command(flatten)]
     pub case: CaseArgs,
     /// The handoff, by its label in `candor handoff status`.
+    // A label is base64url, so 1 in 64 starts with '-'.
+    #[arg(allow_hyphen_values = true)]
     pub handoff: String,
     /// Go ahead without asking for confirmation.
     #[arg(long)]
@@ -118,6 +122,8 @@ pub struct RevokeArgs {
     /// A case label (ombuds) or the office address (visitor).
     pub target: String,
     /// The handoff, by its label in `candor handoff status`.
+    // A label is base64url, so 1 in 64 starts with '-'.
+    #[arg(allow_hyphen_values = true)]
     pub handoff: String,
     #[command(flatten)]
     pub network: Network,
@@ -131,6 +137,8 @@ pub struct OfficeReplyArgs {
     #[command(flatten)]
     pub case: CaseArgs,
     /// The handoff, by its label in `candor handoff status`.
+    // A label is base64url, so 1 in 64 starts with '-'.
+    #[arg(allow_hyphen_values = true)]
     pub handoff: String,
     #[command(flatten)]
     pub message: MessageArgs,
@@ -139,6 +147,8 @@ pub struct OfficeReplyArgs {
 #[derive(Args)]
 pub struct ThirdPartyHandoffArgs {
     /// The handoff, by its label in `candor third-party inbox`.
+    // A label is base64url, so 1 in 64 starts with '-'.
+    #[arg(allow_hyphen_values = true)]
     pub handoff: String,
     #[command(flatten)]
     pub network: Network,
@@ -170,4 +180,34 @@ impl HandoffCommand {
 
 fn expires_days(value: &str) -> Result<u32, String> {
     super::days(value, &(1..=MAX_EXPIRES_DAYS))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use crate::cli::{Cli, Command, HandoffCommand, ThirdPartyCommand};
+
+    #[test]
+    fn a_handoff_label_may_start_with_a_hyphen_and_flags_after_it_still_count() {
+        // Arrange: a base64url label that starts with '-', as 1 in 64 do.
+        let label = "-zbbUt2E";
+
+        // Act
+        let agree = Cli::try_parse_from(["candor", "handoff", "agree", "k7qx2m4a", label, "--yes"]);
+        let read = Cli::try_parse_from(["candor", "third-party", "read", label]);
+
+        // Assert
+        match agree.map(|c| c.command) {
+            Ok(Command::Handoff(HandoffCommand::Agree(a))) => {
+                assert_eq!(a.handoff, label);
+                assert!(a.yes);
+            }
+            _ => panic!("handoff agree with a hyphenated label did not parse"),
+        }
+        match read.map(|c| c.command) {
+            Ok(Command::ThirdParty(ThirdPartyCommand::Read(a))) => assert_eq!(a.handoff, label),
+            _ => panic!("third-party read with a hyphenated label did not parse"),
+        }
+    }
 }
