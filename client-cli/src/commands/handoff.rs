@@ -69,10 +69,9 @@ impl Known {
 
 /// Every handoff proposed in the thread of case `mailbox` by the office whose signing key is
 /// `office_key`, oldest first. A proposal that does not decode, or names another case or
-/// office, is left out and counted: the office's own client never writes one.
-pub fn known(thread: &Thread, mailbox: &MailboxId, office_key: &[u8; 32]) -> (Vec<Known>, usize) {
+/// office, is left out: the office's own client never writes one.
+pub fn known(thread: &Thread, mailbox: &MailboxId, office_key: &[u8; 32]) -> Vec<Known> {
     let mut found: Vec<Known> = Vec::new();
-    let mut refused = 0;
     for e in &thread.entries {
         let Content::Opened(m) = &e.content else {
             continue;
@@ -98,7 +97,7 @@ pub fn known(thread: &Thread, mailbox: &MailboxId, office_key: &[u8; 32]) -> (Ve
                             revoked: None,
                         });
                     }
-                    _ => refused += 1,
+                    _ => {}
                 }
             }
             (
@@ -110,7 +109,6 @@ pub fn known(thread: &Thread, mailbox: &MailboxId, office_key: &[u8; 32]) -> (Ve
                 Author::Visitor,
             ) => {
                 let Ok(p) = Proposal::from_json(proposal) else {
-                    refused += 1;
                     continue;
                 };
                 if let Some(k) = found.iter_mut().find(|k| k.draft.id == p.id) {
@@ -132,10 +130,10 @@ pub fn known(thread: &Thread, mailbox: &MailboxId, office_key: &[u8; 32]) -> (Ve
                     k.revoked = Some((e.from, m.day));
                 }
             }
-            _ => refused += 1,
+            _ => {}
         }
     }
-    (found, refused)
+    found
 }
 
 /// The one handoff whose ID starts with what was typed (at least four characters).
@@ -215,7 +213,7 @@ impl OfficeCase {
             &signing,
         );
         let office_key = keys.identity.signing().public_key().to_bytes();
-        let (known, _) = known(&thread, &entry.mailbox, &office_key);
+        let known = known(&thread, &entry.mailbox, &office_key);
         Ok(Self {
             keys,
             relay,
@@ -284,7 +282,7 @@ impl VisitorCase {
             &office.card.kem_public_key(),
             &office.card.signing_public_key()?,
         );
-        let (known, _) = known(&thread, &case.mailbox, &office.card.signing_key);
+        let known = known(&thread, &case.mailbox, &office.card.signing_key);
         Ok(Self {
             office,
             case,

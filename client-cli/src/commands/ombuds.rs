@@ -219,7 +219,7 @@ pub fn read(ctx: &Context, args: CaseArgs) -> Result<()> {
     let label = keys.label(&entry.mailbox);
     // The third party's answers, from each agreed handoff's own channel.
     let office_key = keys.identity.signing().public_key().to_bytes();
-    let (known, _) = handoff::known(&thread, &entry.mailbox, &office_key);
+    let known = handoff::known(&thread, &entry.mailbox, &office_key);
     let answers = handoff::answers(&relay, &keys, &known)?;
     let notes = note::fetch(&relay, &keys, &entry.mailbox)?;
     ctx.out.either(

@@ -43,10 +43,7 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<()> {
         let card = k.draft.third_party_card()?;
         let (state, since) = state(&v, k)?;
         text.push_str(&render::text(&k.draft, &card, false, Reader::Visitor, s));
-        text.push_str(&format!(
-            "  State:     {} since {since}\n\n",
-            state_word(state)
-        ));
+        text.push_str(&format!("  State:     {} since {since}\n\n", state.word()));
         shown.push(serde_json::json!({
             "proposal": render::to_json(&k.draft, &card, false),
             "state": state,
@@ -65,13 +62,6 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<()> {
     ctx.out.either(&shown, |_| text.clone())
 }
 
-fn state_word(state: State) -> String {
-    serde_json::to_value(state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// Refuses a step on a handoff that is no longer a draft, saying where it stands.
 fn must_be_draft(state: State, k: &Known) -> Result<()> {
     match state {
@@ -84,7 +74,7 @@ fn must_be_draft(state: State, k: &Known) -> Result<()> {
         other => bail!(
             "handoff {} is {}: it can no longer be answered",
             k.label(),
-            state_word(other)
+            other.word()
         ),
     }
 }

@@ -40,7 +40,7 @@ pub enum State {
 }
 
 impl State {
-    fn word(self) -> &'static str {
+    pub(super) fn word(self) -> &'static str {
         match self {
             State::Drafted => "drafted",
             State::Consented => "consented",
