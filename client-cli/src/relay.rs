@@ -233,6 +233,7 @@ impl Relay {
             signer: Signer::Office,
         };
         let mut all: Vec<InboxEntry> = Vec::new();
+        let mut at: std::collections::HashMap<MailboxId, usize> = std::collections::HashMap::new();
         let mut after = 0u64;
         for _ in 0..MAX_PAGES {
             let path = format!("/v1/offices/{office}/inbox?after={after}&limit={PAGE}");
@@ -240,8 +241,13 @@ impl Relay {
             let full = page.mailboxes.len() >= PAGE;
             for entry in page.mailboxes {
                 // A mailbox that moved on between pages appears again; keep the newest.
-                all.retain(|e| e.mailbox != entry.mailbox);
-                all.push(entry);
+                match at.get(&entry.mailbox) {
+                    Some(&i) => all[i] = entry,
+                    None => {
+                        at.insert(entry.mailbox, all.len());
+                        all.push(entry);
+                    }
+                }
             }
             if !full || page.next <= after {
                 break;
@@ -316,8 +322,19 @@ impl Relay {
     /// `GET /v1/mailboxes/{mailbox}/envelopes`, every page, in order, and whether the case is
     /// closed. Pages may be cut short by size as well as count, so only an empty page ends.
     pub fn envelopes(&self, mailbox: &MailboxId, auth: &Auth<'_>) -> Result<Fetched, RelayError> {
+        self.envelopes_after(mailbox, auth, 0, u64::MAX)
+    }
+
+    /// As [`Relay::envelopes`], only those after sequence number `after`, and no page more once
+    /// `last`, the case's last sequence number as the inbox listed it, is reached.
+    pub fn envelopes_after(
+        &self,
+        mailbox: &MailboxId,
+        auth: &Auth<'_>,
+        mut after: u64,
+        last: u64,
+    ) -> Result<Fetched, RelayError> {
         let mut all = Vec::new();
-        let mut after = 0u64;
         let mut closed = false;
         for _ in 0..MAX_PAGES {
             let path = format!("/v1/mailboxes/{mailbox}/envelopes?after={after}&limit={PAGE}");
@@ -333,6 +350,9 @@ impl Relay {
                 }
                 after = stored.seq;
                 all.push(stored);
+            }
+            if after >= last {
+                break;
             }
         }
         Ok(Fetched {

@@ -52,6 +52,10 @@ pub const RELAY_POW_KEY: &[u8] = b"candor/v1/relay-pow-key";
 pub const RELAY_INVITE_KEY: &[u8] = b"candor/v1/relay-invite-key";
 /// HPKE `info` prefix for the office's read marker of a case; followed by the mailbox ID.
 pub const READ_MARKER: &[u8] = b"candor/v2/read-marker";
+/// HKDF info deriving the office's read-marker key (`crate::marker`, form 3) from its identity.
+pub const READ_MARKER_KEY: &[u8] = b"candor/v3/read-marker-key";
+/// AAD prefix of a read marker of form 3; followed by the mailbox ID.
+pub const READ_MARKER_AAD: &[u8] = b"candor/v3/read-marker";
 /// Salted commitment to the visitor's identity in a handoff proposal: `SHA-256(HANDOFF_IDENTITY
 /// || handoff id || salt || identity)`.
 pub const HANDOFF_IDENTITY: &[u8] = b"candor/v2/handoff-identity";

@@ -175,6 +175,27 @@ impl Relay {
     pub fn log(&self) -> String {
         self.log.lock().expect("log lock").clone()
     }
+
+    /// How many requests the relay has answered on the route pattern `route` (such as
+    /// `/v1/mailboxes/{mailbox}/envelopes`) with `method` and `status`, as its own metrics
+    /// listener counts them (the last "metrics at" line it printed).
+    pub fn answered(&self, method: &str, route: &str, status: u16) -> u64 {
+        let log = self.log();
+        let url = log
+            .lines()
+            .filter_map(|l| l.strip_prefix("metrics at "))
+            .next_back()
+            .expect("the relay serves metrics");
+        let text = reqwest::blocking::get(url.trim())
+            .and_then(reqwest::blocking::Response::text)
+            .expect("the relay's metrics");
+        let series = format!(
+            "candor_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} "
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .map_or(0, |n| n.trim().parse().expect("a count"))
+    }
 }
 
 /// Spawns `candor-server` on `data` and waits until it says which port it listens on. Its

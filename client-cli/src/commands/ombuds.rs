@@ -11,7 +11,7 @@
 use anyhow::{Result, anyhow};
 use candor_protocol::api::InboxEntry;
 use candor_protocol::seal::Sealer;
-use candor_protocol::{ItemId, Message, OfficeCard, Resource, marker};
+use candor_protocol::{ItemId, Message, OfficeCard, Resource};
 use serde::Serialize;
 
 use super::office::{OfficeKeys, load_card, unlock};
@@ -20,78 +20,19 @@ use crate::cli::{CaseArgs, ReplyArgs};
 use crate::compose::{Draft, send_or_keep};
 use crate::error::Unverified;
 use crate::output;
-use crate::output::escape_remote;
 use crate::relay::{Relay, RelayError};
-use crate::thread::{Author, Thread, Viewer, category_label};
+use crate::thread::{Thread, Viewer};
 
 mod close;
+mod digest;
+mod inbox;
 mod note;
 
-use super::cases::inbox_entries;
 pub use super::cases::{case_keys, find_case, office_auth};
 pub use close::close;
+use digest::mark_read;
+pub use inbox::inbox;
 pub use note::note;
-
-/// One case as the inbox lists it.
-#[derive(Serialize)]
-struct Summary {
-    case: String,
-    categories: Vec<ItemId>,
-    constituency: Option<ItemId>,
-    urgent: bool,
-    unread: usize,
-    closed: bool,
-    messages: u64,
-    last_day: Option<String>,
-    #[serde(skip)]
-    activity: u64,
-    #[serde(skip_serializing_if = "is_zero")]
-    unreadable: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-/// The highest sequence number the office has read in this case: its sealed marker, or 0.
-/// A marker that does not open (not sealed by this office) counts as none.
-fn read_up_to(keys: &OfficeKeys, entry: &InboxEntry) -> u64 {
-    entry
-        .marker
-        .as_deref()
-        .and_then(|m| marker::open(&keys.identity, &entry.mailbox, m).ok())
-        .unwrap_or(0)
-}
-
-fn summarize(keys: &OfficeKeys, entry: &InboxEntry, thread: &Thread) -> Summary {
-    let visitor: Vec<&Message> = thread.visitor_messages().collect();
-    let read = read_up_to(keys, entry);
-    Summary {
-        case: keys.label(&entry.mailbox),
-        categories: case_categories(&visitor),
-        constituency: visitor.iter().find_map(|m| m.constituency.clone()),
-        urgent: visitor.iter().any(|m| m.urgent),
-        unread: thread
-            .entries
-            .iter()
-            .filter(|e| e.from == Author::Visitor && e.seq > read)
-            .count(),
-        closed: entry.closed,
-        messages: entry.envelopes,
-        last_day: visitor.iter().map(|m| m.day).max().map(|d| d.to_string()),
-        activity: entry.activity,
-        unreadable: thread.unreadable().len(),
-    }
-}
-
-/// The categories of a case: those of the first visitor message that names any.
-fn case_categories(visitor: &[&Message]) -> Vec<ItemId> {
-    visitor
-        .iter()
-        .find(|m| !m.categories.is_empty())
-        .map(|m| m.categories.as_slice().to_vec())
-        .unwrap_or_default()
-}
 
 fn fetch_thread(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry) -> Result<Thread> {
     let (kem, signing) = case_keys(keys, entry)?;
@@ -103,97 +44,6 @@ fn fetch_thread(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry) -> Result<
         &kem,
         &signing,
     ))
-}
-
-/// `candor inbox`.
-pub fn inbox(ctx: &Context) -> Result<()> {
-    let keys = unlock(&ctx.home)?;
-    let relay = ctx.relay(&keys.card.relay)?;
-    let mut cases = Vec::new();
-    let mut forged = Vec::new();
-    for entry in inbox_entries(&relay, &keys)? {
-        match fetch_thread(&relay, &keys, &entry) {
-            Ok(thread) => cases.push(summarize(&keys, &entry, &thread)),
-            Err(e) => match e.downcast::<RelayError>() {
-                // Deleted between the two requests: nothing to list.
-                Ok(e) if e.is_not_found() => {}
-                Ok(e) => return Err(anyhow::Error::new(e).context("could not fetch a case")),
-                Err(e) if e.is::<Unverified>() => forged.push(keys.label(&entry.mailbox)),
-                Err(e) => return Err(e),
-            },
-        }
-    }
-    cases.sort_by(|a, b| b.urgent.cmp(&a.urgent).then(b.activity.cmp(&a.activity)));
-
-    let refused = || -> Result<()> {
-        if forged.is_empty() {
-            return Ok(());
-        }
-        Err(Unverified(format!(
-            "the relay listed keys that are not the cases' own for {}: the relay may be trying to \
-             read or forge messages; those cases are not shown. Tell the relay's operator",
-            forged.join(", ")
-        ))
-        .into())
-    };
-    if ctx.out.is_json() {
-        ctx.out.json(
-            &serde_json::json!({ "office": keys.card.id, "cases": cases, "refused": forged }),
-        )?;
-        return refused();
-    }
-    let s = &ctx.out.style;
-    if cases.is_empty() {
-        ctx.out.text(&format!("No cases at {}.", keys.card.name))?;
-        return refused();
-    }
-    let mut text = format!(
-        "{}\n",
-        s.bold(&format!(
-            "{:<10} {:<7} {:>6} {:>8}  {:<10}  {}",
-            "CASE", "URGENT", "UNREAD", "MESSAGES", "LAST", "CATEGORY"
-        ))
-    );
-    for c in &cases {
-        let urgent = if c.urgent {
-            s.red(&format!("{:<7}", "URGENT"))
-        } else {
-            format!("{:<7}", "")
-        };
-        let category = if c.categories.is_empty() {
-            "(none given)".to_owned()
-        } else {
-            let labels: Vec<String> = c
-                .categories
-                .iter()
-                .map(|id| {
-                    escape_remote(category_label(&keys.card.categories, id.as_str())).into_owned()
-                })
-                .collect();
-            labels.join("; ")
-        };
-        let mut warn = if c.unreadable > 0 {
-            s.red(&format!("  ({} unreadable)", c.unreadable))
-        } else {
-            String::new()
-        };
-        if c.closed {
-            warn.push_str(&s.dim("  (closed)"));
-        }
-        text.push_str(&format!(
-            "{:<10} {urgent} {:>6} {:>8}  {:<10}  {category}{warn}\n",
-            c.case,
-            c.unread,
-            c.messages,
-            c.last_day.as_deref().unwrap_or("-"),
-        ));
-    }
-    text.push_str(&s.dim(
-        "\nUNREAD counts the visitor's messages that nobody at the office has opened with \
-         `candor read`. LAST is the day of the visitor's latest message.",
-    ));
-    ctx.out.text(&text)?;
-    refused()
 }
 
 fn fetch_case_thread(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry) -> Result<Thread> {
@@ -261,30 +111,6 @@ pub fn read(ctx: &Context, args: CaseArgs) -> Result<()> {
         .into());
     }
     Ok(())
-}
-
-/// Moves the office's read marker to the last message shown. A failure only warns: the thread
-/// was shown, and the next `read` tries again.
-fn mark_read(relay: &Relay, keys: &OfficeKeys, entry: &InboxEntry, thread: &Thread) {
-    let Some(last) = thread.entries.last().map(|e| e.seq) else {
-        return;
-    };
-    if last <= read_up_to(keys, entry) {
-        return;
-    }
-    let rng = &mut candor_protocol::rand::rng();
-    let result = marker::seal(&keys.identity, &entry.mailbox, last, rng)
-        .map_err(anyhow::Error::new)
-        .and_then(|sealed| {
-            relay
-                .set_marker(&entry.mailbox, sealed, keys.identity.signing())
-                .map_err(anyhow::Error::new)
-        });
-    if let Err(e) = result {
-        output::warn(&format!(
-            "the case was shown, but it could not be marked read ({e:#}); it still counts as unread"
-        ));
-    }
 }
 
 pub fn unreadable_is_fatal(thread: &Thread) -> Result<()> {

@@ -346,7 +346,13 @@ pub(crate) fn inbox_order(store: &dyn Store, office: &TestOffice) -> Vec<Mailbox
 
 /// `office`'s sealed read marker for `case`: read up to `seq` (`candor_protocol::marker`).
 pub(crate) fn sealed_marker(office: &TestOffice, case: &TestCase, seq: u64) -> Vec<u8> {
-    marker::seal(&office.identity, &case.id(), seq, &mut rand::rng()).unwrap()
+    let read = marker::ReadMarker {
+        read_up_to: seq,
+        digest: None,
+    };
+    marker::MarkerKey::new(&office.identity)
+        .seal(&case.id(), &read, &mut rand::rng())
+        .unwrap()
 }
 
 /// Asserts that `check` finds no problem.

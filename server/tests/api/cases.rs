@@ -287,7 +287,13 @@ async fn the_office_s_marker_appears_in_its_inbox_and_moves_nothing() {
         .unwrap()
         .unwrap()
         .expiry;
-    let sealed = marker::seal(&office.identity, &first.keys.mailbox, 1, &mut rand::rng()).unwrap();
+    let read = marker::ReadMarker {
+        read_up_to: 1,
+        digest: None,
+    };
+    let sealed = marker::MarkerKey::new(&office.identity)
+        .seal(&first.keys.mailbox, &read, &mut rand::rng())
+        .unwrap();
 
     // Act
     let res = set_marker(&app, office.key(), Signer::Office, &first, sealed.clone()).await;
@@ -316,7 +322,9 @@ async fn the_office_s_marker_appears_in_its_inbox_and_moves_nothing() {
     assert_eq!(inbox.mailboxes[1].marker, None);
     let read = inbox.mailboxes[0].marker.as_deref().unwrap();
     assert_eq!(
-        marker::open(&office.identity, &first.keys.mailbox, read),
+        marker::MarkerKey::new(&office.identity)
+            .open(&first.keys.mailbox, read)
+            .map(|m| m.read_up_to),
         Ok(1)
     );
     let later = app.inbox(&office, &format!("?after={}", listed.next)).await;

@@ -1,7 +1,7 @@
 //! The thread both sides read: the visitor re-reads their own words (unless they kept no copy),
 //! a closed case stays readable for its grace period and takes no more messages, the unread
-//! count follows `candor read`, and a message too large for the relay is refused before any
-//! case exists.
+//! count follows `candor read`, the inbox opens only the cases that moved since it last listed
+//! them, and a message too large for the relay is refused before any case exists.
 
 use candor_protocol::{Codename, OfficeAddress};
 use candor_tests::api::{Api, TestCase};
@@ -257,4 +257,94 @@ fn check_says_when_no_reply_has_come_when_the_case_goes_and_what_remember_saved(
         answered.contains("remembered on this computer"),
         "{answered}"
     );
+}
+
+#[test]
+fn the_inbox_opens_only_the_cases_that_moved_since_it_last_listed_them() {
+    // Arrange: three cases, one urgent with categories and a constituency.
+    let relay = Relay::start_with(&[("CANDOR_METRICS_LISTEN", "127.0.0.1:0")]);
+    let office = Office::register(&relay, "Digest Ombuds", "digest");
+    let urgent = Party::new();
+    let codename = urgent
+        .candor(&[
+            "raise",
+            &office.address,
+            "--yes",
+            "--urgent",
+            "--constituency",
+            "student",
+            "--category",
+            "peer",
+            "--json",
+        ])
+        .stdin("first, urgent")
+        .ok()
+        .json()["codename"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for text in ["second case", "third case"] {
+        raise(&Party::new(), &office.address, text);
+    }
+    let fetched = || relay.answered("GET", "/v1/mailboxes/{mailbox}/envelopes", 200);
+    let marked = || relay.answered("PUT", "/v1/mailboxes/{mailbox}/marker", 204);
+    let inbox = || office.staff.candor(&["inbox", "--json"]).ok().json()["cases"].clone();
+
+    // Act: the first inbox opens every case and keeps a digest of each; the second opens none.
+    let first = inbox();
+    let after_first = (fetched(), marked());
+    let second = inbox();
+    let after_second = (fetched(), marked());
+    // A new message moves one case: only that one is fetched again.
+    urgent
+        .candor(&["send", &office.address])
+        .env("CANDOR_CODENAME", &codename)
+        .stdin("more")
+        .ok();
+    let third = inbox();
+    let after_third = (fetched(), marked());
+    // Reading it stores its digest with the read position: the next inbox fetches nothing.
+    let label = third[0]["case"].as_str().unwrap().to_owned();
+    office.staff.candor(&["read", &label]).ok();
+    let after_read = (fetched(), marked());
+    let fourth = inbox();
+    let after_fourth = (fetched(), marked());
+
+    // Assert
+    assert_eq!(after_first, (3, 3));
+    assert_eq!(second, first);
+    assert_eq!(
+        after_second, after_first,
+        "an unchanged inbox fetches nothing"
+    );
+    assert_eq!(after_third, (4, 4));
+    assert_eq!(
+        after_read,
+        (6, 5),
+        "read fetches the whole thread, to its end"
+    );
+    assert_eq!(after_fourth, after_read);
+    let case = |cases: &serde_json::Value| {
+        let c = &cases[0];
+        (
+            c["urgent"].as_bool().unwrap(),
+            c["unread"].as_u64().unwrap(),
+            c["messages"].as_u64().unwrap(),
+            c["categories"].clone(),
+            c["constituency"].clone(),
+        )
+    };
+    let student = serde_json::json!("student");
+    let peer = serde_json::json!(["peer"]);
+    assert_eq!(case(&first), (true, 1, 1, peer.clone(), student.clone()));
+    assert_eq!(case(&third), (true, 2, 2, peer.clone(), student.clone()));
+    assert_eq!(case(&fourth), (true, 0, 2, peer, student));
+    assert_eq!(fourth[0]["last_day"], first[0]["last_day"]);
+    for later in [&third, &fourth] {
+        assert_eq!(
+            later.as_array().unwrap()[1..],
+            first.as_array().unwrap()[1..],
+            "the cases that did not move"
+        );
+    }
 }

@@ -6,12 +6,22 @@ use candor_protocol::seal::Sealer;
 use candor_protocol::tally::MAX_TALLY_CATEGORIES;
 use candor_protocol::{ItemId, Message, OfficeCard, Quarter, Tally};
 
-use super::{case_categories, case_keys, fetch_case_thread, find_case, office_auth};
+use super::{case_keys, fetch_case_thread, find_case, office_auth};
 use crate::cli::CloseArgs;
 use crate::commands::office::{OfficeKeys, unlock};
 use crate::commands::{Context, today};
 use crate::compose::{Draft, compose};
 use crate::input;
+
+/// The categories of a case: those of the first visitor message that names any, as the inbox
+/// shows them (`super::digest::fold`).
+fn case_categories(visitor: &[&Message]) -> Vec<ItemId> {
+    visitor
+        .iter()
+        .find(|m| !m.categories.is_empty())
+        .map(|m| m.categories.as_slice().to_vec())
+        .unwrap_or_default()
+}
 
 /// The outcome `id`, if the card lists it; else an error that lists the card's outcomes.
 fn pick_outcome(card: &OfficeCard, id: &ItemId) -> Result<ItemId> {
