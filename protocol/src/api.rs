@@ -27,17 +27,26 @@ pub const MAX_MARKER_BYTES: usize = 256;
 
 /// `GET /v1/health`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Health {
     /// Always `ok`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^ok$"))]
     pub status: String,
 }
 
 /// `POST /v1/offices`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterOffice {
     /// A one-time registration token from `candor-server invite`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^[A-Za-z0-9_-]{21}[AQgw]\\.[0-9]{1,20}\\.[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
+        )
+    )]
     pub invite: String,
     /// The office's signed card.
     pub card: SignedCard,
@@ -45,27 +54,75 @@ pub struct RegisterOffice {
 
 /// The answer to registering or updating an office.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OfficeSaved {
     /// The office ID.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$",
+            min_length = 3,
+            max_length = 32
+        )
+    )]
     pub office: OfficeId,
 }
 
 /// `POST /v1/mailboxes`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OpenMailbox {
     /// Format version, [`OPEN_MAILBOX_VERSION`].
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 2))]
     pub v: u64,
     /// The office the case is with.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$",
+            min_length = 3,
+            max_length = 32
+        )
+    )]
     pub office: OfficeId,
     /// The mailbox to open.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+            min_length = 22,
+            max_length = 22
+        )
+    )]
     pub mailbox: MailboxId,
     /// The case's Ed25519 key; it must also sign this request.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            min_length = 43,
+            max_length = 43
+        )
+    )]
     pub signing_key: [u8; 32],
     /// The case's X25519 HPKE key, which the office needs to open and answer messages.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            min_length = 43,
+            max_length = 43
+        )
+    )]
     pub kem_key: [u8; 32],
     /// The solved proof of work, with the mailbox ID as context.
     pub pow: Solution,
@@ -77,6 +134,7 @@ pub struct OpenMailbox {
 /// `GET /v1/limits`: what the relay accepts, so that a client can check a sealed envelope
 /// before it spends a proof of work. They are the operator's, not an office's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// The largest envelope, as JSON, in bytes.
@@ -98,6 +156,7 @@ pub struct Limits {
 /// any other version with `unsupported-version`. The API itself is versioned by its path
 /// (`/v1/`): a relay that does not serve `/v1/limits` does not speak this API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Versions {
     /// Office cards (`v` of the card).
@@ -151,44 +210,89 @@ impl Versions {
 /// optional last message. The visitor can still read it for the card's `close_grace_days`;
 /// then it is swept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CloseMailbox {
     /// Format version, [`CLOSE_VERSION`].
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 2))]
     pub v: u64,
     /// A last message to the visitor, or `null`.
+    #[cfg_attr(feature = "openapi", schema(nullable))]
     pub envelope: Option<Envelope>,
     /// The case's tally, sealed under the office's records key ([`crate::tally`]), exactly
     /// [`crate::tally::SEALED_TALLY_LEN`] bytes; or `null` to record none.
     #[serde(with = "crate::encoding::b64_opt")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = Option<String>,
+            nullable,
+            pattern = "^[A-Za-z0-9_-]{309}[AQgw]$",
+            min_length = 310,
+            max_length = 310
+        )
+    )]
     pub tally: Option<Vec<u8>>,
 }
 
 /// One stored tally, as `GET /v1/offices/{office}/tallies` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StoredTally {
     /// The tally's random ID, which is also its place in the listing.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+            min_length = 22,
+            max_length = 22
+        )
+    )]
     pub id: TallyId,
     /// The sealed tally.
     #[serde(with = "crate::encoding::b64_vec")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{309}[AQgw]$",
+            min_length = 310,
+            max_length = 310
+        )
+    )]
     pub sealed: Vec<u8>,
 }
 
 /// A page of an office's tallies, in ID order (random, so no order of closing).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TallyPage {
     /// Tallies with an ID above the cursor.
     pub tallies: Vec<StoredTally>,
     /// The cursor for the next page, or `null` when this page is the last.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = Option<String>,
+            nullable,
+            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+            min_length = 22,
+            max_length = 22
+        )
+    )]
     pub next: Option<TallyId>,
 }
 
 /// The answer to closing a case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Closed {
     /// The last message's sequence number, if one was sent.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, nullable))]
     pub seq: Option<u64>,
 }
 
@@ -196,34 +300,58 @@ pub struct Closed {
 /// the case, sealed to the office (`crate::marker`). It is kept with the case and destroyed
 /// with it; it neither moves the case in the inbox nor redraws its expiry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Marker {
     /// The sealed marker, at most [`MAX_MARKER_BYTES`].
     #[serde(with = "crate::encoding::b64_vec")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$",
+            min_length = 2,
+            max_length = 342
+        )
+    )]
     pub sealed: Vec<u8>,
 }
 
 /// The answer to opening a mailbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MailboxOpened {
     /// The mailbox opened.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+            min_length = 22,
+            max_length = 22
+        )
+    )]
     pub mailbox: MailboxId,
 }
 
 /// The answer to appending an envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Appended {
     /// The envelope's sequence number in its mailbox, from 1.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub seq: u64,
 }
 
 /// One stored envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StoredEnvelope {
     /// Sequence number.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub seq: u64,
     /// The envelope.
     pub envelope: Envelope,
@@ -231,6 +359,7 @@ pub struct StoredEnvelope {
 
 /// `GET /v1/mailboxes/{mailbox}/envelopes`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnvelopePage {
     /// Envelopes after the cursor, in order.
@@ -243,15 +372,43 @@ pub struct EnvelopePage {
 
 /// One mailbox in an office's inbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InboxEntry {
     /// The mailbox.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+            min_length = 22,
+            max_length = 22
+        )
+    )]
     pub mailbox: MailboxId,
     /// The case's HPKE key.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            min_length = 43,
+            max_length = 43
+        )
+    )]
     pub kem_key: [u8; 32],
     /// The case's signing key.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            min_length = 43,
+            max_length = 43
+        )
+    )]
     pub signing_key: [u8; 32],
     /// How many envelopes the mailbox holds.
     pub envelopes: u64,
@@ -263,11 +420,21 @@ pub struct InboxEntry {
     pub closed: bool,
     /// The office's sealed read marker, if it has set one.
     #[serde(with = "crate::encoding::b64_opt")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = Option<String>,
+            pattern = "^[A-Za-z0-9_-]*$",
+            max_length = 342,
+            nullable
+        )
+    )]
     pub marker: Option<Vec<u8>>,
 }
 
 /// `GET /v1/offices/{office}/inbox`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InboxPage {
     /// Mailboxes with activity after the cursor, oldest activity first.
@@ -278,9 +445,11 @@ pub struct InboxPage {
 
 /// An RFC 9457 problem document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// `urn:candor:problem:<slug>`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^urn:candor:problem:[a-z-]+$"))]
     pub kind: String,
     /// A short, fixed title for the type.
     pub title: String,

@@ -214,13 +214,32 @@ impl ThirdPartyCard {
 
 /// A card as it travels: the exact card bytes and a signature over them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignedCard {
     /// The card's JSON bytes.
     #[serde(with = "b64_vec")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$",
+            min_length = 2,
+            max_length = 87382
+        )
+    )]
     pub card: Vec<u8>,
     /// Ed25519 signature over `label || card`.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{85}[AQgw]$",
+            min_length = 86,
+            max_length = 86
+        )
+    )]
     pub signature: [u8; 64],
 }
 

@@ -48,6 +48,7 @@ pub const MAX_PURPOSE: usize = 2000;
 
 /// The two parties whose acts gate a handoff.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Party {
     /// The visitor, acting with the case key.
@@ -68,14 +69,33 @@ impl Party {
 
 /// A signed revocation: the relay deletes the shares and the package can never be opened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Revocation {
     /// The handoff revoked.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+            min_length = 22,
+            max_length = 22
+        )
+    )]
     pub id: HandoffId,
     /// Who revoked it.
     pub by: Party,
     /// Signature over `HANDOFF_REVOCATION || id || party`.
     #[serde(with = "crate::encoding::b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{85}[AQgw]$",
+            min_length = 86,
+            max_length = 86
+        )
+    )]
     pub signature: [u8; 64],
 }
 

@@ -49,24 +49,46 @@ impl PowKey {
 
 /// A proof-of-work challenge.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Challenge {
     /// Format version, [`POW_VERSION`].
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1))]
     pub v: u64,
     /// 16 random bytes; each challenge is accepted once.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+            min_length = 22,
+            max_length = 22
+        )
+    )]
     pub random: [u8; 16],
     /// Required leading zero bits.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 40))]
     pub difficulty: u8,
     /// Unix seconds after which the challenge is refused.
     pub expires: u64,
     /// HMAC-SHA256 by the relay.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            min_length = 43,
+            max_length = 43
+        )
+    )]
     pub mac: [u8; 32],
 }
 
 /// A solved challenge, as sent when opening a mailbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Solution {
     /// The challenge as issued.

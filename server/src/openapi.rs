@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document served at `GET /v1/openapi.json` (utoipa): it only collects the
-//! routes' annotations (`crate::routes`) and the schemas (`crate::schema`). The relay renders
-//! it once at startup into its state, so that no route depends on it.
+//! routes' annotations (`crate::routes`) and the schemas (`crate::schema`: the protocol's
+//! derived body schemas and the relay's parameters). The relay renders it once at startup into
+//! its state, so that no route depends on it.
 
 use utoipa::OpenApi;
 
@@ -49,7 +50,7 @@ use crate::schema::*;
         InboxEntry, InboxPage, Stanza, Limits, Versions, CloseMailbox, Closed, Marker, PutHandoff,
         Package, KeyShare, Agreement, Fetch, Fetched, HandoffStatus, Revocation, StoredTally,
         TallyPage, Notice, OpenChannel, ChannelOpened, PostedNotice, NoticePage, ChannelPage,
-        PutNote, NoteStored, StoredNote, NotePage
+        PutNote, NoteStored, StoredNote, NotePage, HandoffState, Party
     )),
     tags(
         (name = "service", description = "Health and this document. Metrics are served on a separate listener, not here."),

@@ -24,32 +24,56 @@ pub const MAX_NOTICE_PAGE: usize = 500;
 
 /// `PUT /v1/channels/{channel}`, signed (`office`) by the office key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OpenChannel {
     /// Format version, [`CHANNEL_API_VERSION`].
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 2))]
     pub v: u64,
     /// The office whose key signs; the channel belongs to it, and to no case.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$",
+            min_length = 3,
+            max_length = 32
+        )
+    )]
     pub office: OfficeId,
     /// The third party's channel key for this handoff (Ed25519 public key): it signs the
     /// third party's requests on the channel (signer `third-party`).
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            min_length = 43,
+            max_length = 43
+        )
+    )]
     pub third_party_key: [u8; 32],
     /// The notice, sealed to the third party.
     pub notice: Notice,
     /// The handoff's last day: the relay keeps the channel no later than the end of it.
+    #[cfg_attr(feature = "openapi", schema(value_type = u32))]
     pub expires: Day,
 }
 
 /// The answer to opening a channel.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChannelOpened {
     /// The day the relay deletes the channel, at the latest.
+    #[cfg_attr(feature = "openapi", schema(value_type = u32))]
     pub expires: Day,
 }
 
 /// One notice on the board.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PostedNotice {
     /// Its place on the board.
@@ -60,6 +84,7 @@ pub struct PostedNotice {
 
 /// `GET /v1/notices?after=<cursor>&limit=<n>`: the board, oldest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NoticePage {
     /// Notices after the cursor, in board order.
@@ -71,6 +96,7 @@ pub struct NoticePage {
 /// `GET /v1/channels/{channel}/envelopes?after=<seq>&limit=<n>`, signed by the office or by
 /// the third party's channel key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChannelPage {
     /// Envelopes after the cursor, in order.

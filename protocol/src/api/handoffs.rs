@@ -13,19 +13,49 @@ pub const HANDOFF_API_VERSION: u8 = crate::handoff::HANDOFF_VERSION;
 /// `PUT /v1/handoffs/{handoff}`, signed by the case key: the visitor's consent, with the
 /// sealed package and the visitor's key share.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PutHandoff {
     /// Format version, [`HANDOFF_API_VERSION`].
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 2))]
     pub v: u64,
     /// The case the handoff discloses from.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
+            min_length = 22,
+            max_length = 22
+        )
+    )]
     pub mailbox: MailboxId,
     /// SHA-256 of the consented proposal's bytes; the relay never sees the proposal.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            min_length = 43,
+            max_length = 43
+        )
+    )]
     pub proposal_sha256: [u8; 32],
     /// The case key's consent over that hash.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{85}[AQgw]$",
+            min_length = 86,
+            max_length = 86
+        )
+    )]
     pub consent: [u8; 64],
     /// The proposal's last day: the relay releases nothing after it.
+    #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 0))]
     pub expires: Day,
     /// The sealed package.
     pub package: Package,
@@ -35,33 +65,57 @@ pub struct PutHandoff {
 
 /// `POST /v1/handoffs/{handoff}/agreement`, signed by the office key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Agreement {
     /// Format version, [`HANDOFF_API_VERSION`].
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 2))]
     pub v: u64,
     /// The office key's agreement over the consented proposal's hash.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{85}[AQgw]$",
+            min_length = 86,
+            max_length = 86
+        )
+    )]
     pub agreement: [u8; 64],
     /// The office's key share, sealed to the third party.
     pub share: KeyShare,
     /// The third party's fetch key for this handoff (`crate::handoff::ChannelKeys::fetch`).
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            min_length = 43,
+            max_length = 43
+        )
+    )]
     pub fetch_key: [u8; 32],
 }
 
 /// `POST /v1/handoffs/{handoff}/fetch`, signed (`third-party`) by the fetch key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Fetch {
     /// Format version, [`HANDOFF_API_VERSION`].
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 2))]
     pub v: u64,
 }
 
 /// The answer to a fetch: everything the third party needs, once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Fetched {
     /// The case's mailbox, whose keys the proposal inside must name.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub mailbox: MailboxId,
     /// The sealed package.
     pub package: Package,
@@ -71,15 +125,18 @@ pub struct Fetched {
     pub office_share: KeyShare,
     /// The visitor's consent.
     #[serde(with = "b64_array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub consent: [u8; 64],
     /// The office's agreement.
     #[serde(with = "b64_array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub agreement: [u8; 64],
 }
 
 /// Where a handoff stands on the relay. Drafts and declines never reach it; an expired
 /// handoff is swept and answers 404.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum HandoffState {
     /// The visitor consented; the package and the visitor's share are stored.
@@ -94,12 +151,15 @@ pub enum HandoffState {
 
 /// `GET /v1/handoffs/{handoff}`, signed by the case key or the office key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HandoffStatus {
     /// The state.
     pub state: HandoffState,
     /// The day of the last change, coarse on purpose.
+    #[cfg_attr(feature = "openapi", schema(value_type = u32))]
     pub day: Day,
     /// The proposal's last day.
+    #[cfg_attr(feature = "openapi", schema(value_type = u32))]
     pub expires: Day,
 }

@@ -68,14 +68,33 @@ pub struct ChannelKeys {
 
 /// The notice of a handoff, sealed to the third party.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Notice {
     /// HPKE encapsulated key.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            min_length = 43,
+            max_length = 43
+        )
+    )]
     pub enc: [u8; 32],
     /// HPKE ciphertext of `handoff id (16) || seed (32) || case KEM key (32) || office KEM key
     /// (32)`.
     #[serde(with = "b64_vec")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{170}[AEIMQUYcgkosw048]$",
+            min_length = 171,
+            max_length = 171
+        )
+    )]
     pub ct: Vec<u8>,
 }
 

@@ -75,16 +75,35 @@ impl Disclosure {
 
 /// The sealed package as the relay keeps it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Package {
     /// Format version, [`HANDOFF_VERSION`].
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 2))]
     pub v: u64,
     /// The HPKE encapsulated key from which the office recovers `K_o`.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            min_length = 43,
+            max_length = 43
+        )
+    )]
     pub office_enc: [u8; 32],
     /// ChaCha20-Poly1305 (RFC 8439) of the padded disclosure under the package key, nonce zero
     /// (the key encrypts this one plaintext), AAD `HANDOFF_PACKAGE || handoff id`.
     #[serde(with = "b64_vec")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]+$",
+            min_length = 22
+        )
+    )]
     pub ct: Vec<u8>,
 }
 
@@ -213,15 +232,34 @@ pub fn office_half(
 
 /// One party's key half sealed to the third party.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyShare {
     /// Whose share this is.
     pub party: Party,
     /// HPKE encapsulated key.
     #[serde(with = "b64_array")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+            min_length = 43,
+            max_length = 43
+        )
+    )]
     pub enc: [u8; 32],
     /// HPKE ciphertext of the 32-byte key half.
     #[serde(with = "b64_vec")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            pattern = "^[A-Za-z0-9_-]{64}$",
+            min_length = 64,
+            max_length = 64
+        )
+    )]
     pub ct: Vec<u8>,
 }
 

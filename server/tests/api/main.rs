@@ -14,6 +14,7 @@ mod input;
 mod mailboxes;
 mod notes;
 mod offices;
+mod openapi;
 mod opening;
 mod packages;
 mod privacy;
