@@ -64,6 +64,7 @@ impl<'a> MarkerKey<'a> {
 
     /// As [`MarkerKey::seal`], with the nonce given: for test vectors. A nonce must never
     /// repeat under one key.
+    #[doc(hidden)]
     pub fn seal_with_nonce(
         &self,
         mailbox: &MailboxId,

@@ -557,6 +557,126 @@ fn kat_tally() {
     );
 }
 
+/// Hands HPKE the one `ikmE` a case gives, its only random input.
+struct OneIkm(Option<[u8; 32]>);
+
+impl candor_protocol::rand::TryRng for OneIkm {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        panic!("HPKE asked for a number, not its ikmE");
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        panic!("HPKE asked for a number, not its ikmE");
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        dst.copy_from_slice(&self.0.take().expect("HPKE asked for a second ikmE"));
+        Ok(())
+    }
+}
+
+impl candor_protocol::rand::TryCryptoRng for OneIkm {}
+
+#[test]
+fn kat_read_marker() {
+    use candor_protocol::marker::{Digest, MARKER_V2_LEN, MarkerKey, ReadMarker};
+    use candor_protocol::seal::setup_sender;
+    use candor_protocol::{Day, MailboxId};
+    use hkdf::Hkdf;
+    use sha2::Sha256;
+    run(
+        "read-marker.json",
+        include_str!("../../docs/vectors/read-marker.json"),
+        |case| {
+            let office = if case.test.get("office").is_some() {
+                identity(case.test, "office")
+            } else {
+                identity(case.group, "office")
+            };
+            let mut derived = [0u8; 32];
+            Hkdf::<Sha256>::new(None, office.to_secret_bytes().as_ref())
+                .expand(labels::READ_MARKER_KEY, &mut derived)
+                .unwrap();
+            if case.test.get("office").is_none() {
+                assert_eq!(hex::encode(derived), case.str("markerKey"), "{}", case.id());
+            }
+            let mailbox =
+                MailboxId::from_bytes(encoding::unb64_array("mailbox", case.str("mailboxId"))?);
+            let key = MarkerKey::new(&office);
+            let sealed = hex::decode(case.str("sealed")).unwrap();
+            let marker = key.open(&mailbox, &sealed)?;
+            let fields = &case.test["marker"];
+            let digest = &fields["digest"];
+            let expected = ReadMarker {
+                read_up_to: fields["readUpTo"].as_u64().unwrap(),
+                digest: (!digest.is_null()).then(|| Digest {
+                    up_to: digest["upTo"].as_u64().unwrap(),
+                    unread: u32::try_from(digest["unread"].as_u64().unwrap()).unwrap(),
+                    categories: digest["categories"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| c.as_str().unwrap().parse().unwrap())
+                        .collect(),
+                    constituency: digest["constituency"].as_str().map(|c| c.parse().unwrap()),
+                    urgent: digest["urgent"].as_bool().unwrap(),
+                    last_day: digest["lastDay"]
+                        .as_u64()
+                        .map(|d| Day(u32::try_from(d).unwrap())),
+                }),
+            };
+            assert_eq!(marker, expected, "{}", case.id());
+            if sealed.len() == MARKER_V2_LEN {
+                // Form 2 is never written again, but its `ikmE` reproduces it.
+                assert!(marker.digest.is_none(), "{}", case.id());
+                let own = office.kem().public_key();
+                let info = [labels::READ_MARKER, mailbox.as_bytes()].concat();
+                let mut rng = OneIkm(Some(unhex(case, "ikmE")));
+                let (enc, mut ctx) = setup_sender(Some(office.kem()), &own, &info, &mut rng)?;
+                let ct = ctx.seal(&expected.read_up_to.to_be_bytes(), b"")?;
+                assert_eq!([enc.as_slice(), &ct].concat(), sealed, "{}", case.id());
+                return Ok(());
+            }
+            assert_eq!(
+                sealed.len() as u64,
+                case.u64("sealedLength"),
+                "{}",
+                case.id()
+            );
+            let plain = expected.encode()?;
+            assert_eq!(
+                hex::encode(plain.as_ref()),
+                case.str("plaintext"),
+                "{}",
+                case.id()
+            );
+            assert_eq!(ReadMarker::decode(plain.as_ref()).as_ref(), Ok(&expected));
+            let resealed = key.seal_with_nonce(&mailbox, &expected, unhex(case, "nonce"))?;
+            assert_eq!(resealed, sealed, "{}", case.id());
+            Ok(())
+        },
+        |flag, e| {
+            matches!(
+                (flag, e),
+                (
+                    "ModifiedNonce"
+                        | "ModifiedCiphertext"
+                        | "WrongSize"
+                        | "WrongMailbox"
+                        | "WrongOffice",
+                    Error::DecryptionFailed
+                ) | ("UnknownVersion", Error::UnsupportedVersion { .. })
+                    | (
+                        "BadFlag" | "NonZeroPadding" | "TooManyCategories",
+                        Error::Malformed { .. }
+                    )
+            )
+        },
+    );
+}
+
 #[test]
 fn kat_handoff() {
     use candor_protocol::handoff::{IdentityOpening, Party, Proposal, Revocation};

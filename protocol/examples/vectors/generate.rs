@@ -21,6 +21,8 @@ mod handoff;
 mod handoff_package;
 #[path = "pow.rs"]
 mod pow;
+#[path = "read_marker.rs"]
+mod read_marker;
 #[path = "request.rs"]
 mod request;
 #[path = "tally.rs"]
@@ -36,6 +38,7 @@ pub fn files() -> Vec<(&'static str, String)> {
         request::file(),
         pow::file(),
         tally::file(),
+        read_marker::file(),
         handoff::file(),
         handoff_package::file(),
     ]
