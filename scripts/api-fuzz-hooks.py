@@ -69,6 +69,8 @@ OFFICE_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,30}[a-z0-9]", re.ASCII)
 OFFICE_ONLY = {
     "PUT /v1/offices/{office}",
     "GET /v1/offices/{office}/inbox",
+    "POST /v1/offices/{office}/envelopes",
+    "PUT /v1/offices/{office}/markers",
     "POST /v1/mailboxes/{mailbox}/close",
     "PUT /v1/mailboxes/{mailbox}/marker",
     "POST /v1/mailboxes/{mailbox}/notes",
@@ -77,9 +79,12 @@ OFFICE_ONLY = {
 # Signed by the key in its own body, which the fuzzer generates: never signed here.
 UNSIGNABLE = {"POST /v1/mailboxes"}
 # Operations whose bodies carry rules no JSON schema can state (signatures, a mailbox that must
-# equal the path's, padding buckets): a signed, schema-valid body may rightly get 400.
+# equal the path's, padding buckets, a batch that names each case once): a signed, schema-valid
+# body may rightly get 400.
 SEMANTIC_BODIES = {
     "PUT /v1/offices/{office}",
+    "POST /v1/offices/{office}/envelopes",
+    "PUT /v1/offices/{office}/markers",
     "POST /v1/mailboxes/{mailbox}/envelopes",
     "POST /v1/mailboxes/{mailbox}/close",
 }

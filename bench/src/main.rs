@@ -12,11 +12,14 @@
 //! of E expired ones (see `scale.rs`).
 //!
 //! With `--fill-tallies N --office-home HOME --data-dir DIR` it instead stores N tallies of a
-//! real office in a stopped relay's store, for measuring `candor report` (see `tallies.rs`).
+//! real office in a stopped relay's store, for measuring `candor report` (see `tallies.rs`), and
+//! with `--fill-cases N` it opens N genuine cases of that office, for measuring `candor inbox`
+//! (see `cases.rs`).
 //!
 //! Envelopes are sealed before the clock starts (sealing is the client's cost, not the relay's);
 //! every request is signed as it is sent. Results go to stdout as a table, or as JSON.
 
+mod cases;
 mod probe;
 mod relay;
 mod scale;
@@ -73,11 +76,17 @@ struct Args {
     /// stopped relay whose data directory is `--data-dir`, then exit.
     #[arg(long, requires_all = ["office_home", "data_dir"])]
     fill_tallies: Option<usize>,
-    /// With `--fill-tallies`: the office's home, made by `candor office init` and published
-    /// to the relay with `candor office publish`.
+    /// Instead of the load phases: open this many cases of the office in `--office-home`, each
+    /// with a genuine first message from its visitor, in the store of the stopped relay whose
+    /// data directory is `--data-dir`, then exit.
+    #[arg(long, requires_all = ["office_home", "data_dir"], conflicts_with = "fill_tallies")]
+    fill_cases: Option<usize>,
+    /// With `--fill-tallies` or `--fill-cases`: the office's home, made by `candor office init`
+    /// and published to the relay with `candor office publish`.
     #[arg(long)]
     office_home: Option<PathBuf>,
-    /// With `--fill-tallies`: the relay's data directory (`candor-server --data-dir`).
+    /// With `--fill-tallies` or `--fill-cases`: the relay's data directory
+    /// (`candor-server --data-dir`).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Print JSON instead of a table.
@@ -99,6 +108,11 @@ fn main() -> Result<()> {
         (args.fill_tallies, &args.office_home, &args.data_dir)
     {
         return tallies::fill(dir, home, count);
+    }
+    if let (Some(count), Some(home), Some(dir)) =
+        (args.fill_cases, &args.office_home, &args.data_dir)
+    {
+        return cases::fill(dir, home, count);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -27,6 +27,7 @@ use candor_protocol::card::OfficeCard;
 use candor_protocol::encoding::{b64_array, b64_vec};
 use candor_protocol::{Day, MailboxId, Quarter, RecordsKey, Tally, TallyId};
 use candor_server::startup::{STORE_DIR, open_store};
+use candor_server::store::sled::SledStore;
 use candor_server::store::{NewMailbox, NewTally, Quotas, Store, TokenKind, UsedToken};
 use chacha20poly1305::aead::{Aead as _, KeyInit as _, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
@@ -134,21 +135,18 @@ fn quarters(today: Day) -> Result<Vec<Quarter>> {
     Ok(out)
 }
 
-/// Fills the store of the stopped relay's data directory `dir` with `count` tallies of the
-/// office in `home`, sealed under its records key. Blocking.
-pub fn fill(dir: &Path, home: &Path, count: usize) -> Result<()> {
-    let started = Instant::now();
+/// The office card in `home`, as `candor office init` wrote it; needs no passphrase.
+pub(crate) fn office_card(home: &Path) -> Result<OfficeCard> {
     let card_path = home.join("office-card.json");
-    let card: OfficeCard = serde_json::from_slice(
+    serde_json::from_slice(
         &std::fs::read(&card_path).with_context(|| format!("reading {}", card_path.display()))?,
     )
-    .with_context(|| format!("{} is not a current office card", card_path.display()))?;
-    let passphrase = std::env::var("CANDOR_PASSPHRASE")
-        .context("set CANDOR_PASSPHRASE to the office keystore's passphrase")?;
-    let key = records_key(home, &passphrase)?;
-    if card.outcomes.is_empty() {
-        bail!("the office card lists no outcomes");
-    }
+    .with_context(|| format!("{} is not a current office card", card_path.display()))
+}
+
+/// The store of the stopped relay's data directory `dir`, on which `card`'s office must be
+/// registered.
+pub(crate) fn office_store(dir: &Path, card: &OfficeCard) -> Result<SledStore> {
     let store = open_store(&dir.join(STORE_DIR), 64 * 1024 * 1024)?;
     if store.office(&card.id)?.is_none() {
         bail!(
@@ -156,7 +154,12 @@ pub fn fill(dir: &Path, home: &Path, count: usize) -> Result<()> {
             card.id
         );
     }
-    let quotas = Quotas {
+    Ok(store)
+}
+
+/// No quota: a bench fills far past the relay's defaults.
+pub(crate) fn unlimited() -> Quotas {
+    Quotas {
         mailboxes_per_office: u64::MAX,
         envelopes_per_mailbox: u64::MAX,
         bytes_per_mailbox: u64::MAX,
@@ -164,7 +167,22 @@ pub fn fill(dir: &Path, home: &Path, count: usize) -> Result<()> {
         channels_per_office: u64::MAX,
         notes_per_mailbox: u64::MAX,
         bytes_per_office: u64::MAX,
-    };
+    }
+}
+
+/// Fills the store of the stopped relay's data directory `dir` with `count` tallies of the
+/// office in `home`, sealed under its records key. Blocking.
+pub fn fill(dir: &Path, home: &Path, count: usize) -> Result<()> {
+    let started = Instant::now();
+    let card = office_card(home)?;
+    let passphrase = std::env::var("CANDOR_PASSPHRASE")
+        .context("set CANDOR_PASSPHRASE to the office keystore's passphrase")?;
+    let key = records_key(home, &passphrase)?;
+    if card.outcomes.is_empty() {
+        bail!("the office card lists no outcomes");
+    }
+    let store = office_store(dir, &card)?;
+    let quotas = unlimited();
     let rng = &mut rand::rng();
     let t = now();
     let today = Day::from_unix(t);

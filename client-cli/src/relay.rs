@@ -5,9 +5,12 @@
 //! arrive as RFC 9457 problem documents and become [`RelayError::Refused`]; a relay that cannot
 //! be reached is [`RelayError::Unreachable`], with its URL.
 
+mod batch;
 mod handoffs;
 mod notes;
 mod transport;
+
+pub use batch::Wanted;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,6 +1,7 @@
 //! The JSON bodies of the relay's HTTP API (`docs/protocol.md` §11), shared by the relay and
 //! its clients so that both sides parse exactly the same shapes. Unknown fields are refused.
 
+pub mod batch;
 pub mod channels;
 pub mod handoffs;
 pub mod notes;

@@ -25,6 +25,8 @@ use crate::schema::*;
         crate::routes::offices::fetch,
         crate::routes::offices::update,
         crate::routes::offices::inbox,
+        crate::routes::batch::envelopes,
+        crate::routes::batch::markers,
         crate::routes::tallies::list,
         crate::routes::mailboxes::open,
         crate::routes::mailboxes::append,
@@ -50,7 +52,8 @@ use crate::schema::*;
         InboxEntry, InboxPage, Stanza, Limits, Versions, CloseMailbox, Closed, Marker, PutHandoff,
         Package, KeyShare, Agreement, Fetch, Fetched, HandoffStatus, Revocation, StoredTally,
         TallyPage, Notice, OpenChannel, ChannelOpened, PostedNotice, NoticePage, ChannelPage,
-        PutNote, NoteStored, StoredNote, NotePage, HandoffState, Party
+        PutNote, NoteStored, StoredNote, NotePage, HandoffState, Party, BatchFetch, CaseCursor,
+        BatchPage, CasePage, BatchMarkers, CaseMarker, MarkersSet
     )),
     tags(
         (name = "service", description = "Health and this document. Metrics are served on a separate listener, not here."),

@@ -1,6 +1,7 @@
 //! The HTTP API (`docs/protocol.md` §11): route table and the helpers every handler shares
 //! (body reading, blocking store calls, durable acknowledgement, expiry).
 
+pub mod batch;
 pub mod cases;
 pub mod channels;
 pub mod handoffs;
@@ -38,6 +39,10 @@ pub mod pattern {
     pub const INBOX: &str = "/v1/offices/{office}/inbox";
     /// `GET`.
     pub const TALLIES: &str = "/v1/offices/{office}/tallies";
+    /// `POST`.
+    pub const BATCH_ENVELOPES: &str = "/v1/offices/{office}/envelopes";
+    /// `PUT`.
+    pub const BATCH_MARKERS: &str = "/v1/offices/{office}/markers";
     /// `POST`.
     pub const MAILBOXES: &str = "/v1/mailboxes";
     /// `DELETE`.
@@ -109,6 +114,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(pattern::MAILBOX, "DELETE").route(web::delete().to(mailboxes::delete)))
         .service(resource(pattern::INBOX, "GET").route(web::get().to(offices::inbox)))
         .service(resource(pattern::TALLIES, "GET").route(web::get().to(tallies::list)))
+        .service(resource(pattern::BATCH_ENVELOPES, "POST").route(web::post().to(batch::envelopes)))
+        .service(resource(pattern::BATCH_MARKERS, "PUT").route(web::put().to(batch::markers)))
         .service(
             resource(pattern::HANDOFF, "GET, PUT")
                 .route(web::get().to(handoffs::status))

@@ -12,6 +12,9 @@
 
 use utoipa::IntoParams;
 
+pub use candor_protocol::api::batch::{
+    BatchFetch, BatchMarkers, BatchPage, CaseCursor, CaseMarker, CasePage, MarkersSet,
+};
 pub use candor_protocol::api::channels::{
     ChannelOpened, ChannelPage, NoticePage, OpenChannel, PostedNotice,
 };

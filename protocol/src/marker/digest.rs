@@ -78,6 +78,12 @@ impl ReadMarker {
                         "a digest holds at most 3 categories".to_owned(),
                     ));
                 }
+                if d.last_day == Some(Day(NO_DAY)) {
+                    return Err(Error::malformed(
+                        "read marker",
+                        "a digest's last day is before day 0xFFFFFFFF, which means none".to_owned(),
+                    ));
+                }
                 buf.push(1);
                 buf.extend_from_slice(&d.up_to.to_be_bytes());
                 buf.extend_from_slice(&d.unread.to_be_bytes());

@@ -138,4 +138,12 @@ fn the_decoder_refuses_what_encode_would_not_write() {
         }),
     };
     assert!(too_many.encode().is_err());
+    let no_day = ReadMarker {
+        read_up_to: 0,
+        digest: Some(Digest {
+            last_day: Some(Day(u32::MAX)),
+            ..Digest::default()
+        }),
+    };
+    assert!(no_day.encode().is_err(), "the day that means none");
 }

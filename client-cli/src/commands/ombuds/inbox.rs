@@ -2,29 +2,30 @@
 //! unread count, categories and the day of the visitor's latest message.
 //!
 //! A case whose sealed marker carries a digest up to the case's last sequence number is shown
-//! from the digest alone: no request, no decryption of its envelopes. Any other case's
-//! envelopes after the digest are fetched and opened, folded into the digest, and the new
-//! digest is stored back (its read position unchanged), so that an office of thousands of open
-//! cases lists them in one paged request and one AEAD per case once it has seen them.
+//! from the digest alone: no request, no decryption of its envelopes. The envelopes of every
+//! other case after its digest are fetched in batches of a hundred cases, opened and folded
+//! into the digest, and the new digests are stored back in batches, their read positions
+//! unchanged; so an office of thousands of open cases lists them in one paged listing and one
+//! AEAD per case once it has seen them, and opens the cases that moved in a few requests.
 
 use anyhow::Result;
 use candor_protocol::api::InboxEntry;
+use candor_protocol::api::batch::CaseMarker;
 use candor_protocol::marker::{Digest, MarkerKey, ReadMarker};
 use candor_protocol::{ItemId, KemPublicKey, SigningPublicKey};
 use serde::Serialize;
 
 use super::super::Context;
+use super::super::cases::inbox_entries;
 use super::super::office::{OfficeKeys, unlock};
-use super::digest::{fold, opened, store};
+use super::digest::{fold, opened};
 use super::{case_keys, office_auth};
 use crate::error::Unverified;
 use crate::label::Labeler;
 use crate::output;
 use crate::output::escape_remote;
-use crate::relay::{Relay, RelayError};
+use crate::relay::{Relay, Wanted};
 use crate::thread::{Thread, category_label};
-
-use super::super::cases::inbox_entries;
 
 /// One case as the inbox lists it.
 #[derive(Serialize)]
@@ -47,128 +48,143 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// What became of one listed case.
-enum Listed {
-    Shown(Summary),
-    /// Deleted between the listing and the fetch: nothing to list.
-    Gone,
-    /// The relay listed keys that are not the case's own.
-    Forged,
+/// A case whose digest does not reach its last envelope: what the batch fetch needs.
+struct Moved {
+    entry: InboxEntry,
+    marker: ReadMarker,
+    keys: (KemPublicKey, SigningPublicKey),
 }
 
-/// The case's envelopes after `after`, opened with the case's verified keys.
-fn thread_after(
-    relay: &Relay,
-    keys: &OfficeKeys,
-    entry: &InboxEntry,
-    (kem, signing): &(KemPublicKey, SigningPublicKey),
-    after: u64,
-) -> Result<Thread, RelayError> {
-    let fetched =
-        relay.envelopes_after(&entry.mailbox, &office_auth(keys), after, entry.last_seq)?;
-    Ok(Thread::for_office(
-        &fetched.envelopes,
-        fetched.closed,
-        &keys.identity,
-        kem,
-        signing,
-    ))
+impl Moved {
+    fn after(&self) -> u64 {
+        self.marker.digest.as_ref().map_or(0, |d| d.up_to)
+    }
 }
 
-struct Lister<'a> {
-    relay: &'a Relay,
-    keys: &'a OfficeKeys,
-    key: MarkerKey<'a>,
-    labeler: Labeler,
-    /// Digests that could not be stored back: the next inbox fetches those cases again.
+fn summary(labeler: &Labeler, entry: &InboxEntry, digest: Digest, unreadable: usize) -> Summary {
+    Summary {
+        case: labeler.label(&entry.mailbox),
+        categories: digest.categories,
+        constituency: digest.constituency,
+        urgent: digest.urgent,
+        unread: digest.unread,
+        closed: entry.closed,
+        messages: entry.envelopes,
+        last_day: digest.last_day.map(|d| d.to_string()),
+        activity: entry.activity,
+        unreadable,
+    }
+}
+
+/// What the inbox found.
+struct Listing {
+    cases: Vec<Summary>,
+    /// The labels of the cases whose listed keys are not their own.
+    forged: Vec<String>,
+    /// Digests that could not be stored: the next inbox fetches those cases again.
     unsaved: usize,
 }
 
-impl Lister<'_> {
-    fn list(&mut self, entry: &InboxEntry) -> Result<Listed> {
-        let Ok(case) = case_keys(self.keys, entry) else {
-            return Ok(Listed::Forged);
+/// Every case of the inbox: from its digest where that reaches the case's last envelope, else
+/// from the envelopes after it, fetched in batches; the new digests are stored back in
+/// batches, their read positions unchanged.
+fn list(relay: &Relay, keys: &OfficeKeys, entries: Vec<InboxEntry>) -> Result<Listing> {
+    let key = MarkerKey::new(&keys.identity);
+    let labeler = Labeler::new(&keys.identity);
+    let mut cases = Vec::new();
+    let mut forged = Vec::new();
+    let mut moved = Vec::new();
+    for entry in entries {
+        let Ok(case) = case_keys(keys, &entry) else {
+            forged.push(labeler.label(&entry.mailbox));
+            continue;
         };
-        let marker = opened(&self.key, entry);
-        let after = marker.digest.as_ref().map_or(0, |d| d.up_to);
-        let (digest, unreadable) = match marker.digest.clone() {
-            Some(d) if d.up_to >= entry.last_seq => (d, 0),
-            earlier => match thread_after(self.relay, self.keys, entry, &case, after) {
-                Ok(later) => {
-                    let digest = fold(earlier, marker.read_up_to, &later);
-                    let unreadable = later.unreadable().len();
-                    if unreadable == 0 && digest.up_to > after {
-                        self.save(entry, &marker, &digest);
-                    }
-                    (digest, unreadable)
-                }
-                Err(e) if e.is_not_found() => return Ok(Listed::Gone),
-                Err(e) => return Err(anyhow::Error::new(e).context("could not fetch a case")),
-            },
-        };
-        Ok(Listed::Shown(Summary {
-            case: self.labeler.label(&entry.mailbox),
-            categories: digest.categories,
-            constituency: digest.constituency,
-            urgent: digest.urgent,
-            unread: digest.unread,
-            closed: entry.closed,
-            messages: entry.envelopes,
-            last_day: digest.last_day.map(|d| d.to_string()),
-            activity: entry.activity,
-            unreadable,
-        }))
-    }
-
-    /// Stores the new digest beside the unchanged read position; a failure costs only a fetch
-    /// next time.
-    fn save(&mut self, entry: &InboxEntry, marker: &ReadMarker, digest: &Digest) {
-        let marker = ReadMarker {
-            read_up_to: marker.read_up_to,
-            digest: Some(digest.clone()),
-        };
-        if store(self.relay, self.keys, &self.key, entry, &marker).is_err() {
-            self.unsaved += 1;
+        let marker = opened(&key, &entry);
+        match &marker.digest {
+            Some(d) if d.up_to >= entry.last_seq => {
+                cases.push(summary(&labeler, &entry, d.clone(), 0));
+            }
+            _ => moved.push(Moved {
+                entry,
+                marker,
+                keys: case,
+            }),
         }
     }
+    let wanted: Vec<Wanted> = moved
+        .iter()
+        .map(|m| Wanted {
+            mailbox: m.entry.mailbox,
+            after: m.after(),
+            last: m.entry.last_seq,
+        })
+        .collect();
+    let fetched = relay
+        .batch_envelopes(&keys.card.id, &office_auth(keys), &wanted)
+        .map_err(|e| anyhow::Error::new(e).context("could not fetch the cases that moved"))?;
+    let mut save = Vec::new();
+    let rng = &mut candor_protocol::rand::rng();
+    for (m, fetched) in moved.into_iter().zip(fetched) {
+        // Deleted between the listing and the fetch: nothing to list.
+        let Some(fetched) = fetched else { continue };
+        let later = Thread::for_office(
+            &fetched.envelopes,
+            fetched.closed,
+            &keys.identity,
+            &m.keys.0,
+            &m.keys.1,
+        );
+        let after = m.after();
+        let digest = fold(m.marker.digest, m.marker.read_up_to, &later);
+        let unreadable = later.unreadable().len();
+        if unreadable == 0 && digest.up_to > after {
+            let marker = ReadMarker {
+                read_up_to: m.marker.read_up_to,
+                digest: Some(digest.clone()),
+            };
+            save.push(CaseMarker {
+                mailbox: m.entry.mailbox,
+                sealed: key.seal(&m.entry.mailbox, &marker, rng)?,
+            });
+        }
+        cases.push(summary(&labeler, &m.entry, digest, unreadable));
+    }
+    // A digest that is not stored costs only a fetch next time.
+    let wanted = save.len();
+    let unsaved = match relay.batch_markers(&keys.card.id, &office_auth(keys), save) {
+        Ok(set) => wanted.saturating_sub(set),
+        Err(_) => wanted,
+    };
+    Ok(Listing {
+        cases,
+        forged,
+        unsaved,
+    })
 }
 
 /// `candor inbox`.
 pub fn inbox(ctx: &Context) -> Result<()> {
     let keys = unlock(&ctx.home)?;
     let relay = ctx.relay(&keys.card.relay)?;
-    let mut lister = Lister {
-        relay: &relay,
-        keys: &keys,
-        key: MarkerKey::new(&keys.identity),
-        labeler: Labeler::new(&keys.identity),
-        unsaved: 0,
-    };
-    let mut cases = Vec::new();
-    let mut forged = Vec::new();
-    for entry in inbox_entries(&relay, &keys)? {
-        match lister.list(&entry)? {
-            Listed::Shown(summary) => cases.push(summary),
-            Listed::Gone => {}
-            Listed::Forged => forged.push(lister.labeler.label(&entry.mailbox)),
-        }
-    }
-    if lister.unsaved > 0 {
+    let mut listing = list(&relay, &keys, inbox_entries(&relay, &keys)?)?;
+    if listing.unsaved > 0 {
         output::warn(&format!(
             "the inbox could not save what it read of {} case(s); the next inbox fetches them \
              again",
-            lister.unsaved
+            listing.unsaved
         ));
     }
-    cases.sort_by(|a, b| b.urgent.cmp(&a.urgent).then(b.activity.cmp(&a.activity)));
-    show(ctx, &keys, &cases, &forged)?;
-    if forged.is_empty() {
+    listing
+        .cases
+        .sort_by(|a, b| b.urgent.cmp(&a.urgent).then(b.activity.cmp(&a.activity)));
+    show(ctx, &keys, &listing.cases, &listing.forged)?;
+    if listing.forged.is_empty() {
         return Ok(());
     }
     Err(Unverified(format!(
         "the relay listed keys that are not the cases' own for {}: the relay may be trying to \
          read or forge messages; those cases are not shown. Tell the relay's operator",
-        forged.join(", ")
+        listing.forged.join(", ")
     ))
     .into())
 }
