@@ -30,7 +30,8 @@ pub struct CaseCursor {
         )
     )]
     pub mailbox: MailboxId,
-    /// Envelopes after this sequence number are wanted (0: all).
+    /// Envelopes after this sequence number are wanted (0: all); at most 2^63 - 1.
+    #[cfg_attr(feature = "openapi", schema(maximum = 9_223_372_036_854_775_807_u64))]
     pub after: u64,
 }
 

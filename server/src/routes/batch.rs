@@ -81,7 +81,7 @@ struct Read {
     request_body(content = crate::schema::BatchFetch, content_type = "application/json"),
     responses(
         (status = 200, description = "The cases reached, in the order asked, each with its envelopes after its cursor; the page is bounded by bytes, and `done` says how many cases it reached.", body = crate::schema::BatchPage),
-        (status = 400, description = "Malformed body or path, no case or more than 100, a case named twice, or an unsupported version.", body = crate::schema::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed body or path, no case or more than 100, a case named twice, a cursor above 2^63 - 1, or an unsupported version.", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Signature missing, stale or replayed.", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown office, or a signature by another key.", body = crate::schema::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large.", body = crate::schema::Problem, content_type = "application/problem+json"),
@@ -101,6 +101,10 @@ pub async fn envelopes(
     authorize(&state, &req, office.clone(), &body)?;
     let batch: BatchFetch = parse_json(&body)?;
     check_cases(&body, batch.cases.iter().map(|c| &c.mailbox))?;
+    // The schema's integers are 64-bit signed, as JSON Schema's `int64` says.
+    if batch.cases.iter().any(|c| i64::try_from(c.after).is_err()) {
+        return Err(ApiError::Malformed("a cursor is at most 2^63 - 1"));
+    }
     let slot = state.fetches.begin(office_slot(&office))?;
     let budget = state.settings.fetch_page_bytes;
     let (pages, done) = read(&state, |s| {

@@ -172,7 +172,8 @@ async fn a_malformed_batch_or_another_key_is_refused() {
     v2["v"] = 2.into();
 
     // Act and assert
-    for body in [cursors(&[]), cursors(&many), twice] {
+    let beyond = cursors(&[(case.keys.mailbox, u64::MAX)]);
+    for body in [cursors(&[]), cursors(&many), twice, beyond] {
         let res = fetch(&app, &office, office.key(), Signer::Office, &body).await;
         assert_problem(res, 400, "malformed").await;
     }
