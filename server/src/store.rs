@@ -218,6 +218,12 @@ pub trait Store: Send + Sync + 'static {
     fn remember_request(&self, _id: &[u8; 32], _expires: u64) -> Result<bool, StoreError> {
         Ok(true)
     }
+    /// Whether the store could be reached when last tried, without trying now: `GET
+    /// /v1/health` answers from it, so it must cost no more than reading a flag. A store in
+    /// the relay's own process is always reachable.
+    fn reachable(&self) -> bool {
+        true
+    }
     /// Whether a call may run on an HTTP worker's thread, inside the async runtime. A backend
     /// whose driver blocks on a runtime of its own (the PostgreSQL client) says no, and the
     /// relay then runs even its short reads on a thread of their own.

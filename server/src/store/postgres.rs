@@ -24,7 +24,12 @@
 //! **Durability.** Every write commits before it returns, with `synchronous_commit` on, so
 //! [`Store::flush`] has nothing left to do.
 //!
-//! The backend's files, by concept: `session.rs` (pool, transactions, retries), `schema.rs`
+//! **Health.** [`Store::reachable`] reads a flag that a thread pings the database to keep
+//! (once a second, on a connection of its own) and that a request which could not reach it
+//! clears (`reach.rs`): `GET /v1/health` answers from it without a query.
+//!
+//! The backend's files, by concept: `session.rs` (pool, transactions, retries), `reach.rs`
+//! (whether the database answers), `schema.rs`
 //! (migrations), `pgpass.rs` (the password, as libpq finds it), `tls.rs` (`sslmode` and
 //! `sslrootcert`, as libpq reads them), `rows.rs` (typed columns), `offices.rs`,
 //! `mailboxes.rs`, `packages.rs`, `channels.rs`, `notes.rs`,
@@ -51,6 +56,7 @@ mod notes;
 mod offices;
 mod packages;
 mod pgpass;
+mod reach;
 mod rows;
 mod schema;
 mod session;
@@ -67,7 +73,10 @@ impl PostgresStore {
     pub fn open(options: &PostgresOptions) -> Result<Self, OpenError> {
         let pool = Pool::connect(options)?;
         match schema::state(&pool)? {
-            SchemaState::Current => Ok(Self { pool }),
+            SchemaState::Current => {
+                pool.watch(options)?;
+                Ok(Self { pool })
+            }
             other => Err(OpenError::Schema(other)),
         }
     }
@@ -265,6 +274,10 @@ impl Store for PostgresStore {
 
     fn remember_request(&self, id: &[u8; 32], expires: u64) -> Result<bool, StoreError> {
         maintenance::remember_request(&self.pool, id, expires)
+    }
+
+    fn reachable(&self) -> bool {
+        self.pool.reachable()
     }
 
     fn runs_inline(&self) -> bool {
