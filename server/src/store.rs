@@ -207,6 +207,11 @@ pub trait Store: Send + Sync + 'static {
     /// group-commit flusher collects its waiters there, so that a backend that lets queued
     /// writes commit before it flushes also acknowledges them in this flush.
     fn flush_covering(&self, covered: &mut dyn FnMut()) -> Result<(), StoreError>;
+    /// Whether every write is durable when it returns (it committed synchronously), so that
+    /// a flush has nothing left to do and the relay answers without waiting for the flusher.
+    fn durable_on_return(&self) -> bool {
+        false
+    }
     /// Bytes the store takes on disk.
     fn size_on_disk(&self) -> Result<u64, StoreError>;
     /// Verifies every invariant of the stored data.

@@ -264,6 +264,11 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn durable_on_return(&self) -> bool {
+        // `synchronous_commit = on`: each write's commit waited for its WAL flush.
+        true
+    }
+
     fn size_on_disk(&self) -> Result<u64, StoreError> {
         maintenance::size_on_disk(&self.pool)
     }
