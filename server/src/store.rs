@@ -223,6 +223,18 @@ pub trait Store: Send + Sync + 'static {
     fn remember_request(&self, _id: &[u8; 32], _expires: u64) -> Result<bool, StoreError> {
         Ok(true)
     }
+    /// A mailbox by ID with its office's record (`None` if the office is gone), as a signed
+    /// request's check reads them: one round trip where the backend can join them.
+    fn mailbox_with_office(
+        &self,
+        id: &MailboxId,
+    ) -> Result<Option<(MailboxRecord, Option<OfficeRecord>)>, StoreError> {
+        let Some(mailbox) = self.mailbox(id)? else {
+            return Ok(None);
+        };
+        let office = self.office(&mailbox.office)?;
+        Ok(Some((mailbox, office)))
+    }
     /// Whether the store could be reached when last tried, without trying now: `GET
     /// /v1/health` answers from it, so it must cost no more than reading a flag. A store in
     /// the relay's own process is always reachable.

@@ -177,14 +177,9 @@ pub async fn consent(
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
     let mailbox_id = put.mailbox;
-    let (mailbox, office) = read(&state, move |s| {
-        let Some(m) = s.mailbox(&mailbox_id)? else {
-            return Ok((None, None));
-        };
-        let office = s.office(&m.office)?;
-        Ok((Some(m), office))
-    })
-    .await?;
+    let (mailbox, office) = read(&state, move |s| s.mailbox_with_office(&mailbox_id))
+        .await?
+        .map_or((None, None), |(m, o)| (Some(m), o));
     let key = match auth.signer {
         Signer::Case => mailbox.as_ref().and_then(MailboxRecord::signing_public_key),
         Signer::Office | Signer::ThirdParty => None,

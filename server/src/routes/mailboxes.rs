@@ -40,14 +40,9 @@ pub(super) async fn authorize(
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    let (mailbox, office) = read(state, move |s| {
-        let Some(mailbox) = s.mailbox(&id)? else {
-            return Ok((None, None));
-        };
-        let office = s.office(&mailbox.office)?;
-        Ok((Some(mailbox), office))
-    })
-    .await?;
+    let (mailbox, office) = read(state, move |s| s.mailbox_with_office(&id))
+        .await?
+        .map_or((None, None), |(m, o)| (Some(m), o));
     let key = match (&mailbox, auth.signer) {
         (Some(m), Signer::Case) => m.signing_public_key(),
         (Some(_), Signer::Office) => office.as_ref().and_then(OfficeRecord::signing_public_key),

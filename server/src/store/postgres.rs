@@ -12,8 +12,9 @@
 //!
 //! **Isolation.** Transactions run at the database's default level (READ COMMITTED on
 //! PostgreSQL, SERIALIZABLE on CockroachDB), and every write that touches an office's counters,
-//! inbox or mailboxes first locks the office's row (`SELECT … FOR UPDATE`), as sled takes an
-//! office's stripe of `office_locks`. So an office's activity numbers commit in the order they
+//! inbox or mailboxes locks the office's row (`SELECT … FOR UPDATE`, or the append's `UPDATE`),
+//! as sled takes an office's stripe of `office_locks`; a write to a mailbox locks the
+//! mailbox's row first, then the office's, so that no two writers wait on each other. So an office's activity numbers commit in the order they
 //! are handed out, on every instance: an inbox reader that polls from its cursor never skips a
 //! write that committed late. Every write moves its mailbox to the office's next activity
 //! number, so nothing like sled's in-memory "listed" mark is needed across instances.
@@ -32,7 +33,7 @@
 //! (whether the database answers), `schema.rs`
 //! (migrations), `pgpass.rs` (the password, as libpq finds it), `tls.rs` (`sslmode` and
 //! `sslrootcert`, as libpq reads them), `rows.rs` (typed columns), `offices.rs`,
-//! `mailboxes.rs`, `packages.rs`, `channels.rs`, `notes.rs`,
+//! `mailboxes.rs`, `append.rs`, `packages.rs`, `channels.rs`, `notes.rs`,
 //! `maintenance.rs` (sweep and check).
 
 use candor_protocol::api::{InboxEntry, StoredTally};
@@ -48,6 +49,7 @@ use session::Pool;
 pub use session::{OpenError, PostgresOptions};
 pub use tls::{RootCert, SslMode, TlsError, TlsSettings};
 
+mod append;
 mod channels;
 mod import;
 mod mailboxes;
@@ -120,6 +122,13 @@ impl Store for PostgresStore {
         mailboxes::mailbox(&self.pool, id)
     }
 
+    fn mailbox_with_office(
+        &self,
+        id: &MailboxId,
+    ) -> Result<Option<(MailboxRecord, Option<OfficeRecord>)>, StoreError> {
+        mailboxes::mailbox_with_office(&self.pool, id)
+    }
+
     fn append(
         &self,
         id: &MailboxId,
@@ -127,7 +136,7 @@ impl Store for PostgresStore {
         expiry: &Expiry,
         quotas: &Quotas,
     ) -> Result<u64, StoreError> {
-        mailboxes::append(&self.pool, id, envelope, expiry, quotas)
+        append::append(&self.pool, id, envelope, expiry, quotas)
     }
 
     fn close_recording(

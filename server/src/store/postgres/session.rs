@@ -209,6 +209,8 @@ pub(super) struct Pool {
     pool: Option<r2d2::Pool<Manager>>,
     /// Whether the database answered when last tried.
     reach: Reach,
+    /// The pool's size.
+    max_size: u32,
 }
 
 impl Drop for Pool {
@@ -253,6 +255,7 @@ impl Pool {
         Ok(Self {
             pool: Some(pool),
             reach: Reach::new(),
+            max_size: options.max_connections.max(1),
         })
     }
 
@@ -274,10 +277,21 @@ impl Pool {
         let pool = self.pool.as_ref().ok_or(Fail::Store(StoreError::Backend(
             "the store is closed".into(),
         )))?;
-        pool.get().map_err(|e| {
-            self.reach.down();
-            Fail::Store(StoreError::Backend(format!("no database connection: {e}")))
-        })
+        // A connection the database closed (a restart) is known closed without a round trip:
+        // dropped here (the pool discards it), so that a one-statement write never fails on it.
+        for _ in 0..=self.max_size {
+            let conn = pool.get().map_err(|e| {
+                self.reach.down();
+                Fail::Store(StoreError::Backend(format!("no database connection: {e}")))
+            })?;
+            if !conn.client.is_closed() {
+                return Ok(conn);
+            }
+        }
+        self.reach.down();
+        Err(Fail::Store(StoreError::Backend(
+            "no database connection: every one the pool held had closed".into(),
+        )))
     }
 
     /// Notes in [`Pool::reachable`] a failure that says the database could not be reached.
@@ -318,6 +332,32 @@ impl Pool {
         }
     }
 
+    /// Runs `work`, one statement that writes, committed on its own: one round trip, and no
+    /// lock it takes is held while the relay sends another statement. (The client returns
+    /// only at the server's ReadyForQuery, which follows the commit and its WAL flush.) Tried
+    /// again only when the database says it did not commit it (a serialization failure or a
+    /// deadlock), never on a connection that broke: whether it committed is then unknown.
+    /// Statements after the writing one, if any, only read.
+    pub(super) fn write<T>(
+        &self,
+        mut work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
+    ) -> Result<T, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let result = (|| {
+                let mut conn = self.get()?;
+                let Conn { client, statements } = &mut *conn;
+                work(&mut Session { client, statements })
+            })();
+            let result = self.observe(result);
+            match result {
+                Ok(value) => return Ok(value),
+                Err(Fail::Db(e)) if attempt < ATTEMPTS && aborted(&e) => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
     /// Runs `work`, a read, outside an explicit transaction (each statement sees what had
     /// committed when it started), trying again on a connection that broke.
     pub(super) fn read<T>(
@@ -343,8 +383,13 @@ impl Pool {
 
 /// Whether a transaction that failed with `e` may be run again from the start.
 fn retryable(e: &postgres::Error) -> bool {
-    e.is_closed()
-        || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+    e.is_closed() || aborted(e)
+}
+
+/// Whether the database aborted the transaction to keep transactions serializable or to break
+/// a deadlock: nothing of it committed.
+fn aborted(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
         || e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
 }
 
