@@ -225,28 +225,33 @@ pub fn parse_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError
         .map_err(|_| ApiError::Malformed("the query string is not valid for this endpoint"))
 }
 
-/// Runs a store read inline. Reads are served from sled's cache or the OS page cache and
-/// take no lock that a writer holds for long, so a thread hop would cost more than it saves.
-pub fn read<T: Send>(
-    state: &AppState,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send,
-) -> Result<T, ApiError> {
-    inline(state, f)
+/// Runs a store read, inline where the store allows it (`inline`). sled's reads are served
+/// from its cache or the OS page cache and take no lock that a writer holds for long, so a
+/// thread hop would cost more than it saves.
+pub async fn read<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+{
+    inline(state, f).await
 }
 
 /// Runs `f` on this thread, or, for a store that must not run on a runtime's thread
-/// (`Store::runs_inline`), on a thread of its own while this one waits.
-fn inline<T: Send>(
-    state: &AppState,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send,
-) -> Result<T, ApiError> {
-    let store = state.store.as_ref();
-    if store.runs_inline() {
-        return f(store).map_err(store_error);
+/// (`Store::runs_inline`), on the blocking pool while this worker serves other requests.
+///
+/// Waiting on this thread instead (as an earlier version did, on a thread spawned per call)
+/// held an HTTP worker, one per core, for the whole round trip to the database: on
+/// PostgreSQL at most as many requests as cores were then in flight, whatever the pool's size
+/// (`docs/benchmarks.md`).
+async fn inline<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+{
+    if state.store.runs_inline() {
+        return f(state.store.as_ref()).map_err(store_error);
     }
-    std::thread::scope(|scope| scope.spawn(|| f(store)).join())
-        .map_err(|_| ApiError::Unavailable)?
-        .map_err(store_error)
+    blocking(state, f).await
 }
 
 /// Remembers an accepted signed request in the store, for a store several relay instances
@@ -254,7 +259,7 @@ fn inline<T: Send>(
 /// another instance is then refused there too. Stored under a digest of the signing key, the
 /// request ID and the timestamp (no mailbox ID, no key), until the window after the
 /// timestamp, rounded up to the minute (no exact time).
-pub fn remember_shared(
+pub async fn remember_shared(
     state: &AppState,
     auth: &candor_protocol::request::RequestAuth,
     key: &[u8; 32],
@@ -275,7 +280,7 @@ pub fn remember_shared(
         .saturating_add(state.settings.request_window_secs)
         .div_ceil(60)
         .saturating_mul(60);
-    if read(state, move |s| s.remember_request(&id, expires))? {
+    if read(state, move |s| s.remember_request(&id, expires)).await? {
         Ok(())
     } else {
         Err(ApiError::ReplayedRequest)
@@ -288,11 +293,12 @@ const REPLAY_ID_LABEL: &[u8] = b"candor/v1/replay-id";
 /// Runs a store write that only queues inline: an append takes an office's lock for a few
 /// microseconds, writes its envelope into the page cache and queues its changes (the flusher
 /// does the disk work), so a thread hop would cost more than it saves.
-pub fn queue<T: Send>(
-    state: &AppState,
-    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send,
-) -> Result<T, ApiError> {
-    inline(state, f)
+pub async fn queue<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+{
+    inline(state, f).await
 }
 
 /// Runs a store write on a blocking thread: a transaction may wait for an office's lock or
@@ -328,7 +334,13 @@ pub fn store_error(e: StoreError) -> ApiError {
 }
 
 /// Waits until the write just committed is on disk.
+///
+/// A store whose writes are durable when they return (PostgreSQL) skips the flusher, which
+/// would only have called its empty flush, after waiting `commit_delay_us` under load.
 pub async fn durable(state: &AppState) -> Result<(), ApiError> {
+    if state.store.durable_on_return() {
+        return Ok(());
+    }
     state.durability.wait().await.map_err(|e| {
         tracing::error!(error = %e, "a write could not be made durable");
         ApiError::Unavailable

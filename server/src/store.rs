@@ -207,6 +207,11 @@ pub trait Store: Send + Sync + 'static {
     /// group-commit flusher collects its waiters there, so that a backend that lets queued
     /// writes commit before it flushes also acknowledges them in this flush.
     fn flush_covering(&self, covered: &mut dyn FnMut()) -> Result<(), StoreError>;
+    /// Whether every write is durable when it returns (it committed synchronously), so that
+    /// a flush has nothing left to do and the relay answers without waiting for the flusher.
+    fn durable_on_return(&self) -> bool {
+        false
+    }
     /// Bytes the store takes on disk.
     fn size_on_disk(&self) -> Result<u64, StoreError>;
     /// Verifies every invariant of the stored data.
@@ -217,6 +222,24 @@ pub trait Store: Send + Sync + 'static {
     /// nothing (the relay's in-memory cache covers it) and always says `true`.
     fn remember_request(&self, _id: &[u8; 32], _expires: u64) -> Result<bool, StoreError> {
         Ok(true)
+    }
+    /// A mailbox by ID with its office's record (`None` if the office is gone), as a signed
+    /// request's check reads them: one round trip where the backend can join them.
+    fn mailbox_with_office(
+        &self,
+        id: &MailboxId,
+    ) -> Result<Option<(MailboxRecord, Option<OfficeRecord>)>, StoreError> {
+        let Some(mailbox) = self.mailbox(id)? else {
+            return Ok(None);
+        };
+        let office = self.office(&mailbox.office)?;
+        Ok(Some((mailbox, office)))
+    }
+    /// Whether the store could be reached when last tried, without trying now: `GET
+    /// /v1/health` answers from it, so it must cost no more than reading a flag. A store in
+    /// the relay's own process is always reachable.
+    fn reachable(&self) -> bool {
+        true
     }
     /// Whether a call may run on an HTTP worker's thread, inside the async runtime. A backend
     /// whose driver blocks on a runtime of its own (the PostgreSQL client) says no, and the

@@ -64,7 +64,7 @@ pub async fn close(
     let id = mailbox_id(&path)?;
     let limit = state.settings.max_envelope_bytes + 64;
     let body = read_body(&req, payload, limit).await?;
-    let authorized = authorize(&state, &req, id, &body)?;
+    let authorized = authorize(&state, &req, id, &body).await?;
     office_only(authorized.signer)?;
     if other_version(&body, CLOSE_VERSION) {
         return Err(ApiError::UnsupportedVersion);
@@ -146,7 +146,7 @@ pub async fn marker(
 ) -> Result<HttpResponse, ApiError> {
     let id = mailbox_id(&path)?;
     let body = read_body(&req, payload, 1024).await?;
-    let authorized = authorize(&state, &req, id, &body)?;
+    let authorized = authorize(&state, &req, id, &body).await?;
     office_only(authorized.signer)?;
     let marker: Marker = parse_json(&body)?;
     if marker.sealed.is_empty() || marker.sealed.len() > MAX_MARKER_BYTES {

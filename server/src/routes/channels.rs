@@ -40,7 +40,7 @@ fn channel_id(raw: &str) -> Result<MailboxId, ApiError> {
 /// Checks a signed request on an existing channel: the office's key, or the third party's
 /// channel key. Anything else is `not-found`, verified against the dummy key like an unknown
 /// channel.
-fn authorize(
+async fn authorize(
     state: &AppState,
     req: &HttpRequest,
     id: &MailboxId,
@@ -50,13 +50,15 @@ fn authorize(
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    let found = read(state, |s| {
-        let Some(channel) = s.channel(id)? else {
+    let id = *id;
+    let found = read(state, move |s| {
+        let Some(channel) = s.channel(&id)? else {
             return Ok(None);
         };
         let office = s.office(&channel.office)?;
         Ok(Some((channel, office)))
-    })?;
+    })
+    .await?;
     let key = found
         .as_ref()
         .and_then(|(channel, office)| match auth.signer {
@@ -68,7 +70,7 @@ fn authorize(
         });
     let key = auth::verify(&auth, key, req, body, now, window)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
-    remember_shared(state, &auth, &key.to_bytes())?;
+    remember_shared(state, &auth, &key.to_bytes()).await?;
     let (channel, _) = found.ok_or(ApiError::NotFound)?;
     Ok((auth.signer, channel))
 }
@@ -120,14 +122,15 @@ pub async fn open(
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    let office = read(&state, |s| s.office(&open.office))?;
+    let office_id = open.office.clone();
+    let office = read(&state, move |s| s.office(&office_id)).await?;
     let key = match auth.signer {
         Signer::Office => office.as_ref().and_then(OfficeRecord::signing_public_key),
         Signer::Case | Signer::ThirdParty => None,
     };
     let key: SigningPublicKey = auth::verify(&auth, key, &req, &body, now, window)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
-    remember_shared(&state, &auth, &key.to_bytes())?;
+    remember_shared(&state, &auth, &key.to_bytes()).await?;
     let expiry = super::handoffs::handoff_expiry(&state, office.as_ref(), open.expires);
     let channel = NewChannel {
         id,
@@ -161,7 +164,7 @@ pub async fn notices(
 ) -> Result<HttpResponse, ApiError> {
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
     let limit = limit.min(MAX_NOTICE_PAGE);
-    let stored = read(&state, |s| s.notices(after, limit))?;
+    let stored = read(&state, move |s| s.notices(after, limit)).await?;
     let mut notices = Vec::with_capacity(stored.len());
     for (cursor, bytes) in stored {
         let notice: Notice = serde_json::from_slice(&bytes)
@@ -199,7 +202,7 @@ pub async fn append(
 ) -> Result<HttpResponse, ApiError> {
     let id = channel_id(&path)?;
     let body = read_body(&req, payload, state.settings.max_envelope_bytes).await?;
-    let (signer, _) = authorize(&state, &req, &id, &body)?;
+    let (signer, _) = authorize(&state, &req, &id, &body).await?;
     let envelope = Envelope::from_json(&body)?;
     if envelope.mailbox != id {
         return Err(ApiError::Malformed(
@@ -256,7 +259,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let id = channel_id(&path)?;
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
-    let (_, channel) = authorize(&state, &req, &id, b"")?;
+    let (_, channel) = authorize(&state, &req, &id, b"").await?;
     let b = Body::decode(&channel.body).map_err(super::store_error)?;
     let envelopes: Vec<StoredEnvelope> = b
         .envelopes

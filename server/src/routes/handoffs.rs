@@ -54,7 +54,7 @@ struct Found {
 /// Checks a request on an existing handoff: headers, freshness, the key of the signer (the
 /// case's, the office's or the third party's fetch key, if `allowed`), replay. Anything else
 /// is `not-found`, verified against the dummy key like an unknown handoff.
-fn authorize(
+async fn authorize(
     state: &AppState,
     req: &HttpRequest,
     id: &HandoffId,
@@ -65,8 +65,9 @@ fn authorize(
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    let found = read(state, |s| {
-        let Some(package) = s.package(id)? else {
+    let id = *id;
+    let found = read(state, move |s| {
+        let Some(package) = s.package(&id)? else {
             return Ok(None);
         };
         let Some(mailbox) = s.mailbox(&package.mailbox)? else {
@@ -82,7 +83,8 @@ fn authorize(
             },
             mailbox,
         )))
-    })?;
+    })
+    .await?;
     let key = found.as_ref().and_then(|(f, mailbox)| {
         if !allowed.contains(&auth.signer) {
             return None;
@@ -95,7 +97,7 @@ fn authorize(
     });
     let key = auth::verify(&auth, key, req, body, now, window)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
-    super::remember_shared(state, &auth, &key.to_bytes())?;
+    super::remember_shared(state, &auth, &key.to_bytes()).await?;
     let (found, _) = found.ok_or(ApiError::NotFound)?;
     Ok((auth.signer, found))
 }
@@ -174,20 +176,17 @@ pub async fn consent(
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    let (mailbox, office) = read(&state, |s| {
-        let Some(m) = s.mailbox(&put.mailbox)? else {
-            return Ok((None, None));
-        };
-        let office = s.office(&m.office)?;
-        Ok((Some(m), office))
-    })?;
+    let mailbox_id = put.mailbox;
+    let (mailbox, office) = read(&state, move |s| s.mailbox_with_office(&mailbox_id))
+        .await?
+        .map_or((None, None), |(m, o)| (Some(m), o));
     let key = match auth.signer {
         Signer::Case => mailbox.as_ref().and_then(MailboxRecord::signing_public_key),
         Signer::Office | Signer::ThirdParty => None,
     };
     let key: SigningPublicKey = auth::verify(&auth, key, &req, &body, now, window)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
-    super::remember_shared(&state, &auth, &key.to_bytes())?;
+    super::remember_shared(&state, &auth, &key.to_bytes()).await?;
     // A consent by any other key is answered as if the case did not exist.
     Proposal::verify_approval(&put.proposal_sha256, Party::Visitor, &key, &put.consent)
         .map_err(|_| ApiError::NotFound)?;
@@ -290,7 +289,7 @@ pub async fn agree(
 ) -> Result<HttpResponse, ApiError> {
     let id = handoff_id(&path)?;
     let body = read_body(&req, payload, 4096).await?;
-    let (_, found) = authorize(&state, &req, &id, &body, &[Signer::Office])?;
+    let (_, found) = authorize(&state, &req, &id, &body, &[Signer::Office]).await?;
     if other_version(&body, HANDOFF_API_VERSION) {
         return Err(ApiError::UnsupportedVersion);
     }
@@ -352,7 +351,7 @@ pub async fn fetch(
 ) -> Result<HttpResponse, ApiError> {
     let id = handoff_id(&path)?;
     let body = read_body(&req, payload, 256).await?;
-    let (_, found) = authorize(&state, &req, &id, &body, &[Signer::ThirdParty])?;
+    let (_, found) = authorize(&state, &req, &id, &body, &[Signer::ThirdParty]).await?;
     if other_version(&body, HANDOFF_API_VERSION) {
         return Err(ApiError::UnsupportedVersion);
     }
@@ -386,7 +385,7 @@ pub async fn status(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = handoff_id(&path)?;
-    let (_, found) = authorize(&state, &req, &id, b"", &[Signer::Case, Signer::Office])?;
+    let (_, found) = authorize(&state, &req, &id, b"", &[Signer::Case, Signer::Office]).await?;
     Ok(json(StatusCode::OK, &status_of(&found.record)))
 }
 
@@ -417,7 +416,8 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let id = handoff_id(&path)?;
     let body = read_body(&req, payload, 1024).await?;
-    let (signer, found) = authorize(&state, &req, &id, &body, &[Signer::Case, Signer::Office])?;
+    let (signer, found) =
+        authorize(&state, &req, &id, &body, &[Signer::Case, Signer::Office]).await?;
     let r: Revocation = parse_json(&body)?;
     let by = match signer {
         Signer::Case => Party::Visitor,
@@ -428,17 +428,19 @@ pub async fn revoke(
             "a revocation names this handoff and the party that signs the request",
         ));
     }
-    let key = read(&state, |s| {
-        Ok(match by {
-            Party::Visitor => s
-                .mailbox(&found.package.mailbox)?
-                .and_then(|m| m.signing_public_key()),
-            Party::Office => found
-                .office
-                .as_ref()
-                .and_then(OfficeRecord::signing_public_key),
-        })
-    })?
+    let key = match by {
+        Party::Visitor => {
+            let mailbox = found.package.mailbox;
+            read(&state, move |s| {
+                Ok(s.mailbox(&mailbox)?.and_then(|m| m.signing_public_key()))
+            })
+            .await?
+        }
+        Party::Office => found
+            .office
+            .as_ref()
+            .and_then(OfficeRecord::signing_public_key),
+    }
     .ok_or(ApiError::NotFound)?;
     r.verify(&key)
         .map_err(|_| ApiError::Malformed("the revocation does not verify"))?;

@@ -30,7 +30,7 @@ pub(super) struct Authorized {
 }
 
 /// Checks a mailbox request's signature: headers, freshness, key lookup, verification, replay.
-pub(super) fn authorize(
+pub(super) async fn authorize(
     state: &AppState,
     req: &HttpRequest,
     id: MailboxId,
@@ -40,13 +40,9 @@ pub(super) fn authorize(
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    let (mailbox, office) = read(state, |s| {
-        let Some(mailbox) = s.mailbox(&id)? else {
-            return Ok((None, None));
-        };
-        let office = s.office(&mailbox.office)?;
-        Ok((Some(mailbox), office))
-    })?;
+    let (mailbox, office) = read(state, move |s| s.mailbox_with_office(&id))
+        .await?
+        .map_or((None, None), |(m, o)| (Some(m), o));
     let key = match (&mailbox, auth.signer) {
         (Some(m), Signer::Case) => m.signing_public_key(),
         (Some(_), Signer::Office) => office.as_ref().and_then(OfficeRecord::signing_public_key),
@@ -55,7 +51,7 @@ pub(super) fn authorize(
     };
     let key = auth::verify(&auth, key, req, body, now, window)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
-    crate::routes::remember_shared(state, &auth, &key.to_bytes())?;
+    crate::routes::remember_shared(state, &auth, &key.to_bytes()).await?;
     Ok(Authorized {
         signer: auth.signer,
         office,
@@ -144,7 +140,9 @@ pub async fn open(
     )?;
 
     let office_id = open.office.clone();
-    let office = read(&state, |s| s.office(&office_id))?.ok_or(ApiError::NotFound)?;
+    let office = read(&state, move |s| s.office(&office_id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let new = NewMailbox {
         id: open.mailbox,
         office: open.office.clone(),
@@ -229,7 +227,7 @@ pub async fn append(
 ) -> Result<HttpResponse, ApiError> {
     let id = mailbox_id(&path)?;
     let body = read_body(&req, payload, state.settings.max_envelope_bytes).await?;
-    let authorized = authorize(&state, &req, id, &body)?;
+    let authorized = authorize(&state, &req, id, &body).await?;
     let envelope = Envelope::from_json(&body)?;
     if envelope.mailbox != id {
         return Err(ApiError::Malformed(
@@ -248,7 +246,7 @@ pub async fn append(
     let expiry = expiry(&state, retention);
     let quotas = quotas(&state);
     storage_room(&state, body.len() as u64, body.len() as u64)?;
-    let seq = queue(&state, |s| s.append(&id, &envelope, &expiry, &quotas))?;
+    let seq = queue(&state, move |s| s.append(&id, &envelope, &expiry, &quotas)).await?;
     durable(&state).await?;
     tracing::debug!(mailbox = %id, seq, "envelope appended");
     Ok(json(StatusCode::CREATED, &Appended { seq }))
@@ -281,10 +279,13 @@ pub async fn list(
     // closing stores the last message and the flag at once, so a page that says closed holds
     // the last message. The page is bounded before it is read: its mailbox's slot, its bytes,
     // the relay's budget and its send deadline (`crate::fetch`).
-    let closed = authorize(&state, &req, id, b"")?.closed;
+    let closed = authorize(&state, &req, id, b"").await?.closed;
     let slot = state.fetches.begin(id)?;
     let max_bytes = state.settings.fetch_page_bytes;
-    let envelopes = read(&state, |s| s.envelopes_within(&id, after, limit, max_bytes))?;
+    let envelopes = read(&state, move |s| {
+        s.envelopes_within(&id, after, limit, max_bytes)
+    })
+    .await?;
     let body = slot.body(envelope_page(&envelopes, after, closed))?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -334,7 +335,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = mailbox_id(&path)?;
-    authorize(&state, &req, id, b"")?;
+    authorize(&state, &req, id, b"").await?;
     let existed = blocking(&state, move |s| s.delete_mailbox(&id)).await?;
     if !existed {
         // Deleted concurrently by the other party or the sweeper: the same answer as unknown.

@@ -52,7 +52,7 @@ pub async fn put(
     let max = state.settings.max_envelope_bytes;
     // The sealed bytes travel as base64url inside the JSON.
     let body = read_body(&req, payload, max.div_ceil(3) * 4 + 64).await?;
-    let authorized = authorize(&state, &req, id, &body)?;
+    let authorized = authorize(&state, &req, id, &body).await?;
     office_only(authorized.signer)?;
     if other_version(&body, NOTE_VERSION) {
         return Err(ApiError::UnsupportedVersion);
@@ -94,8 +94,8 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let id = mailbox_id(&path)?;
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
-    office_only(authorize(&state, &req, id, b"")?.signer)?;
-    let notes = read(&state, |s| s.notes(&id, after, limit))?;
+    office_only(authorize(&state, &req, id, b"").await?.signer)?;
+    let notes = read(&state, move |s| s.notes(&id, after, limit)).await?;
     let next = notes.last().map_or(after, |(n, _)| *n);
     let notes = notes
         .into_iter()

@@ -20,7 +20,7 @@ pub(super) fn office_id(raw: &str) -> Result<OfficeId, ApiError> {
 
 /// Checks an office request's signature: headers, freshness, key lookup, verification, replay.
 /// Only the office key can sign; an unknown office answers like a wrong key.
-pub(super) fn authorize(
+pub(super) async fn authorize(
     state: &AppState,
     req: &HttpRequest,
     id: OfficeId,
@@ -30,7 +30,7 @@ pub(super) fn authorize(
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    let office = read(state, |s| s.office(&id))?;
+    let office = read(state, move |s| s.office(&id)).await?;
     let key = match auth.signer {
         Signer::Office => office.as_ref().and_then(OfficeRecord::signing_public_key),
         Signer::Case | Signer::ThirdParty => None,
@@ -38,7 +38,7 @@ pub(super) fn authorize(
     let key = auth::verify(&auth, key, req, body, now, window)?;
     let office = office.ok_or(ApiError::NotFound)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
-    crate::routes::remember_shared(state, &auth, &key.to_bytes())?;
+    crate::routes::remember_shared(state, &auth, &key.to_bytes()).await?;
     Ok(office)
 }
 
@@ -99,7 +99,9 @@ pub async fn fetch(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = office_id(&path)?;
-    let office = read(&state, |s| s.office(&id))?.ok_or(ApiError::NotFound)?;
+    let office = read(&state, move |s| s.office(&id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(json(StatusCode::OK, &office.card))
 }
 
@@ -129,7 +131,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = office_id(&path)?;
     let body = read_body(&req, payload, state.settings.max_body_bytes).await?;
-    let current = authorize(&state, &req, id.clone(), &body)?;
+    let current = authorize(&state, &req, id.clone(), &body).await?;
     let signed: SignedCard = parse_json(&body)?;
     let card = signed.verify_office()?;
     if card.id != id {
@@ -174,7 +176,7 @@ pub async fn inbox(
 ) -> Result<HttpResponse, ApiError> {
     let id = office_id(&path)?;
     let (after, limit) = parse_query::<Page>(&req)?.bounds()?;
-    authorize(&state, &req, id.clone(), b"")?;
+    authorize(&state, &req, id.clone(), b"").await?;
     let mailboxes = blocking(&state, move |s| s.inbox(&id, after, limit)).await?;
     let next = mailboxes.last().map_or(after, |m| m.activity);
     Ok(json(StatusCode::OK, &InboxPage { mailboxes, next }))

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use candor_protocol::api::{Health, Limits, Versions};
 
 use super::{blocking, json};
+use crate::error::ApiError;
 use crate::metrics::Gauges;
 use crate::state::AppState;
 
@@ -14,15 +15,22 @@ use crate::state::AppState;
     get,
     path = "/v1/health",
     tag = "service",
-    responses((status = 200, description = "The relay is up.", body = crate::schema::Health))
+    responses(
+        (status = 200, description = "The relay is up and its store answered when last tried (on PostgreSQL, a ping once a second; no query is made for this request).", body = crate::schema::Health),
+        (status = 503, description = "The relay runs but its store did not answer when last tried (the last ping, or a request since, failed to reach the database): a balancer should send requests elsewhere until this answers 200 again.", body = crate::schema::Problem, content_type = "application/problem+json"),
+    )
 )]
-pub async fn health() -> HttpResponse {
-    json(
+pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    // A flag, not a query: health is probed often and is the benchmark's ceiling.
+    if !state.store.reachable() {
+        return Err(ApiError::Unavailable);
+    }
+    Ok(json(
         StatusCode::OK,
         &Health {
             status: "ok".into(),
         },
-    )
+    ))
 }
 
 /// `GET /v1/limits`.

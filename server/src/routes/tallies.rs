@@ -51,7 +51,7 @@ pub async fn list(
     if !(1..=MAX_TALLY_PAGE as u64).contains(&limit) {
         return Err(ApiError::Malformed("limit must be between 1 and 1000"));
     }
-    authorize(&state, &req, id.clone(), b"")?;
+    authorize(&state, &req, id.clone(), b"").await?;
     // At most 1000, checked above.
     let limit = limit as usize;
     let tallies = blocking(&state, move |s| s.tallies(&id, after.as_ref(), limit)).await?;

@@ -12,8 +12,9 @@
 //!
 //! **Isolation.** Transactions run at the database's default level (READ COMMITTED on
 //! PostgreSQL, SERIALIZABLE on CockroachDB), and every write that touches an office's counters,
-//! inbox or mailboxes first locks the office's row (`SELECT … FOR UPDATE`), as sled takes an
-//! office's stripe of `office_locks`. So an office's activity numbers commit in the order they
+//! inbox or mailboxes locks the office's row (`SELECT … FOR UPDATE`, or the append's `UPDATE`),
+//! as sled takes an office's stripe of `office_locks`; a write to a mailbox locks the
+//! mailbox's row first, then the office's, so that no two writers wait on each other. So an office's activity numbers commit in the order they
 //! are handed out, on every instance: an inbox reader that polls from its cursor never skips a
 //! write that committed late. Every write moves its mailbox to the office's next activity
 //! number, so nothing like sled's in-memory "listed" mark is needed across instances.
@@ -24,10 +25,15 @@
 //! **Durability.** Every write commits before it returns, with `synchronous_commit` on, so
 //! [`Store::flush`] has nothing left to do.
 //!
-//! The backend's files, by concept: `session.rs` (pool, transactions, retries), `schema.rs`
+//! **Health.** [`Store::reachable`] reads a flag that a thread pings the database to keep
+//! (once a second, on a connection of its own) and that a request which could not reach it
+//! clears (`reach.rs`): `GET /v1/health` answers from it without a query.
+//!
+//! The backend's files, by concept: `session.rs` (pool, transactions, retries), `reach.rs`
+//! (whether the database answers), `schema.rs`
 //! (migrations), `pgpass.rs` (the password, as libpq finds it), `tls.rs` (`sslmode` and
 //! `sslrootcert`, as libpq reads them), `rows.rs` (typed columns), `offices.rs`,
-//! `mailboxes.rs`, `packages.rs`, `channels.rs`, `notes.rs`,
+//! `mailboxes.rs`, `append.rs`, `packages.rs`, `channels.rs`, `notes.rs`,
 //! `maintenance.rs` (sweep and check).
 
 use candor_protocol::api::{InboxEntry, StoredTally};
@@ -43,6 +49,7 @@ use session::Pool;
 pub use session::{OpenError, PostgresOptions};
 pub use tls::{RootCert, SslMode, TlsError, TlsSettings};
 
+mod append;
 mod channels;
 mod import;
 mod mailboxes;
@@ -51,6 +58,7 @@ mod notes;
 mod offices;
 mod packages;
 mod pgpass;
+mod reach;
 mod rows;
 mod schema;
 mod session;
@@ -67,7 +75,10 @@ impl PostgresStore {
     pub fn open(options: &PostgresOptions) -> Result<Self, OpenError> {
         let pool = Pool::connect(options)?;
         match schema::state(&pool)? {
-            SchemaState::Current => Ok(Self { pool }),
+            SchemaState::Current => {
+                pool.watch(options)?;
+                Ok(Self { pool })
+            }
             other => Err(OpenError::Schema(other)),
         }
     }
@@ -111,6 +122,13 @@ impl Store for PostgresStore {
         mailboxes::mailbox(&self.pool, id)
     }
 
+    fn mailbox_with_office(
+        &self,
+        id: &MailboxId,
+    ) -> Result<Option<(MailboxRecord, Option<OfficeRecord>)>, StoreError> {
+        mailboxes::mailbox_with_office(&self.pool, id)
+    }
+
     fn append(
         &self,
         id: &MailboxId,
@@ -118,7 +136,7 @@ impl Store for PostgresStore {
         expiry: &Expiry,
         quotas: &Quotas,
     ) -> Result<u64, StoreError> {
-        mailboxes::append(&self.pool, id, envelope, expiry, quotas)
+        append::append(&self.pool, id, envelope, expiry, quotas)
     }
 
     fn close_recording(
@@ -255,6 +273,11 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn durable_on_return(&self) -> bool {
+        // `synchronous_commit = on`: each write's commit waited for its WAL flush.
+        true
+    }
+
     fn size_on_disk(&self) -> Result<u64, StoreError> {
         maintenance::size_on_disk(&self.pool)
     }
@@ -265,6 +288,10 @@ impl Store for PostgresStore {
 
     fn remember_request(&self, id: &[u8; 32], expires: u64) -> Result<bool, StoreError> {
         maintenance::remember_request(&self.pool, id, expires)
+    }
+
+    fn reachable(&self) -> bool {
+        self.pool.reachable()
     }
 
     fn runs_inline(&self) -> bool {

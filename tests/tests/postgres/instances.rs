@@ -139,6 +139,8 @@ async fn while_the_database_is_down_requests_get_503_and_then_work_again() {
     let invite = block_in_place(|| relay.invite());
     let office = api.register(&invite, "ombuds", 90).await;
     let case = api.open_case(&office).await;
+    let healthy = api.get("/v1/health").await.unwrap();
+    assert_eq!(healthy.status, 200, "health before the stop");
 
     // Act: the database stops, then starts again.
     block_in_place(|| cluster.run("stop"));
@@ -148,6 +150,10 @@ async fn while_the_database_is_down_requests_get_503_and_then_work_again() {
         .unwrap()
         .expect_err("an append while the database is down");
     assert_problem(&down, 503, "unavailable");
+    // Health follows: the append that failed marked the store down (and the ping, once a
+    // second, keeps it so), so a balancer routes around this instance.
+    let sick = health_until(&api, 503).await;
+    assert_problem(&sick, 503, "unavailable");
     block_in_place(|| cluster.run("start"));
     // The pool reconnects on its own schedule (backing off up to its connect timeout): until
     // it has, requests still get 503, never anything else.
@@ -174,7 +180,22 @@ async fn while_the_database_is_down_requests_get_503_and_then_work_again() {
         .map(|(seq, _)| *seq)
         .collect();
     assert_eq!(seqs, [1, 2]);
+    assert_eq!(health_until(&api, 200).await.status, 200, "health after");
     drop(schema);
+}
+
+/// `GET /v1/health` until it answers `status`, for at most 10 s (its flag follows the
+/// database within a ping, once a second); the last answer.
+async fn health_until(api: &Api, status: u16) -> candor_tests::api::Answer {
+    let mut answer = api.get("/v1/health").await.unwrap();
+    for _ in 0..40 {
+        if answer.status == status {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        answer = api.get("/v1/health").await.unwrap();
+    }
+    answer
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

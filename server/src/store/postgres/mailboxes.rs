@@ -1,4 +1,5 @@
-//! Mailboxes: opening one, appending to it, closing it, reading its envelopes, deleting it.
+//! Mailboxes: opening one, closing it, reading its envelopes, deleting it (appending to one is
+//! `append.rs`).
 
 use candor_protocol::{Envelope, MailboxId};
 
@@ -6,7 +7,7 @@ use super::offices::{self, Counters, spend};
 use super::rows::{self, bound, int, limit, mailbox_columns, u64_at};
 use super::session::{Fail, Pool, Session};
 use crate::store::{
-    Expiry, MailboxRecord, NewMailbox, NewTally, Quotas, RawEnvelope, StoreError, UsedToken,
+    MailboxRecord, NewMailbox, NewTally, OfficeRecord, Quotas, RawEnvelope, StoreError, UsedToken,
 };
 
 pub(super) type Tx<'a, 'b> = Session<'a, postgres::Transaction<'b>>;
@@ -111,29 +112,46 @@ pub(super) fn mailbox(pool: &Pool, id: &MailboxId) -> Result<Option<MailboxRecor
     })
 }
 
-/// Locks the office of mailbox `id`, then reads the mailbox as it stands under that lock
-/// (each statement of a READ COMMITTED transaction sees what committed before it, and every
-/// writer of the mailbox holds the lock). `None` if there is no such mailbox.
+/// The mailbox and its office, in one round trip.
+pub(super) fn mailbox_with_office(
+    pool: &Pool,
+    id: &MailboxId,
+) -> Result<Option<(MailboxRecord, Option<OfficeRecord>)>, StoreError> {
+    pool.read(|s| {
+        let Some(row) = s.query_opt(
+            "SELECT m.office, m.signing_key, m.kem_key, m.last_seq, m.count, m.bytes, \
+             m.expiry, m.activity, m.closed, m.marker, o.card, o.signature, \
+             o.signing_key AS office_key, o.serial, o.retention_days \
+             FROM mailboxes m LEFT JOIN offices o ON o.id = m.office WHERE m.id = $1",
+            &[&id.as_bytes().as_slice()],
+        )?
+        else {
+            return Ok(None);
+        };
+        let mailbox = rows::mailbox(&row)?;
+        let office = match row.try_get::<_, Option<&[u8]>>("card")? {
+            Some(_) => Some(rows::office_named(&row, "office", "office_key")?),
+            None => None,
+        };
+        Ok(Some((mailbox, office)))
+    })
+}
+
+/// Locks mailbox `id`'s row, then its office's, and reads the mailbox as it stands under
+/// those locks. Every writer of a mailbox takes them in that order (the append's one statement
+/// too, `append.rs`), so two writers never wait on each other. `None` if there is no such
+/// mailbox.
 pub(super) fn lock_mailbox(
     s: &mut Tx<'_, '_>,
     id: &MailboxId,
 ) -> Result<Option<(MailboxRecord, Counters)>, Fail> {
-    let Some(row) = s.query_opt(
-        "SELECT office FROM mailboxes WHERE id = $1",
-        &[&id.as_bytes().as_slice()],
-    )?
-    else {
-        return Ok(None);
-    };
-    let office = rows::office_id_at(&row, "office")?;
-    let Some(counters) = offices::lock(s, &office)? else {
-        return Ok(None);
-    };
+    // NO KEY UPDATE, as an UPDATE of the row takes: a row of `envelopes`, `notes` or
+    // `packages` being inserted for it (its foreign key) does not wait on it.
     let Some(row) = s.query_opt(
         concat!(
             "SELECT ",
             mailbox_columns!(),
-            " FROM mailboxes WHERE id = $1"
+            " FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE"
         ),
         &[&id.as_bytes().as_slice()],
     )?
@@ -141,11 +159,9 @@ pub(super) fn lock_mailbox(
         return Ok(None);
     };
     let rec = rows::mailbox(&row)?;
-    // Deleted and reopened at another office between the two reads: as if not found, as a
-    // request to the old mailbox would be.
-    if rec.office != office {
+    let Some(counters) = offices::lock(s, &rec.office)? else {
         return Ok(None);
-    }
+    };
     Ok(Some((rec, counters)))
 }
 
@@ -175,44 +191,6 @@ fn store_written(
         &[&rec.office.as_str(), &int(rec.activity)?, &int(added)?],
     )?;
     Ok(())
-}
-
-pub(super) fn append(
-    pool: &Pool,
-    id: &MailboxId,
-    envelope: &Envelope,
-    expiry: &Expiry,
-    quotas: &Quotas,
-) -> Result<u64, StoreError> {
-    let json = envelope.to_json();
-    let len = json.len() as u64;
-    pool.transact(|s| {
-        let Some((mut rec, counters)) = lock_mailbox(s, id)? else {
-            return Err(Fail::Store(StoreError::NotFound));
-        };
-        if rec.closed {
-            return Err(Fail::Store(StoreError::Closed));
-        }
-        if rec.count >= quotas.envelopes_per_mailbox {
-            return Err(quota(
-                "this mailbox holds as many envelopes as the relay allows",
-            ));
-        }
-        if rec.bytes.saturating_add(len) > quotas.bytes_per_mailbox {
-            return Err(quota(
-                "this mailbox holds as many bytes as the relay allows",
-            ));
-        }
-        check_office_bytes(&counters, len, quotas)?;
-        rec.last_seq += 1;
-        rec.count += 1;
-        rec.bytes += len;
-        rec.expiry = expiry.after_write(rec.expiry);
-        rec.activity = counters.activity + 1;
-        insert_envelope(s, id, rec.last_seq, &json)?;
-        store_written(s, id, &rec, len)?;
-        Ok(rec.last_seq)
-    })
 }
 
 pub(super) fn close_mailbox(
@@ -292,30 +270,22 @@ pub(super) fn envelopes(
         return Ok(Vec::new());
     }
     pool.read(|s| {
-        // Lengths first, so that the byte cap holds before any JSON is read.
-        let sizes = s.query(
-            "SELECT seq, length(json) AS len FROM envelopes \
-             WHERE mailbox = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            &[&id.as_bytes().as_slice(), &bound(after), &limit(max)],
-        )?;
-        let (mut take, mut bytes, mut last) = (0i64, 0usize, None);
-        for row in &sizes {
-            let len: i32 = row.try_get("len")?;
-            let len = usize::try_from(len).unwrap_or(usize::MAX);
-            if take > 0 && bytes.saturating_add(len) > max_bytes {
-                break;
-            }
-            bytes = bytes.saturating_add(len);
-            take += 1;
-            last = Some(u64_at(row, "seq")?);
-        }
-        let Some(last) = last else {
-            return Ok(Vec::new());
-        };
+        // One round trip: the byte cap is applied by the database (a running sum of the
+        // lengths, which PostgreSQL reads without fetching the values), so no JSON past it is
+        // sent. The first envelope is always taken, whatever its size.
         let found = s.query(
-            "SELECT seq, json FROM envelopes WHERE mailbox = $1 AND seq > $2 AND seq <= $3 \
-             ORDER BY seq",
-            &[&id.as_bytes().as_slice(), &bound(after), &int(last)?],
+            "SELECT seq, json FROM ( \
+               SELECT seq, json, sum(length(json)) OVER (ORDER BY seq) AS upto, \
+                 row_number() OVER (ORDER BY seq) AS n \
+               FROM (SELECT seq, json FROM envelopes WHERE mailbox = $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3) lim) page \
+             WHERE upto <= $4 OR n = 1 ORDER BY seq",
+            &[
+                &id.as_bytes().as_slice(),
+                &bound(after),
+                &limit(max),
+                &limit(max_bytes),
+            ],
         )?;
         found
             .iter()

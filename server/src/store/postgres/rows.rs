@@ -56,14 +56,20 @@ pub(super) use office_columns;
 
 /// An office from a row of [`office_columns`].
 pub(super) fn office(row: &Row) -> Result<OfficeRecord, Fail> {
+    office_named(row, "id", "signing_key")
+}
+
+/// An office from a row of [`office_columns`] whose `id` and `signing_key` are named `id` and
+/// `key` (a row that joins a mailbox's columns, which have the same names).
+pub(super) fn office_named(row: &Row, id: &str, key: &str) -> Result<OfficeRecord, Fail> {
     let retention: i32 = row.try_get("retention_days")?;
     Ok(OfficeRecord {
-        id: office_id_at(row, "id")?,
+        id: office_id_at(row, id)?,
         card: SignedCard {
             card: row.try_get("card")?,
             signature: array_at(row, "signature", "card signature")?,
         },
-        signing_key: array_at(row, "signing_key", "office key")?,
+        signing_key: array_at(row, key, "office key")?,
         serial: u64_at(row, "serial")?,
         retention_days: u32::try_from(retention)
             .map_err(|_| Fail::Store(StoreError::Corrupt("retention")))?,

@@ -9,6 +9,7 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement};
 
+use super::reach::Reach;
 use super::schema::SchemaState;
 use super::tls::{Connector, TlsError, TlsSettings};
 use crate::store::StoreError;
@@ -149,9 +150,31 @@ pub(super) struct Conn {
     statements: HashMap<&'static str, Statement>,
 }
 
-struct Manager {
+impl Conn {
+    /// One empty round trip: whether the database answered.
+    pub(super) fn ping(&mut self) -> bool {
+        self.client.simple_query("").is_ok()
+    }
+}
+
+pub(super) struct Manager {
     config: postgres::Config,
     connector: Connector,
+}
+
+impl Manager {
+    fn new(options: &PostgresOptions) -> Self {
+        let mut config = options.config.clone();
+        // A host that does not answer at all fails a connection in this time rather than in
+        // the system's (minutes), for the pool and for the health ping alike.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
+        Self {
+            config,
+            connector: options.connector.clone(),
+        }
+    }
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -184,6 +207,10 @@ impl r2d2::ManageConnection for Manager {
 pub(super) struct Pool {
     /// Always `Some` until dropped (see the `Drop` impl).
     pool: Option<r2d2::Pool<Manager>>,
+    /// Whether the database answered when last tried.
+    reach: Reach,
+    /// The pool's size.
+    max_size: u32,
 }
 
 impl Drop for Pool {
@@ -202,10 +229,7 @@ impl Drop for Pool {
 impl Pool {
     /// Connects once, so that a database that does not answer is reported at start.
     pub(super) fn connect(options: &PostgresOptions) -> Result<Self, OpenError> {
-        let manager = Manager {
-            config: options.config.clone(),
-            connector: options.connector.clone(),
-        };
+        let manager = Manager::new(options);
         // Tried here, so that the error says why rather than that the pool timed out.
         let first = r2d2::ManageConnection::connect(&manager).map_err(|e| {
             if e.as_db_error().is_some() {
@@ -228,15 +252,54 @@ impl Pool {
             .test_on_check_out(false)
             .build_unchecked(manager);
         drop(first);
-        Ok(Self { pool: Some(pool) })
+        Ok(Self {
+            pool: Some(pool),
+            reach: Reach::new(),
+            max_size: options.max_connections.max(1),
+        })
+    }
+
+    /// Starts pinging the database once a second, on a connection of its own, so that
+    /// [`Pool::reachable`] follows it (`reach.rs`).
+    pub(super) fn watch(&self, options: &PostgresOptions) -> Result<(), OpenError> {
+        self.reach
+            .watch(Manager::new(options))
+            .map_err(|e| OpenError::Unreachable(format!("cannot start the health ping: {e}")))
+    }
+
+    /// Whether the database answered when last tried: the last ping, unless a request has
+    /// failed to reach it since.
+    pub(super) fn reachable(&self) -> bool {
+        self.reach.up()
     }
 
     fn get(&self) -> Result<r2d2::PooledConnection<Manager>, Fail> {
         let pool = self.pool.as_ref().ok_or(Fail::Store(StoreError::Backend(
             "the store is closed".into(),
         )))?;
-        pool.get()
-            .map_err(|e| Fail::Store(StoreError::Backend(format!("no database connection: {e}"))))
+        // A connection the database closed (a restart) is known closed without a round trip:
+        // dropped here (the pool discards it), so that a one-statement write never fails on it.
+        for _ in 0..=self.max_size {
+            let conn = pool.get().map_err(|e| {
+                self.reach.down();
+                Fail::Store(StoreError::Backend(format!("no database connection: {e}")))
+            })?;
+            if !conn.client.is_closed() {
+                return Ok(conn);
+            }
+        }
+        self.reach.down();
+        Err(Fail::Store(StoreError::Backend(
+            "no database connection: every one the pool held had closed".into(),
+        )))
+    }
+
+    /// Notes in [`Pool::reachable`] a failure that says the database could not be reached.
+    fn observe<T>(&self, result: Result<T, Fail>) -> Result<T, Fail> {
+        if let Err(Fail::Db(e) | Fail::Commit(e)) = &result {
+            self.reach.saw(e);
+        }
+        result
     }
 
     /// Runs `work` in a transaction and commits it, trying again when the database aborted it
@@ -260,9 +323,36 @@ impl Pool {
                 tx.commit().map_err(Fail::Commit)?;
                 Ok(value)
             })();
+            let result = self.observe(result);
             match result {
                 Ok(value) => return Ok(value),
                 Err(Fail::Db(e)) if attempt < ATTEMPTS && retryable(&e) => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Runs `work`, one statement that writes, committed on its own: one round trip, and no
+    /// lock it takes is held while the relay sends another statement. (The client returns
+    /// only at the server's ReadyForQuery, which follows the commit and its WAL flush.) Tried
+    /// again only when the database says it did not commit it (a serialization failure or a
+    /// deadlock), never on a connection that broke: whether it committed is then unknown.
+    /// Statements after the writing one, if any, only read.
+    pub(super) fn write<T>(
+        &self,
+        mut work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
+    ) -> Result<T, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let result = (|| {
+                let mut conn = self.get()?;
+                let Conn { client, statements } = &mut *conn;
+                work(&mut Session { client, statements })
+            })();
+            let result = self.observe(result);
+            match result {
+                Ok(value) => return Ok(value),
+                Err(Fail::Db(e)) if attempt < ATTEMPTS && aborted(&e) => attempt += 1,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -281,6 +371,7 @@ impl Pool {
                 let Conn { client, statements } = &mut *conn;
                 work(&mut Session { client, statements })
             })();
+            let result = self.observe(result);
             match result {
                 Ok(value) => return Ok(value),
                 Err(Fail::Db(e)) if attempt < ATTEMPTS && retryable(&e) => attempt += 1,
@@ -292,8 +383,13 @@ impl Pool {
 
 /// Whether a transaction that failed with `e` may be run again from the start.
 fn retryable(e: &postgres::Error) -> bool {
-    e.is_closed()
-        || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+    e.is_closed() || aborted(e)
+}
+
+/// Whether the database aborted the transaction to keep transactions serializable or to break
+/// a deadlock: nothing of it committed.
+fn aborted(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
         || e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
 }
 
