@@ -98,7 +98,7 @@ pub async fn envelopes(
 ) -> Result<HttpResponse, ApiError> {
     let office = office_id(&path)?;
     let body = read_body(&req, payload, MAX_BATCH_BODY).await?;
-    authorize(&state, &req, office.clone(), &body)?;
+    authorize(&state, &req, office.clone(), &body).await?;
     let batch: BatchFetch = parse_json(&body)?;
     check_cases(&body, batch.cases.iter().map(|c| &c.mailbox))?;
     // The schema's integers are 64-bit signed, as JSON Schema's `int64` says.
@@ -107,11 +107,12 @@ pub async fn envelopes(
     }
     let slot = state.fetches.begin(office_slot(&office))?;
     let budget = state.settings.fetch_page_bytes;
-    let (pages, done) = read(&state, |s| {
+    let cases = batch.cases;
+    let (pages, done) = read(&state, move |s| {
         let mut pages = Vec::new();
         let mut left = budget;
         let mut done = 0;
-        for case in &batch.cases {
+        for case in &cases {
             if left == 0 {
                 break;
             }
@@ -133,7 +134,8 @@ pub async fn envelopes(
             });
         }
         Ok((pages, done))
-    })?;
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(slot.body(batch_page(&pages, done))?))
@@ -196,7 +198,7 @@ pub async fn markers(
 ) -> Result<HttpResponse, ApiError> {
     let office = office_id(&path)?;
     let body = read_body(&req, payload, MAX_BATCH_BODY).await?;
-    authorize(&state, &req, office.clone(), &body)?;
+    authorize(&state, &req, office.clone(), &body).await?;
     let batch: BatchMarkers = parse_json(&body)?;
     check_cases(&body, batch.markers.iter().map(|m| &m.mailbox))?;
     if batch
