@@ -5,6 +5,8 @@ pub mod batch;
 pub mod channels;
 pub mod handoffs;
 pub mod notes;
+#[cfg(feature = "openapi")]
+pub mod schema;
 
 use serde::{Deserialize, Serialize};
 
@@ -91,39 +93,15 @@ pub struct OpenMailbox {
     )]
     pub office: OfficeId,
     /// The mailbox to open.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
-            min_length = 22,
-            max_length = 22
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
     pub mailbox: MailboxId,
     /// The case's Ed25519 key; it must also sign this request.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub signing_key: [u8; 32],
     /// The case's X25519 HPKE key, which the office needs to open and answer messages.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub kem_key: [u8; 32],
     /// The solved proof of work, with the mailbox ID as context.
     pub pow: Solution,
@@ -242,15 +220,7 @@ pub struct CloseMailbox {
 #[serde(deny_unknown_fields)]
 pub struct StoredTally {
     /// The tally's random ID, which is also its place in the listing.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
-            min_length = 22,
-            max_length = 22
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
     pub id: TallyId,
     /// The sealed tally.
     #[serde(with = "crate::encoding::b64_vec")]
@@ -324,15 +294,7 @@ pub struct Marker {
 #[serde(deny_unknown_fields)]
 pub struct MailboxOpened {
     /// The mailbox opened.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
-            min_length = 22,
-            max_length = 22
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
     pub mailbox: MailboxId,
 }
 
@@ -377,39 +339,15 @@ pub struct EnvelopePage {
 #[serde(deny_unknown_fields)]
 pub struct InboxEntry {
     /// The mailbox.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
-            min_length = 22,
-            max_length = 22
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
     pub mailbox: MailboxId,
     /// The case's HPKE key.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub kem_key: [u8; 32],
     /// The case's signing key.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub signing_key: [u8; 32],
     /// How many envelopes the mailbox holds.
     pub envelopes: u64,

@@ -231,15 +231,7 @@ pub struct SignedCard {
     pub card: Vec<u8>,
     /// Ed25519 signature over `label || card`.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{85}[AQgw]$",
-            min_length = 86,
-            max_length = 86
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes64, inline))]
     pub signature: [u8; 64],
 }
 

@@ -70,15 +70,7 @@ impl Direction {
 pub struct Stanza {
     /// HPKE encapsulated key.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub enc: [u8; 32],
     /// The content key, sealed.
     #[serde(with = "b64_array")]
@@ -119,15 +111,7 @@ pub(crate) struct Wire {
     #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 2))]
     v: u64,
     /// The mailbox; must equal the path's.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
-            min_length = 22,
-            max_length = 22
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
     mailbox: MailboxId,
     /// Who wrote it to whom.
     direction: Direction,
@@ -136,15 +120,7 @@ pub(crate) struct Wire {
     stanzas: [Stanza; STANZAS],
     /// The commitment to the content key.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     commit: [u8; 32],
     /// ChaCha20-Poly1305 ciphertext; its length minus 16 must be a Padmé bucket of at least
     /// 512 bytes.

@@ -73,29 +73,13 @@ impl Party {
 #[serde(deny_unknown_fields)]
 pub struct Revocation {
     /// The handoff revoked.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
-            min_length = 22,
-            max_length = 22
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
     pub id: HandoffId,
     /// Who revoked it.
     pub by: Party,
     /// Signature over `HANDOFF_REVOCATION || id || party`.
     #[serde(with = "crate::encoding::b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{85}[AQgw]$",
-            min_length = 86,
-            max_length = 86
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes64, inline))]
     pub signature: [u8; 64],
 }
 

@@ -57,15 +57,7 @@ pub struct Challenge {
     pub v: u64,
     /// 16 random bytes; each challenge is accepted once.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
-            min_length = 22,
-            max_length = 22
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
     pub random: [u8; 16],
     /// Required leading zero bits.
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 40))]
@@ -74,15 +66,7 @@ pub struct Challenge {
     pub expires: u64,
     /// HMAC-SHA256 by the relay.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub mac: [u8; 32],
 }
 

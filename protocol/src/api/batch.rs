@@ -20,15 +20,7 @@ pub const MAX_BATCH_CASES: usize = 100;
 #[serde(deny_unknown_fields)]
 pub struct CaseCursor {
     /// The case's mailbox.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
-            min_length = 22,
-            max_length = 22
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
     pub mailbox: MailboxId,
     /// Envelopes after this sequence number are wanted (0: all); at most 2^63 - 1.
     #[cfg_attr(feature = "openapi", schema(maximum = 9_223_372_036_854_775_807_u64))]
@@ -54,15 +46,7 @@ pub struct BatchFetch {
 #[serde(deny_unknown_fields)]
 pub struct CasePage {
     /// The case's mailbox.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
-            min_length = 22,
-            max_length = 22
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
     pub mailbox: MailboxId,
     /// Envelopes after the case's cursor, in order; possibly not all of them.
     pub envelopes: Vec<StoredEnvelope>,
@@ -91,15 +75,7 @@ pub struct BatchPage {
 #[serde(deny_unknown_fields)]
 pub struct CaseMarker {
     /// The case's mailbox.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
-            min_length = 22,
-            max_length = 22
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
     pub mailbox: MailboxId,
     /// The sealed marker, 1 to [`super::MAX_MARKER_BYTES`] bytes.
     #[serde(with = "crate::encoding::b64_vec")]

@@ -44,15 +44,7 @@ pub struct OpenChannel {
     /// The third party's channel key for this handoff (Ed25519 public key): it signs the
     /// third party's requests on the channel (signer `third-party`).
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub third_party_key: [u8; 32],
     /// The notice, sealed to the third party.
     pub notice: Notice,

@@ -20,39 +20,15 @@ pub struct PutHandoff {
     #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 2))]
     pub v: u64,
     /// The case the handoff discloses from.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{21}[AQgw]$",
-            min_length = 22,
-            max_length = 22
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
     pub mailbox: MailboxId,
     /// SHA-256 of the consented proposal's bytes; the relay never sees the proposal.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub proposal_sha256: [u8; 32],
     /// The case key's consent over that hash.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{85}[AQgw]$",
-            min_length = 86,
-            max_length = 86
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes64, inline))]
     pub consent: [u8; 64],
     /// The proposal's last day: the relay releases nothing after it.
     #[cfg_attr(feature = "openapi", schema(value_type = u32, minimum = 0))]
@@ -73,29 +49,13 @@ pub struct Agreement {
     pub v: u64,
     /// The office key's agreement over the consented proposal's hash.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{85}[AQgw]$",
-            min_length = 86,
-            max_length = 86
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes64, inline))]
     pub agreement: [u8; 64],
     /// The office's key share, sealed to the third party.
     pub share: KeyShare,
     /// The third party's fetch key for this handoff (`crate::handoff::ChannelKeys::fetch`).
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub fetch_key: [u8; 32],
 }
 

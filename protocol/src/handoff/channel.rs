@@ -73,15 +73,7 @@ pub struct ChannelKeys {
 pub struct Notice {
     /// HPKE encapsulated key.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub enc: [u8; 32],
     /// HPKE ciphertext of `handoff id (16) || seed (32) || case KEM key (32) || office KEM key
     /// (32)`.

@@ -83,15 +83,7 @@ pub struct Package {
     pub v: u64,
     /// The HPKE encapsulated key from which the office recovers `K_o`.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub office_enc: [u8; 32],
     /// ChaCha20-Poly1305 (RFC 8439) of the padded disclosure under the package key, nonce zero
     /// (the key encrypts this one plaintext), AAD `HANDOFF_PACKAGE || handoff id`.
@@ -239,15 +231,7 @@ pub struct KeyShare {
     pub party: Party,
     /// HPKE encapsulated key.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
-            min_length = 43,
-            max_length = 43
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes32, inline))]
     pub enc: [u8; 32],
     /// HPKE ciphertext of the 32-byte key half.
     #[serde(with = "b64_vec")]
