@@ -44,6 +44,7 @@ use super::{
     NewPackage, NewTally, OfficeRecord, PackageRecord, Quotas, RawEnvelope, Store, StoreError,
     Swept, UsedToken,
 };
+use group::Group;
 pub use schema::{SCHEMA_VERSION, SchemaState};
 use session::Pool;
 pub use session::{OpenError, PostgresOptions};
@@ -51,6 +52,7 @@ pub use tls::{RootCert, SslMode, TlsError, TlsSettings};
 
 mod append;
 mod channels;
+mod group;
 mod import;
 mod mailboxes;
 mod maintenance;
@@ -68,6 +70,8 @@ mod tls;
 /// The PostgreSQL store.
 pub struct PostgresStore {
     pool: Pool,
+    /// This instance's appends, committed in groups.
+    appends: Group<append::Job>,
 }
 
 impl PostgresStore {
@@ -77,9 +81,17 @@ impl PostgresStore {
         match schema::state(&pool)? {
             SchemaState::Current => {
                 pool.watch(options)?;
-                Ok(Self { pool })
+                Ok(Self::on(pool))
             }
             other => Err(OpenError::Schema(other)),
+        }
+    }
+
+    /// The store on a pool that is connected and whose schema was checked.
+    fn on(pool: Pool) -> Self {
+        Self {
+            pool,
+            appends: Group::new(append::BATCH),
         }
     }
 
@@ -136,7 +148,8 @@ impl Store for PostgresStore {
         expiry: &Expiry,
         quotas: &Quotas,
     ) -> Result<u64, StoreError> {
-        append::append(&self.pool, id, envelope, expiry, quotas)
+        let job = append::Job::new(id, envelope, expiry, quotas)?;
+        append::append(&self.pool, &self.appends, job)
     }
 
     fn close_recording(
@@ -302,6 +315,8 @@ impl Store for PostgresStore {
 
 #[cfg(test)]
 mod copy_tests;
+#[cfg(test)]
+mod group_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -1,10 +1,14 @@
-//! Appending to a mailbox: one statement, committed on its own, that takes the office's lock
-//! only for itself and its commit.
+//! Appending to a mailbox: one statement that takes the office's lock only for itself and its
+//! commit, committed on its own when the instance appends nothing else at the time, or in one
+//! transaction with the appends that arrived while the previous batch ran (`group.rs`).
 
 use candor_protocol::{Envelope, MailboxId};
 
+use postgres::GenericClient;
+
+use super::group::{Answer, Group};
 use super::rows::{bound, int, u64_at};
-use super::session::{Fail, Pool, Session};
+use super::session::{Fail, Pool, Session, words};
 use crate::store::{Expiry, Quotas, StoreError};
 
 fn quota(what: &'static str) -> Fail {
@@ -35,59 +39,140 @@ const APPEND: &str = "WITH mb AS ( \
      e AS (INSERT INTO envelopes (mailbox, seq, json) SELECT id, last_seq, $2 FROM m) \
      SELECT last_seq FROM m";
 
-pub(super) fn append(
-    pool: &Pool,
-    id: &MailboxId,
-    envelope: &Envelope,
-    expiry: &Expiry,
-    quotas: &Quotas,
-) -> Result<u64, StoreError> {
-    let json = envelope.to_json();
-    let len = json.len() as u64;
-    let size = int(len)?;
-    let (envelopes, mailbox_bytes, office_bytes) = (
-        bound(quotas.envelopes_per_mailbox),
-        bound(quotas.bytes_per_mailbox),
-        bound(quotas.bytes_per_office),
-    );
-    let (earliest, latest, drawn) = (
-        int(expiry.earliest)?,
-        int(expiry.latest)?,
-        int(expiry.drawn)?,
-    );
-    pool.write(|s| {
-        let appended = s.query_opt(
+/// The most appends one batch takes: the office's lock is held across the batch's
+/// statements, so a larger batch shares one flush among more appends but makes the next
+/// wait longer.
+pub(super) const BATCH: usize = 32;
+
+/// Takes the lock of every mailbox of a batch, in the order of their IDs, before any office's:
+/// with [`LOCK_OFFICES`] after it, every batch takes its locks in one global order (mailboxes
+/// by ID, then offices by ID), and so does every single write (its mailbox, then its office),
+/// so no two of them can wait on each other in a cycle, on one instance or several.
+const LOCK_MAILBOXES: &str =
+    "SELECT id FROM mailboxes WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
+
+/// Takes the lock of every office a batch appends to, in the order of their IDs.
+const LOCK_OFFICES: &str = "SELECT id FROM offices \
+     WHERE id IN (SELECT office FROM mailboxes WHERE id = ANY($1)) \
+     ORDER BY id FOR NO KEY UPDATE";
+
+/// One append, with its parameters checked and converted before it is queued.
+pub(super) struct Job {
+    id: [u8; 16],
+    json: Vec<u8>,
+    len: u64,
+    size: i64,
+    envelopes: i64,
+    mailbox_bytes: i64,
+    office_bytes: i64,
+    earliest: i64,
+    latest: i64,
+    drawn: i64,
+    quotas: Quotas,
+}
+
+impl Job {
+    pub(super) fn new(
+        id: &MailboxId,
+        envelope: &Envelope,
+        expiry: &Expiry,
+        quotas: &Quotas,
+    ) -> Result<Self, StoreError> {
+        let json = envelope.to_json();
+        let len = json.len() as u64;
+        Ok(Self {
+            id: *id.as_bytes(),
+            json,
+            len,
+            size: int(len)?,
+            envelopes: bound(quotas.envelopes_per_mailbox),
+            mailbox_bytes: bound(quotas.bytes_per_mailbox),
+            office_bytes: bound(quotas.bytes_per_office),
+            earliest: int(expiry.earliest)?,
+            latest: int(expiry.latest)?,
+            drawn: int(expiry.drawn)?,
+            quotas: *quotas,
+        })
+    }
+
+    /// [`APPEND`] for this job: the envelope's number, or `None` if it wrote nothing.
+    fn run<C: GenericClient>(&self, s: &mut Session<'_, C>) -> Result<Option<u64>, Fail> {
+        let row = s.query_opt(
             APPEND,
             &[
-                &id.as_bytes().as_slice(),
-                &json,
-                &size,
-                &envelopes,
-                &mailbox_bytes,
-                &office_bytes,
-                &earliest,
-                &latest,
-                &drawn,
+                &self.id.as_slice(),
+                &self.json,
+                &self.size,
+                &self.envelopes,
+                &self.mailbox_bytes,
+                &self.office_bytes,
+                &self.earliest,
+                &self.latest,
+                &self.drawn,
             ],
         )?;
-        match appended {
-            Some(row) => u64_at(&row, "last_seq"),
-            None => Err(refused_append(s, id, len, quotas)?),
-        }
+        row.map(|row| u64_at(&row, "last_seq")).transpose()
+    }
+}
+
+/// Appends, grouped with the appends this instance is running at the same time.
+pub(super) fn append(pool: &Pool, group: &Group<Job>, job: Job) -> Answer {
+    group.submit(job, |jobs| batch(pool, jobs))
+}
+
+/// Runs one batch of appends: one alone as one statement committed on its own; several in one
+/// transaction, with one commit and one WAL flush for all of them (the relay's group commit, as
+/// sled's log has). A batch the database refused as a whole runs again one append at a time,
+/// so that no append fails for another's sake; a batch whose commit failed does not, since
+/// whether it committed is unknown.
+fn batch(pool: &Pool, jobs: Vec<Job>) -> Vec<Answer> {
+    if let [job] = jobs.as_slice() {
+        return vec![alone(pool, job)];
+    }
+    match together(pool, &jobs) {
+        Ok(numbers) => jobs
+            .iter()
+            .zip(numbers)
+            .map(|(job, number)| match number {
+                Some(number) => Ok(number),
+                None => pool.read(|s| Err(refused_append(s, job)?)),
+            })
+            .collect(),
+        Err(Fail::Commit(e)) => jobs
+            .iter()
+            .map(|_| Err(StoreError::Backend(words(&e))))
+            .collect(),
+        Err(_) => jobs.iter().map(|job| alone(pool, job)).collect(),
+    }
+}
+
+/// One append, as one statement committed on its own.
+fn alone(pool: &Pool, job: &Job) -> Answer {
+    pool.write(|s| match job.run(s)? {
+        Some(number) => Ok(number),
+        None => Err(refused_append(s, job)?),
+    })
+}
+
+/// Several appends in one transaction, after taking every lock they need in the global order.
+fn together(pool: &Pool, jobs: &[Job]) -> Result<Vec<Option<u64>>, Fail> {
+    let mut ids: Vec<&[u8]> = jobs.iter().map(|job| job.id.as_slice()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    pool.transact_failing(|s| {
+        s.query(LOCK_MAILBOXES, &[&ids])?;
+        s.query(LOCK_OFFICES, &[&ids])?;
+        jobs.iter().map(|job| job.run(s)).collect()
     })
 }
 
 /// Why [`APPEND`] wrote nothing, as the error the append answers.
-fn refused_append(
-    s: &mut Session<'_, postgres::Client>,
-    id: &MailboxId,
-    len: u64,
-    quotas: &Quotas,
-) -> Result<Fail, Fail> {
+fn refused_append(s: &mut Session<'_, postgres::Client>, job: &Job) -> Result<Fail, Fail> {
+    let (len, quotas) = (job.len, &job.quotas);
     let Some(row) = s.query_opt(
         "SELECT m.closed, m.count, m.bytes, o.bytes AS office_bytes FROM mailboxes m \
          JOIN offices o ON o.id = m.office WHERE m.id = $1",
-        &[&id.as_bytes().as_slice()],
+        &[&job.id.as_slice()],
     )?
     else {
         return Ok(Fail::Store(StoreError::NotFound));

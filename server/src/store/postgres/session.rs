@@ -308,8 +308,17 @@ impl Pool {
     /// committed is unknown.
     pub(super) fn transact<T>(
         &self,
-        mut work: impl FnMut(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T, Fail>,
+        work: impl FnMut(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T, Fail>,
     ) -> Result<T, StoreError> {
+        self.transact_failing(work).map_err(Into::into)
+    }
+
+    /// As [`Pool::transact`], saying how it failed: whether the commit was sent
+    /// ([`Fail::Commit`]) or the transaction rolled back.
+    pub(super) fn transact_failing<T>(
+        &self,
+        mut work: impl FnMut(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T, Fail>,
+    ) -> Result<T, Fail> {
         let mut attempt = 1;
         loop {
             let result = (|| {
@@ -327,7 +336,7 @@ impl Pool {
             match result {
                 Ok(value) => return Ok(value),
                 Err(Fail::Db(e)) if attempt < ATTEMPTS && retryable(&e) => attempt += 1,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
     }

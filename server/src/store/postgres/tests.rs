@@ -81,9 +81,7 @@ impl Schema {
     /// Opens a store on it whatever its schema's version, as no relay does: to fill a
     /// database of an older version before migrating it.
     pub(crate) fn open_unchecked(&self) -> PostgresStore {
-        PostgresStore {
-            pool: super::session::Pool::connect(&self.options()).expect("connect"),
-        }
+        PostgresStore::on(super::session::Pool::connect(&self.options()).expect("connect"))
     }
 
     /// Runs `sql` in the schema, as an operator at `psql` would.
