@@ -61,15 +61,7 @@ pub struct RegisterOffice {
 #[serde(deny_unknown_fields)]
 pub struct OfficeSaved {
     /// The office ID.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$",
-            min_length = 3,
-            max_length = 32
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::OfficeName, inline))]
     pub office: OfficeId,
 }
 
@@ -82,15 +74,7 @@ pub struct OpenMailbox {
     #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 2))]
     pub v: u64,
     /// The office the case is with.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$",
-            min_length = 3,
-            max_length = 32
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::OfficeName, inline))]
     pub office: OfficeId,
     /// The mailbox to open.
     #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Id16, inline))]
@@ -224,15 +208,7 @@ pub struct StoredTally {
     pub id: TallyId,
     /// The sealed tally.
     #[serde(with = "crate::encoding::b64_vec")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{309}[AQgw]$",
-            min_length = 310,
-            max_length = 310
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::SealedTally, inline))]
     pub sealed: Vec<u8>,
 }
 
@@ -276,15 +252,7 @@ pub struct Closed {
 pub struct Marker {
     /// The sealed marker, at most [`MAX_MARKER_BYTES`].
     #[serde(with = "crate::encoding::b64_vec")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$",
-            min_length = 2,
-            max_length = 342
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::SealedMarker, inline))]
     pub sealed: Vec<u8>,
 }
 

@@ -79,15 +79,7 @@ pub struct CaseMarker {
     pub mailbox: MailboxId,
     /// The sealed marker, 1 to [`super::MAX_MARKER_BYTES`] bytes.
     #[serde(with = "crate::encoding::b64_vec")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$",
-            min_length = 2,
-            max_length = 342
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::SealedMarker, inline))]
     pub sealed: Vec<u8>,
 }
 

@@ -31,15 +31,7 @@ pub struct OpenChannel {
     #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 2))]
     pub v: u64,
     /// The office whose key signs; the channel belongs to it, and to no case.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[a-z0-9](?:[a-z0-9-]{1,30})[a-z0-9]$",
-            min_length = 3,
-            max_length = 32
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::OfficeName, inline))]
     pub office: OfficeId,
     /// The third party's channel key for this handoff (Ed25519 public key): it signs the
     /// third party's requests on the channel (signer `third-party`).
