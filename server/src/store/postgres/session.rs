@@ -349,29 +349,26 @@ impl Pool {
     /// Statements after the writing one, if any, only read.
     pub(super) fn write<T>(
         &self,
-        mut work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
+        work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
     ) -> Result<T, StoreError> {
-        let mut attempt = 1;
-        loop {
-            let result = (|| {
-                let mut conn = self.get()?;
-                let Conn { client, statements } = &mut *conn;
-                work(&mut Session { client, statements })
-            })();
-            let result = self.observe(result);
-            match result {
-                Ok(value) => return Ok(value),
-                Err(Fail::Db(e)) if attempt < ATTEMPTS && aborted(&e) => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        self.autocommit(work, aborted)
     }
 
     /// Runs `work`, a read, outside an explicit transaction (each statement sees what had
     /// committed when it started), trying again on a connection that broke.
     pub(super) fn read<T>(
         &self,
+        work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
+    ) -> Result<T, StoreError> {
+        self.autocommit(work, retryable)
+    }
+
+    /// Runs `work` outside an explicit transaction, again while it fails with an error that
+    /// `again` accepts, up to [`ATTEMPTS`] in all.
+    fn autocommit<T>(
+        &self,
         mut work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
+        again: fn(&postgres::Error) -> bool,
     ) -> Result<T, StoreError> {
         let mut attempt = 1;
         loop {
@@ -383,7 +380,7 @@ impl Pool {
             let result = self.observe(result);
             match result {
                 Ok(value) => return Ok(value),
-                Err(Fail::Db(e)) if attempt < ATTEMPTS && retryable(&e) => attempt += 1,
+                Err(Fail::Db(e)) if attempt < ATTEMPTS && again(&e) => attempt += 1,
                 Err(e) => return Err(e.into()),
             }
         }
