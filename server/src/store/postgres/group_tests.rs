@@ -72,6 +72,11 @@ fn concurrent_appends_at_two_instances_share_commits_and_each_keeps_its_own_answ
         instances.iter().map(|s| s.appends.shared()).sum::<u64>() > 0,
         "no two appends ever shared a transaction"
     );
+    assert_eq!(
+        super::append::FELL_BACK.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "a batch failed and ran again one append at a time"
+    );
     let mut numbers: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for (case, answer) in answers {
         if case == usize::MAX {
