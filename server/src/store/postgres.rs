@@ -29,12 +29,13 @@
 //! (once a second, on a connection of its own) and that a request which could not reach it
 //! clears (`reach.rs`): `GET /v1/health` answers from it without a query.
 //!
-//! The backend's files, by concept: `session.rs` (pool, transactions, retries), `reach.rs`
-//! (whether the database answers), `schema.rs`
-//! (migrations), `pgpass.rs` (the password, as libpq finds it), `tls.rs` (`sslmode` and
-//! `sslrootcert`, as libpq reads them), `rows.rs` (typed columns), `offices.rs`,
-//! `mailboxes.rs`, `append.rs`, `packages.rs`, `channels.rs`, `notes.rs`,
-//! `maintenance.rs` (sweep and check).
+//! The backend's files, by concept: `connect.rs` (options, connections, why opening failed),
+//! `session.rs` (pool, transactions, retries), `reach.rs` (whether the database answers),
+//! `version.rs` and `schema.rs` (the schema's version, migrations), `pgpass.rs` (the password,
+//! as libpq finds it), `tls.rs` (`sslmode` and `sslrootcert`, as libpq reads them), `rows.rs`
+//! (typed columns), `group.rs` (group commit), `offices.rs`, `mailboxes.rs`, `append.rs` (with
+//! `append/together.rs`, a batch of appends), `packages.rs`, `channels.rs`, `notes.rs`,
+//! `tallies.rs`, `maintenance.rs` (sweep and check), `import.rs` (`candor-server copy`).
 
 use candor_protocol::api::{InboxEntry, StoredTally};
 use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, TallyId};
@@ -44,14 +45,15 @@ use super::{
     NewPackage, NewTally, OfficeRecord, PackageRecord, Quotas, RawEnvelope, Store, StoreError,
     Swept, UsedToken,
 };
+pub use connect::{OpenError, PostgresOptions};
 use group::Group;
-pub use schema::{SCHEMA_VERSION, SchemaState};
 use session::Pool;
-pub use session::{OpenError, PostgresOptions};
 pub use tls::{RootCert, SslMode, TlsError, TlsSettings};
+pub use version::{SCHEMA_VERSION, SchemaState};
 
 mod append;
 mod channels;
+mod connect;
 mod group;
 mod import;
 mod mailboxes;
@@ -66,6 +68,7 @@ mod schema;
 mod session;
 mod tallies;
 mod tls;
+mod version;
 
 /// The PostgreSQL store.
 pub struct PostgresStore {

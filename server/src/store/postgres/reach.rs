@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use postgres::error::SqlState;
 
-use super::session::{Conn, Manager};
+use super::connect::{Conn, Manager};
 
 /// How often the database is pinged.
 const EVERY: Duration = Duration::from_secs(1);

@@ -1,13 +1,10 @@
 //! The schema and its migrations, embedded in the binary. `candor-server migrate` applies them;
 //! the relay refuses at start a database whose schema is missing or of another version.
 
-use std::fmt;
-
-use super::session::{Fail, OpenError, Pool};
+use super::connect::OpenError;
+use super::session::{Fail, Pool};
+pub use super::version::{SCHEMA_VERSION, SchemaState};
 use crate::store::StoreError;
-
-/// The schema version this relay reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
 
 /// Each migration, by the version it brings the schema to, in order. Migration 1 creates
 /// `candor_schema`; every later one ends by setting its version there.
@@ -15,41 +12,6 @@ const MIGRATIONS: [(u32, &str); 2] = [
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_channels_notes.sql")),
 ];
-
-/// What the database holds, as this relay sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SchemaState {
-    /// No Candor tables: `candor-server migrate` creates them.
-    Empty,
-    /// An older schema: `candor-server migrate` brings it up to date.
-    Older(u32),
-    /// This relay's schema.
-    Current,
-    /// A newer relay's schema: this relay must not touch it.
-    Newer(u32),
-}
-
-impl fmt::Display for SchemaState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SchemaState::Empty => write!(
-                f,
-                "the database holds no Candor schema; run `candor-server migrate` to create it"
-            ),
-            SchemaState::Older(v) => write!(
-                f,
-                "the database's schema is version {v}, older than this relay's {SCHEMA_VERSION}; run `candor-server migrate`"
-            ),
-            SchemaState::Current => {
-                write!(f, "the schema is at version {SCHEMA_VERSION}, this relay's")
-            }
-            SchemaState::Newer(v) => write!(
-                f,
-                "the database's schema is version {v}, newer than this relay's {SCHEMA_VERSION}; run the newer candor-server"
-            ),
-        }
-    }
-}
 
 /// The schema's state.
 pub(super) fn state(pool: &Pool) -> Result<SchemaState, OpenError> {
