@@ -120,7 +120,7 @@ pub(super) fn append(pool: &Pool, group: &Group<Job>, job: Job) -> Answer {
 /// sled's log has). A batch the database refused as a whole runs again one append at a time,
 /// so that no append fails for another's sake; a batch whose commit failed does not, since
 /// whether it committed is unknown.
-fn batch(pool: &Pool, jobs: Vec<Job>) -> Vec<Answer> {
+pub(super) fn batch(pool: &Pool, jobs: Vec<Job>) -> Vec<Answer> {
     if let [job] = jobs.as_slice() {
         return vec![alone(pool, job)];
     }

@@ -101,3 +101,51 @@ fn concurrent_appends_at_two_instances_share_commits_and_each_keeps_its_own_answ
     }
     assert_eq!(instances[0].check().unwrap().mailboxes, 7);
 }
+
+#[test]
+fn an_office_quota_that_holds_one_of_a_batchs_appends_takes_that_one_and_refuses_the_other() {
+    if skipped() {
+        return;
+    }
+    // Arrange: an office with two cases, and a byte quota with room for one more envelope of
+    // the two but not for both.
+    let schema = Schema::migrated();
+    let store = schema.open();
+    let office = conformance::registered(&store, "office");
+    let (a, b) = (
+        conformance::TestCase::new(&office),
+        conformance::TestCase::new(&office),
+    );
+    let mut held = 0;
+    for case in [&a, &b] {
+        let new = case.new_mailbox(&office, conformance::RETAINED);
+        held += new.first.to_json().len() as u64;
+        store
+            .open_mailbox(&new, &conformance::pow(), &quotas())
+            .unwrap();
+    }
+    let (first, second) = (a.envelope("first"), b.envelope("second"));
+    let quotas = crate::store::Quotas {
+        bytes_per_office: held + first.to_json().len() as u64 + 10,
+        ..quotas()
+    };
+    let jobs = [(&a, &first), (&b, &second)].map(|(case, envelope)| {
+        super::append::Job::new(&case.id(), envelope, &conformance::keeping(), &quotas).unwrap()
+    });
+
+    // Act: both in one batch.
+    let answers = super::append::batch(&store.pool, jobs.into());
+
+    // Assert: the first fits and is appended; the second is refused for the office's bytes;
+    // the batch's statement ran (it held both back for their sum) rather than failing.
+    assert_eq!(answers[0], Ok(2));
+    assert!(
+        matches!(&answers[1], Err(StoreError::Quota(why)) if why.contains("office")),
+        "{answers:?}"
+    );
+    assert_eq!(conformance::all_envelopes(&store, &b.id()).len(), 1);
+    assert_eq!(
+        super::append::FELL_BACK.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}
