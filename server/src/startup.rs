@@ -3,7 +3,7 @@
 //! SIGTERM (or a handle's `stop`), drains, then flushes the store.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,9 +25,14 @@ use crate::invite::RelaySecret;
 use crate::metrics::Metrics;
 use crate::routes::{self, pattern};
 use crate::state::AppState;
-use crate::store::sled::SledStore;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::sweeper;
+
+pub use error::{StartupError, io_words};
+pub use opening::{open_postgres, open_store};
+
+mod error;
+mod opening;
 
 /// The sled store's directory inside the data directory.
 pub const STORE_DIR: &str = "store";
@@ -35,81 +40,6 @@ pub const STORE_DIR: &str = "store";
 /// Most request IDs the replay cache holds at once: 20 k signed requests a second over the
 /// default 120 s window, more than the relay serves on two cores (`docs/benchmarks.md`).
 const REPLAY_CAPACITY: usize = 2_500_000;
-
-/// Why the relay could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StartupError {
-    /// The data directory or `relay.key` could not be used.
-    #[error("cannot use the data directory {path}: {}", io_words(cause))]
-    DataDir {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        cause: std::io::Error,
-    },
-    /// The store's files are damaged where they must be whole: nothing was changed.
-    #[error(
-        "the store in {path} is damaged: {cause}; the relay will not start on it. \
-         `candor-server check --read-only` reports what is readable without changing anything; \
-         restore the data directory from a backup (docs/operating.md, \"Durability\")"
-    )]
-    Damaged {
-        /// The directory.
-        path: PathBuf,
-        /// Where and what.
-        cause: StoreError,
-    },
-    /// Another `candor-server` (a relay or `check`) holds the store.
-    #[error(
-        "the store in {path} is in use by another candor-server (a relay, or `check`): stop it \
-         first, or run `candor-server check --read-only`, which reads a private copy"
-    )]
-    Locked {
-        /// The directory.
-        path: PathBuf,
-    },
-    /// The store could not be opened.
-    #[error("cannot open the store in {path}: {cause}")]
-    Store {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        cause: StoreError,
-    },
-    /// The PostgreSQL store could not be opened: a URL that does not parse, a server that does
-    /// not answer, or a schema of another version.
-    #[error("cannot open the PostgreSQL store: {0}")]
-    Postgres(crate::store::postgres::OpenError),
-    /// The metrics listener could not be bound.
-    #[error(
-        "cannot listen for metrics on {addr}: {} (set `metrics_listen`, or `off`)",
-        io_words(cause)
-    )]
-    MetricsListen {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        cause: std::io::Error,
-    },
-    /// The listener could not be bound.
-    #[error(
-        "cannot listen on {addr}: {} (choose another `--listen` address or port)",
-        io_words(cause)
-    )]
-    Listen {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        cause: std::io::Error,
-    },
-    /// The TLS certificate or key could not be used.
-    #[error("bad TLS setting: {0}")]
-    Tls(String),
-    /// A thread could not be started.
-    #[error("cannot start a thread: {0}")]
-    Thread(std::io::Error),
-}
 
 /// The metrics listener's task, a handle to stop it, and where it listens.
 type MetricsTask = (JoinHandle<std::io::Result<()>>, ServerHandle, SocketAddr);
@@ -351,83 +281,6 @@ fn metrics_server(
     tracing::info!(port = bound.port(), "metrics listener started");
     let handle = server.handle();
     Ok((tokio::spawn(server), handle, bound))
-}
-
-/// Opens the sled store, retrying briefly while a previous instance in this process releases
-/// its lock.
-/// An I/O error in words: what happened, without Rust's `(os error N)`.
-pub fn io_words(e: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match e.kind() {
-        ErrorKind::PermissionDenied => {
-            "permission denied: the user the relay runs as cannot write there; give it a \
-             directory it owns"
-                .into()
-        }
-        ErrorKind::AddrInUse => "the address is already in use, by another program".into(),
-        ErrorKind::AddrNotAvailable => "that address is not one of this machine's".into(),
-        ErrorKind::NotFound => "a directory on the way does not exist".into(),
-        ErrorKind::ReadOnlyFilesystem => "the file system is read-only".into(),
-        ErrorKind::StorageFull => "the disk is full".into(),
-        _ => {
-            let text = e.to_string();
-            match text.find(" (os error") {
-                Some(i) => text[..i].to_owned(),
-                None => text,
-            }
-        }
-    }
-}
-
-impl From<crate::store::postgres::OpenError> for StartupError {
-    fn from(e: crate::store::postgres::OpenError) -> Self {
-        StartupError::Postgres(e)
-    }
-}
-
-/// Opens the PostgreSQL store named by `url` (`settings.store`), on a blocking thread: the
-/// driver blocks.
-pub async fn open_postgres(
-    url: &str,
-    settings: &Settings,
-) -> Result<crate::store::postgres::PostgresStore, StartupError> {
-    use crate::store::postgres::{PostgresOptions, PostgresStore};
-    let options =
-        PostgresOptions::from_settings(url, settings.store_password.as_ref().map(|p| p.expose()))?;
-    tokio::task::spawn_blocking(move || PostgresStore::open(&options))
-        .await
-        .map_err(|e| StartupError::Thread(std::io::Error::other(e)))?
-        .map_err(StartupError::Postgres)
-}
-
-pub fn open_store(dir: &Path, cache_bytes: u64) -> Result<SledStore, StartupError> {
-    let mut tries = 0;
-    loop {
-        match SledStore::open(dir, cache_bytes) {
-            Ok(s) => return Ok(s),
-            Err(e) if tries < 20 && e.to_string().contains("lock") => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(e) if e.to_string().contains("lock") => {
-                return Err(StartupError::Locked {
-                    path: dir.to_owned(),
-                });
-            }
-            Err(source @ StoreError::Damaged { .. }) => {
-                return Err(StartupError::Damaged {
-                    path: dir.to_owned(),
-                    cause: source,
-                });
-            }
-            Err(source) => {
-                return Err(StartupError::Store {
-                    path: dir.to_owned(),
-                    cause: source,
-                });
-            }
-        }
-    }
 }
 
 fn tls_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, StartupError> {
