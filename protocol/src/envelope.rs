@@ -74,15 +74,7 @@ pub struct Stanza {
     pub enc: [u8; 32],
     /// The content key, sealed.
     #[serde(with = "b64_array")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{64}$",
-            min_length = 64,
-            max_length = 64
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes48, inline))]
     pub key: [u8; WRAPPED_KEY_LEN],
 }
 

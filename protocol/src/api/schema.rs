@@ -57,6 +57,13 @@ string!(
     43
 );
 string!(
+    /// 48 bytes, base64url without padding: a sealed 32-byte key (with its 16-byte tag).
+    Bytes48,
+    "^[A-Za-z0-9_-]{64}$",
+    64,
+    64
+);
+string!(
     /// 64 bytes, base64url without padding: an Ed25519 signature.
     Bytes64,
     "^[A-Za-z0-9_-]{85}[AQgw]$",

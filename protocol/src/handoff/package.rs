@@ -235,15 +235,7 @@ pub struct KeyShare {
     pub enc: [u8; 32],
     /// HPKE ciphertext of the 32-byte key half.
     #[serde(with = "b64_vec")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(
-            value_type = String,
-            pattern = "^[A-Za-z0-9_-]{64}$",
-            min_length = 64,
-            max_length = 64
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::api::schema::Bytes48, inline))]
     pub ct: Vec<u8>,
 }
 

@@ -17,6 +17,7 @@ use candor_protocol::api::batch::{
 use candor_protocol::{MailboxId, OfficeId};
 use sha2::{Digest as _, Sha256};
 
+use super::mailboxes::page_fields;
 use super::offices::{authorize, office_id};
 use super::{blocking, durable, json, other_version, parse_json, read, read_body};
 use crate::error::ApiError;
@@ -156,17 +157,9 @@ fn batch_page(pages: &[Read], done: usize) -> Vec<u8> {
             out.push(b',');
         }
         // Writing to a Vec cannot fail.
-        let _ = write!(out, "{{\"mailbox\":\"{}\",\"envelopes\":[", page.mailbox);
-        for (j, e) in page.envelopes.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            let _ = write!(out, "{{\"seq\":{},\"envelope\":", e.seq);
-            out.extend_from_slice(&e.json);
-            out.push(b'}');
-        }
-        let next = page.envelopes.last().map_or(page.after, |e| e.seq);
-        let _ = write!(out, "],\"next\":{next},\"closed\":{}}}", page.closed);
+        let _ = write!(out, "{{\"mailbox\":\"{}\",", page.mailbox);
+        page_fields(&mut out, &page.envelopes, page.after, page.closed);
+        out.push(b'}');
     }
     let _ = write!(out, "],\"done\":{done}}}");
     out

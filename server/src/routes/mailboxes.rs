@@ -297,11 +297,20 @@ pub async fn list(
 /// check`), so the bytes are those `serde_json` would write for the parsed page, without
 /// parsing and re-encoding every envelope.
 fn envelope_page(envelopes: &[RawEnvelope], after: u64, closed: bool) -> Vec<u8> {
-    use std::io::Write as _;
-    let next = envelopes.last().map_or(after, |e| e.seq);
     let len: usize = envelopes.iter().map(|e| e.json.len() + 40).sum();
     let mut out = Vec::with_capacity(len + 48);
-    out.extend_from_slice(b"{\"envelopes\":[");
+    out.push(b'{');
+    page_fields(&mut out, envelopes, after, closed);
+    out.push(b'}');
+    out
+}
+
+/// The fields of a page of one case's envelopes, `"envelopes":[…],"next":N,"closed":B`, with
+/// each envelope's stored JSON as it is: for [`envelope_page`] and the office's batch page.
+pub(super) fn page_fields(out: &mut Vec<u8>, envelopes: &[RawEnvelope], after: u64, closed: bool) {
+    use std::io::Write as _;
+    let next = envelopes.last().map_or(after, |e| e.seq);
+    out.extend_from_slice(b"\"envelopes\":[");
     for (i, e) in envelopes.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -311,8 +320,7 @@ fn envelope_page(envelopes: &[RawEnvelope], after: u64, closed: bool) -> Vec<u8>
         out.extend_from_slice(&e.json);
         out.push(b'}');
     }
-    let _ = write!(out, "],\"next\":{next},\"closed\":{closed}}}");
-    out
+    let _ = write!(out, "],\"next\":{next},\"closed\":{closed}");
 }
 
 /// `DELETE /v1/mailboxes/{mailbox}`: deletes the case at once, from every tree.

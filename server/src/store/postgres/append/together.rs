@@ -1,6 +1,6 @@
 //! Several appends in one transaction: every lock they need, taken in the global order, then
-//! one statement for each round of distinct mailboxes, so a batch costs the database three
-//! round trips and one flush however many appends it holds.
+//! one statement for each round of distinct mailboxes, so a batch whose mailboxes are distinct
+//! costs the database three round trips and one flush however many appends it holds.
 
 use super::Job;
 use crate::store::StoreError;
