@@ -295,7 +295,14 @@ async fn drive(
                 let t = Instant::now();
                 match one(&mut next).await {
                     Ok(()) => latencies.push(t.elapsed()),
-                    Err(_) => errors += 1,
+                    Err(e) => {
+                        // Counted in the table; the first of each worker also said, so that a
+                        // failure can be looked into.
+                        if errors == 0 {
+                            eprintln!("{}: worker {worker}: {e:#}", phase.name());
+                        }
+                        errors += 1;
+                    }
                 }
             }
             anyhow::Ok((latencies, errors, signed_late))
