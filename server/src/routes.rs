@@ -256,50 +256,53 @@ where
 
 /// Remembers an accepted signed request in the store, for a store several relay instances
 /// share (`Store::remember_request`), after the in-memory cache took it: a request replayed to
-/// another instance is then refused there too. Stored under a digest of the signing key, the
-/// request ID and the timestamp (no mailbox ID, no key), until the window after the
-/// timestamp, rounded up to the minute (no exact time).
+/// another instance is then refused there too.
 pub async fn remember_shared(
     state: &AppState,
     auth: &candor_protocol::request::RequestAuth,
     key: &[u8; 32],
 ) -> Result<(), ApiError> {
-    use sha2::{Digest, Sha256};
-    if state.store.runs_inline() {
-        // One process: its in-memory cache is the whole relay's.
+    let Some(entry) = shared_entry(state, auth, key) else {
         return Ok(());
-    }
-    let mut hash = Sha256::new();
-    hash.update(REPLAY_ID_LABEL);
-    hash.update(key);
-    hash.update(auth.request_id.as_bytes());
-    hash.update(auth.timestamp.to_be_bytes());
-    let id: [u8; 32] = hash.finalize().into();
-    let expires = auth
-        .timestamp
-        .saturating_add(state.settings.request_window_secs)
-        .div_ceil(60)
-        .saturating_mul(60);
-    if read(state, move |s| s.remember_request(&id, expires)).await? {
+    };
+    if state.store.remember(entry).await.map_err(store_error)? {
         Ok(())
     } else {
         Err(ApiError::ReplayedRequest)
     }
 }
 
+/// What [`remember_shared`] stores for a request: a digest of the signing key, the request ID
+/// and the timestamp (no mailbox ID, no key), kept until the window after the timestamp,
+/// rounded up to the minute (no exact time). `None` for a store that serves one relay process:
+/// its in-memory cache is the whole relay's.
+pub fn shared_entry(
+    state: &AppState,
+    auth: &candor_protocol::request::RequestAuth,
+    key: &[u8; 32],
+) -> Option<crate::store::Remembered> {
+    use sha2::{Digest, Sha256};
+    if state.store.runs_inline() {
+        return None;
+    }
+    let mut hash = Sha256::new();
+    hash.update(REPLAY_ID_LABEL);
+    hash.update(key);
+    hash.update(auth.request_id.as_bytes());
+    hash.update(auth.timestamp.to_be_bytes());
+    let expires = auth
+        .timestamp
+        .saturating_add(state.settings.request_window_secs)
+        .div_ceil(60)
+        .saturating_mul(60);
+    Some(crate::store::Remembered {
+        id: hash.finalize().into(),
+        expires,
+    })
+}
+
 /// The label of the digest a shared replay cache keeps (`remember_shared`).
 const REPLAY_ID_LABEL: &[u8] = b"candor/v1/replay-id";
-
-/// Runs a store write that only queues inline: an append takes an office's lock for a few
-/// microseconds, writes its envelope into the page cache and queues its changes (the flusher
-/// does the disk work), so a thread hop would cost more than it saves.
-pub async fn queue<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-{
-    inline(state, f).await
-}
 
 /// Runs a store write on a blocking thread: a transaction may wait for an office's lock or
 /// for sled to write out a full log buffer, and must not stall the HTTP worker meanwhile.

@@ -2,7 +2,10 @@
 //! default ([`sled::SledStore`]); PostgreSQL ([`postgres::PostgresStore`]) serves several relay
 //! instances on one database. One conformance suite runs against both.
 //!
-//! Every method is blocking: callers run them on a blocking thread. Every write is atomic (a
+//! Every method is blocking, and callers run them on a blocking thread, except the calls every
+//! signed request makes ([`Store::lookup`], [`Store::remember`], [`Store::page`]) and the
+//! append ([`Store::append_later`]): they answer with a future, so that a backend may batch
+//! the concurrent requests' calls (PostgreSQL does) without a thread per caller. Every write is atomic (a
 //! mailbox is whole or wholly gone, and its expiry index entry moves with it) but only durable
 //! after [`Store::flush`], which the group-commit flusher calls (`crate::durability`). A backend
 //! may also hold a write back from plain reads until then (sled does, to apply a whole group
@@ -29,6 +32,24 @@ pub use records::{
     PackageRecord, RawEnvelope, TokenKind, UsedToken,
 };
 pub use reports::{CheckReport, Compacted, Swept};
+
+/// The answer of a store call that may come later ([`Store::lookup`], [`Store::remember`],
+/// [`Store::page`], [`Store::append_later`]).
+pub type Later<T> = std::pin::Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
+
+/// A mailbox with its office's record (`None` if the office is gone), as a signed request's
+/// check reads them.
+pub type Found = Option<(MailboxRecord, Option<OfficeRecord>)>;
+
+/// A signed request's entry in a replay cache that several relay instances share
+/// ([`Store::remember_request`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Remembered {
+    /// A digest of the signing key, the request ID and the timestamp: it names no mailbox.
+    pub id: [u8; 32],
+    /// When it may be forgotten (Unix seconds, coarse).
+    pub expires: u64,
+}
 
 /// The relay's storage.
 pub trait Store: Send + Sync + 'static {
@@ -225,15 +246,60 @@ pub trait Store: Send + Sync + 'static {
     }
     /// A mailbox by ID with its office's record (`None` if the office is gone), as a signed
     /// request's check reads them: one round trip where the backend can join them.
-    fn mailbox_with_office(
-        &self,
-        id: &MailboxId,
-    ) -> Result<Option<(MailboxRecord, Option<OfficeRecord>)>, StoreError> {
+    fn mailbox_with_office(&self, id: &MailboxId) -> Result<Found, StoreError> {
         let Some(mailbox) = self.mailbox(id)? else {
             return Ok(None);
         };
         let office = self.office(&mailbox.office)?;
         Ok(Some((mailbox, office)))
+    }
+    /// As [`Store::mailbox_with_office`], as a future. A backend that batches the concurrent
+    /// requests' lookups (PostgreSQL) answers once the batch has run; the default answers at
+    /// once, on the caller's thread, so a store that does not [`Store::runs_inline`] must
+    /// override it.
+    fn lookup(&self, id: MailboxId) -> Later<Found> {
+        Box::pin(std::future::ready(self.mailbox_with_office(&id)))
+    }
+    /// As [`Store::append`], as a future (see [`Store::lookup`]): PostgreSQL commits the
+    /// appends that arrive together in one transaction.
+    fn append_later(
+        &self,
+        id: MailboxId,
+        envelope: Envelope,
+        expiry: Expiry,
+        quotas: Quotas,
+    ) -> Later<u64> {
+        Box::pin(std::future::ready(
+            self.append(&id, &envelope, &expiry, &quotas),
+        ))
+    }
+    /// As [`Store::remember_request`], as a future (see [`Store::lookup`]).
+    fn remember(&self, entry: Remembered) -> Later<bool> {
+        Box::pin(std::future::ready(
+            self.remember_request(&entry.id, entry.expires),
+        ))
+    }
+    /// Remembers `entry`, if given, as [`Store::remember_request`] does, and then reads a page
+    /// as [`Store::envelopes_within`] does: `None`, and no page read, if the entry was already
+    /// remembered (the request is a replay). As a future (see [`Store::lookup`]).
+    fn page(
+        &self,
+        entry: Option<Remembered>,
+        id: MailboxId,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Later<Option<Vec<RawEnvelope>>> {
+        let page = || {
+            if let Some(entry) = entry
+                && !self.remember_request(&entry.id, entry.expires)?
+            {
+                return Ok(None);
+            }
+            self.envelopes_within(&id, after, limit, max_bytes)
+                .map(Some)
+        };
+        Box::pin(std::future::ready(page()))
     }
     /// Whether the store could be reached when last tried, without trying now: `GET
     /// /v1/health` answers from it, so it must cost no more than reading a flag. A store in

@@ -177,7 +177,7 @@ pub async fn consent(
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
     let mailbox_id = put.mailbox;
-    let (mailbox, office) = read(&state, move |s| s.mailbox_with_office(&mailbox_id))
+    let (mailbox, office) = super::mailboxes::lookup(&state, mailbox_id)
         .await?
         .map_or((None, None), |(m, o)| (Some(m), o));
     let key = match auth.signer {

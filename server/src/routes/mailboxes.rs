@@ -8,13 +8,15 @@ use candor_protocol::api::{Appended, MailboxOpened, OPEN_MAILBOX_VERSION, OpenMa
 use candor_protocol::{Direction, Envelope, MailboxId, Signer, SigningPublicKey};
 
 use super::{
-    Page, blocking, durable, expiry, json, other_version, parse_json, parse_query, queue, quotas,
-    read, read_body, storage_room,
+    Page, blocking, durable, expiry, json, other_version, parse_json, parse_query, quotas, read,
+    read_body, storage_room, store_error,
 };
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{NewMailbox, OfficeRecord, RawEnvelope, TokenKind, UsedToken};
+use crate::store::{
+    Found, NewMailbox, OfficeRecord, RawEnvelope, Remembered, TokenKind, UsedToken,
+};
 
 pub(super) fn mailbox_id(raw: &str) -> Result<MailboxId, ApiError> {
     raw.parse()
@@ -36,11 +38,29 @@ pub(super) async fn authorize(
     id: MailboxId,
     body: &[u8],
 ) -> Result<Authorized, ApiError> {
+    let (authorized, entry) = authorize_deferring(state, req, id, body).await?;
+    if let Some(entry) = entry
+        && !state.store.remember(entry).await.map_err(store_error)?
+    {
+        return Err(ApiError::ReplayedRequest);
+    }
+    Ok(authorized)
+}
+
+/// As [`authorize`], but without the shared replay cache's entry: it is returned, for the
+/// caller to store with its own call before it answers (a fetch stores it in the statement
+/// that reads the page, `Store::page`). `None` for a store that serves one relay process.
+async fn authorize_deferring(
+    state: &AppState,
+    req: &HttpRequest,
+    id: MailboxId,
+    body: &[u8],
+) -> Result<(Authorized, Option<Remembered>), ApiError> {
     let auth = auth::parse(req)?;
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    let (mailbox, office) = read(state, move |s| s.mailbox_with_office(&id))
+    let (mailbox, office) = lookup(state, id)
         .await?
         .map_or((None, None), |(m, o)| (Some(m), o));
     let key = match (&mailbox, auth.signer) {
@@ -51,12 +71,18 @@ pub(super) async fn authorize(
     };
     let key = auth::verify(&auth, key, req, body, now, window)?;
     state.replay.insert(&auth, &key.to_bytes(), now)?;
-    crate::routes::remember_shared(state, &auth, &key.to_bytes()).await?;
-    Ok(Authorized {
+    let entry = crate::routes::shared_entry(state, &auth, &key.to_bytes());
+    let authorized = Authorized {
         signer: auth.signer,
         office,
         closed: mailbox.is_some_and(|m| m.closed),
-    })
+    };
+    Ok((authorized, entry))
+}
+
+/// A mailbox and its office, for a signed request's check (`Store::lookup`).
+pub(super) async fn lookup(state: &AppState, id: MailboxId) -> Result<Found, ApiError> {
+    state.store.lookup(id).await.map_err(store_error)
 }
 
 /// `POST /v1/mailboxes`: opens a mailbox, signed by the case key being registered.
@@ -246,7 +272,11 @@ pub async fn append(
     let expiry = expiry(&state, retention);
     let quotas = quotas(&state);
     storage_room(&state, body.len() as u64, body.len() as u64)?;
-    let seq = queue(&state, move |s| s.append(&id, &envelope, &expiry, &quotas)).await?;
+    let seq = state
+        .store
+        .append_later(id, envelope, expiry, quotas)
+        .await
+        .map_err(store_error)?;
     durable(&state).await?;
     tracing::debug!(mailbox = %id, seq, "envelope appended");
     Ok(json(StatusCode::CREATED, &Appended { seq }))
@@ -279,13 +309,27 @@ pub async fn list(
     // closing stores the last message and the flag at once, so a page that says closed holds
     // the last message. The page is bounded before it is read: its mailbox's slot, its bytes,
     // the relay's budget and its send deadline (`crate::fetch`).
-    let closed = authorize(&state, &req, id, b"").await?.closed;
-    let slot = state.fetches.begin(id)?;
+    // A store that several instances share remembers the request in the statement that reads
+    // the page (`Store::page`): `None` is a replay.
+    let (authorized, entry) = authorize_deferring(&state, &req, id, b"").await?;
+    let slot = match state.fetches.begin(id) {
+        Ok(slot) => slot,
+        Err(refused) => {
+            // Refused, but still remembered: a replay to another instance is refused there too.
+            if let Some(entry) = entry {
+                state.store.remember(entry).await.map_err(store_error)?;
+            }
+            return Err(refused);
+        }
+    };
     let max_bytes = state.settings.fetch_page_bytes;
-    let envelopes = read(&state, move |s| {
-        s.envelopes_within(&id, after, limit, max_bytes)
-    })
-    .await?;
+    let envelopes = state
+        .store
+        .page(entry, id, after, limit, max_bytes)
+        .await
+        .map_err(store_error)?
+        .ok_or(ApiError::ReplayedRequest)?;
+    let closed = authorized.closed;
     let body = slot.body(envelope_page(&envelopes, after, closed))?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")

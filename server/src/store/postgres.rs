@@ -33,28 +33,31 @@
 //! `session.rs` (pool, transactions, retries), `reach.rs` (whether the database answers),
 //! `version.rs` and `schema.rs` (the schema's version, migrations), `pgpass.rs` (the password,
 //! as libpq finds it), `tls.rs` (`sslmode` and `sslrootcert`, as libpq reads them), `rows.rs`
-//! (typed columns), `group.rs` (group commit), `offices.rs`, `mailboxes.rs`, `append.rs` (with
+//! (typed columns), `batcher.rs` (batches of concurrent calls: group commit, batched reads),
+//! `reads.rs` (the reads every signed request makes), `offices.rs`, `mailboxes.rs`, `append.rs` (with
 //! `append/together.rs`, a batch of appends), `packages.rs`, `channels.rs`, `notes.rs`,
 //! `tallies.rs`, `maintenance.rs` (sweep and check), `import.rs` (`candor-server copy`).
+
+use std::sync::Arc;
 
 use candor_protocol::api::{InboxEntry, StoredTally};
 use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, TallyId};
 
 use super::{
-    ChannelRecord, CheckReport, Compacted, Expiry, MailboxRecord, NewChannel, NewMailbox,
-    NewPackage, NewTally, OfficeRecord, PackageRecord, Quotas, RawEnvelope, Store, StoreError,
-    Swept, UsedToken,
+    ChannelRecord, CheckReport, Compacted, Expiry, Found, Later, MailboxRecord, NewChannel,
+    NewMailbox, NewPackage, NewTally, OfficeRecord, PackageRecord, Quotas, RawEnvelope, Remembered,
+    Store, StoreError, Swept, UsedToken,
 };
+use batcher::Batcher;
 pub use connect::{OpenError, PostgresOptions};
-use group::Group;
 use session::Pool;
 pub use tls::{RootCert, SslMode, TlsError, TlsSettings};
 pub use version::{SCHEMA_VERSION, SchemaState};
 
 mod append;
+mod batcher;
 mod channels;
 mod connect;
-mod group;
 mod import;
 mod mailboxes;
 mod maintenance;
@@ -63,6 +66,7 @@ mod offices;
 mod packages;
 mod pgpass;
 mod reach;
+mod reads;
 mod rows;
 mod schema;
 mod session;
@@ -72,9 +76,11 @@ mod version;
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
-    pool: Pool,
+    pool: Arc<Pool>,
     /// This instance's appends, committed in groups.
-    appends: Group<append::Job>,
+    appends: Batcher<append::Job, u64>,
+    /// This instance's key lookups, replay entries and pages, read in batches.
+    reads: reads::Reads,
 }
 
 impl PostgresStore {
@@ -84,18 +90,27 @@ impl PostgresStore {
         match schema::state(&pool)? {
             SchemaState::Current => {
                 pool.watch(options)?;
-                Ok(Self::on(pool))
+                Self::on(pool)
             }
             other => Err(OpenError::Schema(other)),
         }
     }
 
     /// The store on a pool that is connected and whose schema was checked.
-    fn on(pool: Pool) -> Self {
-        Self {
+    fn on(pool: Pool) -> Result<Self, OpenError> {
+        let pool = Arc::new(pool);
+        let thread = |e: std::io::Error| OpenError::Thread(format!("batches: {e}"));
+        let reads = reads::Reads::start(&pool).map_err(thread)?;
+        let writer = pool.clone();
+        let appends = Batcher::start("candor-pg-append", append::BATCH, move |jobs| {
+            append::batch(&writer, jobs)
+        })
+        .map_err(thread)?;
+        Ok(Self {
             pool,
-            appends: Group::new(append::BATCH),
-        }
+            appends,
+            reads,
+        })
     }
 
     /// Connects and applies every migration the database lacks. Returns the state before.
@@ -137,11 +152,30 @@ impl Store for PostgresStore {
         mailboxes::mailbox(&self.pool, id)
     }
 
-    fn mailbox_with_office(
+    fn mailbox_with_office(&self, id: &MailboxId) -> Result<Found, StoreError> {
+        self.reads.lookup(id).wait()
+    }
+
+    fn lookup(&self, id: MailboxId) -> Later<Found> {
+        let pending = self.reads.lookup(&id);
+        Box::pin(pending.answer())
+    }
+
+    fn remember(&self, entry: Remembered) -> Later<bool> {
+        let pending = self.reads.remember(entry);
+        Box::pin(pending.answer())
+    }
+
+    fn page(
         &self,
-        id: &MailboxId,
-    ) -> Result<Option<(MailboxRecord, Option<OfficeRecord>)>, StoreError> {
-        mailboxes::mailbox_with_office(&self.pool, id)
+        entry: Option<Remembered>,
+        id: MailboxId,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Later<Option<Vec<RawEnvelope>>> {
+        let pending = self.reads.page(entry, &id, after, limit, max_bytes);
+        Box::pin(pending.answer())
     }
 
     fn append(
@@ -152,7 +186,20 @@ impl Store for PostgresStore {
         quotas: &Quotas,
     ) -> Result<u64, StoreError> {
         let job = append::Job::new(id, envelope, expiry, quotas)?;
-        append::append(&self.pool, &self.appends, job)
+        self.appends.submit(job).wait()
+    }
+
+    fn append_later(
+        &self,
+        id: MailboxId,
+        envelope: Envelope,
+        expiry: Expiry,
+        quotas: Quotas,
+    ) -> Later<u64> {
+        match append::Job::new(&id, &envelope, &expiry, &quotas) {
+            Ok(job) => Box::pin(self.appends.submit(job).answer()),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
     }
 
     fn close_recording(
@@ -190,7 +237,9 @@ impl Store for PostgresStore {
         limit: usize,
         max_bytes: usize,
     ) -> Result<Vec<RawEnvelope>, StoreError> {
-        mailboxes::envelopes(&self.pool, id, after, limit, max_bytes)
+        // No entry to remember, so never `None`.
+        let page = self.reads.page(None, id, after, limit, max_bytes).wait()?;
+        Ok(page.unwrap_or_default())
     }
 
     fn delete_mailbox(&self, id: &MailboxId) -> Result<bool, StoreError> {
@@ -303,7 +352,7 @@ impl Store for PostgresStore {
     }
 
     fn remember_request(&self, id: &[u8; 32], expires: u64) -> Result<bool, StoreError> {
-        maintenance::remember_request(&self.pool, id, expires)
+        self.reads.remember(Remembered { id: *id, expires }).wait()
     }
 
     fn reachable(&self) -> bool {
@@ -317,9 +366,9 @@ impl Store for PostgresStore {
 }
 
 #[cfg(test)]
-mod copy_tests;
+mod batch_tests;
 #[cfg(test)]
-mod group_tests;
+mod copy_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

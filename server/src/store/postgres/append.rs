@@ -1,12 +1,12 @@
 //! Appending to a mailbox: one statement that takes the office's lock only for itself and its
 //! commit, committed on its own when the instance appends nothing else at the time, or in one
-//! transaction with the appends that arrived while the previous batch ran (`group.rs`).
+//! transaction with the appends that arrived while the previous batch ran (`batcher.rs`).
 
 use candor_protocol::{Envelope, MailboxId};
 
 use postgres::GenericClient;
 
-use super::group::{Answer, Group};
+use super::batcher::Answer;
 use super::rows::{bound, int, u64_at};
 use super::session::{Fail, Pool, Session, words};
 use crate::store::{Expiry, Quotas, StoreError};
@@ -110,17 +110,12 @@ impl Job {
     }
 }
 
-/// Appends, grouped with the appends this instance is running at the same time.
-pub(super) fn append(pool: &Pool, group: &Group<Job>, job: Job) -> Answer {
-    group.submit(job, |jobs| batch(pool, jobs))
-}
-
 /// Runs one batch of appends: one alone as one statement committed on its own; several in one
 /// transaction, with one commit and one WAL flush for all of them (the relay's group commit, as
 /// sled's log has). A batch the database refused as a whole runs again one append at a time,
 /// so that no append fails for another's sake; a batch whose commit failed does not, since
 /// whether it committed is unknown.
-pub(super) fn batch(pool: &Pool, jobs: Vec<Job>) -> Vec<Answer> {
+pub(super) fn batch(pool: &Pool, jobs: Vec<Job>) -> Vec<Answer<u64>> {
     if let [job] = jobs.as_slice() {
         return vec![alone(pool, job)];
     }
@@ -153,7 +148,7 @@ pub(super) fn batch(pool: &Pool, jobs: Vec<Job>) -> Vec<Answer> {
 }
 
 /// One append, as one statement committed on its own.
-fn alone(pool: &Pool, job: &Job) -> Answer {
+fn alone(pool: &Pool, job: &Job) -> Answer<u64> {
     pool.write(|s| match job.run(s)? {
         Some(number) => Ok(number),
         None => Err(refused_append(s, job)?),

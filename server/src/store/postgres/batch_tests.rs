@@ -1,6 +1,6 @@
-//! The group commit of appends against a real PostgreSQL: concurrent appends at two instances
-//! share transactions, and each still gets its own number, its own refusal and its place in its
-//! office's activity order.
+//! Batches against a real PostgreSQL: concurrent appends at two instances share transactions,
+//! and each still gets its own number, its own refusal and its place in its office's activity
+//! order; concurrent reads share statements, and each gets its own answer.
 
 use std::collections::BTreeMap;
 
@@ -148,4 +148,141 @@ fn an_office_quota_that_holds_one_of_a_batchs_appends_takes_that_one_and_refuses
         super::append::FELL_BACK.load(std::sync::atomic::Ordering::Relaxed),
         0
     );
+}
+
+/// Four open cases, case `i` holding `i + 2` envelopes (its first and `i + 1` appended).
+fn filled(store: &super::PostgresStore) -> Vec<conformance::TestCase> {
+    let office = conformance::registered(store, "office");
+    (0..4)
+        .map(|i| {
+            let case = conformance::opened(store, &office);
+            for n in 0..=i {
+                let envelope = case.envelope(&format!("{i}: {n}"));
+                store
+                    .append(&case.id(), &envelope, &conformance::keeping(), &quotas())
+                    .unwrap();
+            }
+            case
+        })
+        .collect()
+}
+
+/// A replay entry no request has made.
+fn entry(n: u64) -> crate::store::Remembered {
+    let mut id = [0u8; 32];
+    id[..8].copy_from_slice(&n.to_be_bytes());
+    id[8..16].copy_from_slice(&rand::random::<[u8; 8]>());
+    crate::store::Remembered {
+        id,
+        expires: conformance::NOW + 120,
+    }
+}
+
+#[test]
+fn concurrent_reads_share_statements_and_each_gets_its_own_answer() {
+    if skipped() {
+        return;
+    }
+    // Arrange: one instance, four cases of different lengths.
+    let schema = Schema::migrated();
+    let store = schema.open();
+    let cases = filled(&store);
+
+    // Act: thirty-two readers, each looking up a case and an unknown mailbox, remembering a
+    // fresh entry twice, and fetching a page of the case after a cursor, remembering another.
+    std::thread::scope(|scope| {
+        for r in 0..32u64 {
+            let (store, cases) = (&store, &cases);
+            scope.spawn(move || {
+                for i in 0..16u64 {
+                    let n = ((r + i) % 4) as usize;
+                    let case = &cases[n];
+                    let (mailbox, office) = store.mailbox_with_office(&case.id()).unwrap().unwrap();
+                    assert_eq!(mailbox.count, n as u64 + 2);
+                    assert!(office.is_some());
+                    let unknown = candor_protocol::MailboxId::from_bytes(rand::random());
+                    assert_eq!(store.mailbox_with_office(&unknown).unwrap(), None);
+
+                    let fresh = entry(r * 100 + i);
+                    assert!(store.remember_request(&fresh.id, fresh.expires).unwrap());
+                    assert!(!store.remember_request(&fresh.id, fresh.expires).unwrap());
+
+                    // Assert: the envelopes after the cursor, at most two of them.
+                    let after = i % 3;
+                    let page = store
+                        .reads
+                        .page(
+                            Some(entry(r * 100 + i + 50)),
+                            &case.id(),
+                            after,
+                            2,
+                            usize::MAX,
+                        )
+                        .wait()
+                        .unwrap()
+                        .expect("a fresh entry reads its page");
+                    let seqs: Vec<u64> = page.iter().map(|e| e.seq).collect();
+                    let expected: Vec<u64> = (after + 1..=(n as u64 + 2)).take(2).collect();
+                    assert_eq!(seqs, expected, "case {n} after {after}");
+                }
+            });
+        }
+    });
+
+    // Assert: every kind of read shared statements.
+    let [lookups, replays, pages] = store.reads.shared();
+    assert!(
+        lookups > 0 && replays > 0 && pages > 0,
+        "{lookups} {replays} {pages}"
+    );
+}
+
+#[test]
+fn a_batch_of_pages_remembers_each_entry_once_and_reads_no_page_for_a_replay() {
+    if skipped() {
+        return;
+    }
+    // Arrange: four cases; an entry another request already made.
+    let schema = Schema::migrated();
+    let store = schema.open();
+    let cases = filled(&store);
+    let (once, made, other) = (entry(1), entry(2), entry(3));
+    assert!(store.remember_request(&made.id, made.expires).unwrap());
+    let job = |entry, case: &conformance::TestCase, after, max_bytes| {
+        super::reads::PageJob::new(entry, &case.id(), after, 100, max_bytes)
+    };
+    let jobs = [
+        job(Some(once), &cases[3], 0, usize::MAX),
+        job(Some(once), &cases[3], 0, usize::MAX),
+        job(Some(made), &cases[2], 0, usize::MAX),
+        job(None, &cases[1], 1, usize::MAX),
+        job(Some(other), &cases[3], 1, 1),
+        job(None, &cases[0], u64::MAX, usize::MAX),
+    ];
+
+    // Act: all in one statement.
+    let pages = super::reads::pages(&store.pool, &jobs).unwrap();
+
+    // Assert: the first of a repeated entry reads its page and the second is a replay, as is
+    // the entry made before; a job without an entry reads its page; a page's byte cap still
+    // takes its first envelope; a cursor past the end reads an empty page.
+    let seqs = |i: usize| {
+        pages[i]
+            .as_ref()
+            .map(|p| p.iter().map(|e| e.seq).collect::<Vec<_>>())
+    };
+    assert_eq!(seqs(0), Some(vec![1, 2, 3, 4, 5]));
+    assert_eq!(seqs(1), None);
+    assert_eq!(seqs(2), None);
+    assert_eq!(seqs(3), Some(vec![2, 3]));
+    assert_eq!(seqs(4), Some(vec![2]));
+    assert_eq!(seqs(5), Some(vec![]));
+    assert!(!store.remember_request(&once.id, once.expires).unwrap());
+    assert!(!store.remember_request(&other.id, other.expires).unwrap());
+    let read: Vec<(u64, Vec<u8>)> = pages[0]
+        .iter()
+        .flatten()
+        .map(|e| (e.seq, e.json.clone()))
+        .collect();
+    assert_eq!(read, conformance::all_envelopes(&store, &cases[3].id()));
 }

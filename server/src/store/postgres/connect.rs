@@ -134,6 +134,9 @@ pub enum OpenError {
     /// The TLS settings are not valid, or the server's certificate was refused.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// A thread of the store's (the health ping, a batch of reads) could not be started.
+    #[error("cannot start the store's {0}")]
+    Thread(String),
 }
 
 /// A pooled connection and the statements prepared on it.

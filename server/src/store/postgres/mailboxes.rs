@@ -4,11 +4,9 @@
 use candor_protocol::{Envelope, MailboxId};
 
 use super::offices::{self, Counters, spend};
-use super::rows::{self, bound, int, limit, mailbox_columns, u64_at};
+use super::rows::{self, int, mailbox_columns};
 use super::session::{Fail, Pool, Session};
-use crate::store::{
-    MailboxRecord, NewMailbox, NewTally, OfficeRecord, Quotas, RawEnvelope, StoreError, UsedToken,
-};
+use crate::store::{MailboxRecord, NewMailbox, NewTally, Quotas, StoreError, UsedToken};
 
 pub(super) type Tx<'a, 'b> = Session<'a, postgres::Transaction<'b>>;
 
@@ -109,31 +107,6 @@ pub(super) fn mailbox(pool: &Pool, id: &MailboxId) -> Result<Option<MailboxRecor
         )?
         .map(|row| rows::mailbox(&row))
         .transpose()
-    })
-}
-
-/// The mailbox and its office, in one round trip.
-pub(super) fn mailbox_with_office(
-    pool: &Pool,
-    id: &MailboxId,
-) -> Result<Option<(MailboxRecord, Option<OfficeRecord>)>, StoreError> {
-    pool.read(|s| {
-        let Some(row) = s.query_opt(
-            "SELECT m.office, m.signing_key, m.kem_key, m.last_seq, m.count, m.bytes, \
-             m.expiry, m.activity, m.closed, m.marker, o.card, o.signature, \
-             o.signing_key AS office_key, o.serial, o.retention_days \
-             FROM mailboxes m LEFT JOIN offices o ON o.id = m.office WHERE m.id = $1",
-            &[&id.as_bytes().as_slice()],
-        )?
-        else {
-            return Ok(None);
-        };
-        let mailbox = rows::mailbox(&row)?;
-        let office = match row.try_get::<_, Option<&[u8]>>("card")? {
-            Some(_) => Some(rows::office_named(&row, "office", "office_key")?),
-            None => None,
-        };
-        Ok(Some((mailbox, office)))
     })
 }
 
@@ -256,46 +229,6 @@ pub(super) fn set_marker(pool: &Pool, id: &MailboxId, marker: &[u8]) -> Result<(
             return Err(Fail::Store(StoreError::NotFound));
         }
         Ok(())
-    })
-}
-
-pub(super) fn envelopes(
-    pool: &Pool,
-    id: &MailboxId,
-    after: u64,
-    max: usize,
-    max_bytes: usize,
-) -> Result<Vec<RawEnvelope>, StoreError> {
-    if max == 0 || after >= i64::MAX as u64 {
-        return Ok(Vec::new());
-    }
-    pool.read(|s| {
-        // One round trip: the byte cap is applied by the database (a running sum of the
-        // lengths, which PostgreSQL reads without fetching the values), so no JSON past it is
-        // sent. The first envelope is always taken, whatever its size.
-        let found = s.query(
-            "SELECT seq, json FROM ( \
-               SELECT seq, json, sum(length(json)) OVER (ORDER BY seq) AS upto, \
-                 row_number() OVER (ORDER BY seq) AS n \
-               FROM (SELECT seq, json FROM envelopes WHERE mailbox = $1 AND seq > $2 \
-                 ORDER BY seq LIMIT $3) lim) page \
-             WHERE upto <= $4 OR n = 1 ORDER BY seq",
-            &[
-                &id.as_bytes().as_slice(),
-                &bound(after),
-                &limit(max),
-                &limit(max_bytes),
-            ],
-        )?;
-        found
-            .iter()
-            .map(|row| {
-                Ok(RawEnvelope {
-                    seq: u64_at(row, "seq")?,
-                    json: row.try_get("json")?,
-                })
-            })
-            .collect()
     })
 }
 

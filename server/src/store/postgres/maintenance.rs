@@ -74,26 +74,6 @@ pub(super) fn sweep(pool: &Pool, now: u64, batch: usize) -> Result<Swept, StoreE
     Ok(swept)
 }
 
-/// Remembers a request ID in the unlogged `replay_ids`; `false` if some instance already did.
-///
-/// One statement, committed on its own: every signed request makes this call, and an explicit
-/// transaction around it cost two more round trips each. A connection that breaks after the
-/// insert committed is retried and then answers `false`: the request is refused as a replay,
-/// which is the safe side (its client signs it anew).
-pub(super) fn remember_request(
-    pool: &Pool,
-    id: &[u8; 32],
-    expires: u64,
-) -> Result<bool, StoreError> {
-    pool.read(|s| {
-        let inserted = s.execute(
-            "INSERT INTO replay_ids (id, expires) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-            &[&id.as_slice(), &int(expires)?],
-        )?;
-        Ok(inserted == 1)
-    })
-}
-
 pub(super) fn size_on_disk(pool: &Pool) -> Result<u64, StoreError> {
     pool.read(|s| {
         let row = s.query_opt(

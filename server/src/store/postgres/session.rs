@@ -76,7 +76,7 @@ impl Pool {
     pub(super) fn watch(&self, options: &PostgresOptions) -> Result<(), OpenError> {
         self.reach
             .watch(Manager::new(options))
-            .map_err(|e| OpenError::Unreachable(format!("cannot start the health ping: {e}")))
+            .map_err(|e| OpenError::Thread(format!("health ping: {e}")))
     }
 
     /// Whether the database answered when last tried: the last ping, unless a request has

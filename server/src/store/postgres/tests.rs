@@ -82,6 +82,7 @@ impl Schema {
     /// database of an older version before migrating it.
     pub(crate) fn open_unchecked(&self) -> PostgresStore {
         PostgresStore::on(super::session::Pool::connect(&self.options()).expect("connect"))
+            .expect("start the store")
     }
 
     /// Runs `sql` in the schema, as an operator at `psql` would.

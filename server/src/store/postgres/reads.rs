@@ -1,0 +1,251 @@
+//! The three calls every signed request makes, batched across the requests this instance
+//! serves at the same time (`batcher.rs`): the key lookup, the entry in the shared replay
+//! cache, and, for a fetch, the replay entry and the page together. A batch is one statement,
+//! whatever its size: what bounds a relay on PostgreSQL is the database's work per statement
+//! and the thread hand-offs around it, not the rows (`docs/benchmarks.md`).
+//!
+//! A batched read sees what had committed when its statement started, which is after every
+//! call in it began: what each call returns is what a read of its own could have returned.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use candor_protocol::MailboxId;
+
+use super::batcher::{Answer, Batcher, Pending};
+use super::rows::{self, array_at, bound, limit, u64_at};
+use super::session::{Fail, Pool};
+use crate::store::{Found, RawEnvelope, Remembered, StoreError};
+
+/// The most calls one batch takes: one statement's arrays, small beside a page of envelopes.
+const BATCH: usize = 64;
+
+/// One page to read: the mailbox, the cursor, the bounds in envelopes and bytes, and the
+/// replay entry to remember first, if any.
+pub(super) struct PageJob {
+    id: [u8; 16],
+    after: i64,
+    limit: i64,
+    max_bytes: i64,
+    entry: Option<([u8; 32], i64)>,
+}
+
+/// This instance's batched reads, each kind with a thread of its own.
+pub(super) struct Reads {
+    lookups: Batcher<[u8; 16], Found>,
+    replays: Batcher<([u8; 32], i64), bool>,
+    pages: Batcher<PageJob, Option<Vec<RawEnvelope>>>,
+}
+
+impl Reads {
+    pub(super) fn start(pool: &Arc<Pool>) -> std::io::Result<Self> {
+        let (a, b, c) = (pool.clone(), pool.clone(), pool.clone());
+        Ok(Self {
+            lookups: Batcher::start("candor-pg-lookup", BATCH, move |ids| {
+                failing_all(ids.len(), lookups(&a, &ids))
+            })?,
+            replays: Batcher::start("candor-pg-replay", BATCH, move |jobs| {
+                failing_all(jobs.len(), remember(&b, &jobs))
+            })?,
+            pages: Batcher::start("candor-pg-page", BATCH, move |jobs| {
+                failing_all(jobs.len(), pages(&c, &jobs))
+            })?,
+        })
+    }
+
+    /// How many batches of more than one call have run, of lookups, replay entries and pages:
+    /// for tests, which must see that concurrent requests share statements.
+    #[cfg(test)]
+    pub(super) fn shared(&self) -> [u64; 3] {
+        [
+            self.lookups.shared(),
+            self.replays.shared(),
+            self.pages.shared(),
+        ]
+    }
+
+    /// The mailbox `id` and its office (`None` if the office is gone).
+    pub(super) fn lookup(&self, id: &MailboxId) -> Pending<Found> {
+        self.lookups.submit(*id.as_bytes())
+    }
+
+    /// Remembers a request in the unlogged `replay_ids`; `false` if some instance already had.
+    ///
+    /// A connection that breaks after the insert committed is retried and then answers
+    /// `false`: the request is refused as a replay, which is the safe side (its client signs
+    /// it anew).
+    pub(super) fn remember(&self, entry: Remembered) -> Pending<bool> {
+        self.replays.submit((entry.id, bound(entry.expires)))
+    }
+
+    /// As `Store::page`: `None` if `entry` was already remembered.
+    pub(super) fn page(
+        &self,
+        entry: Option<Remembered>,
+        id: &MailboxId,
+        after: u64,
+        max: usize,
+        max_bytes: usize,
+    ) -> Pending<Option<Vec<RawEnvelope>>> {
+        self.pages
+            .submit(PageJob::new(entry, id, after, max, max_bytes))
+    }
+}
+
+impl PageJob {
+    pub(super) fn new(
+        entry: Option<Remembered>,
+        id: &MailboxId,
+        after: u64,
+        max: usize,
+        max_bytes: usize,
+    ) -> Self {
+        Self {
+            id: *id.as_bytes(),
+            // A cursor past every number reads nothing, as does a limit of 0.
+            after: bound(after),
+            limit: limit(max),
+            max_bytes: limit(max_bytes),
+            entry: entry.map(|e| (e.id, bound(e.expires))),
+        }
+    }
+}
+
+/// Every call's answer, or the batch's one error for each of them.
+fn failing_all<A>(n: usize, result: Result<Vec<A>, StoreError>) -> Vec<Answer<A>> {
+    match result {
+        Ok(answers) => answers.into_iter().map(Ok).collect(),
+        Err(e) => (0..n).map(|_| Err(e.clone())).collect(),
+    }
+}
+
+/// The mailboxes `ids` with their offices, in one statement.
+fn lookups(pool: &Pool, ids: &[[u8; 16]]) -> Result<Vec<Found>, StoreError> {
+    let keys: Vec<&[u8]> = ids.iter().map(<[u8; 16]>::as_slice).collect();
+    let mut found = pool.read(|s| {
+        let rows = s.query(
+            "SELECT m.id, m.office, m.signing_key, m.kem_key, m.last_seq, m.count, m.bytes, \
+             m.expiry, m.activity, m.closed, m.marker, o.card, o.signature, \
+             o.signing_key AS office_key, o.serial, o.retention_days \
+             FROM mailboxes m LEFT JOIN offices o ON o.id = m.office WHERE m.id = ANY($1)",
+            &[&keys],
+        )?;
+        let mut found = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let mailbox = rows::mailbox(row)?;
+            let office = match row.try_get::<_, Option<&[u8]>>("card")? {
+                Some(_) => Some(rows::office_named(row, "office", "office_key")?),
+                None => None,
+            };
+            found.insert(array_at::<16>(row, "id", "mailbox ID")?, (mailbox, office));
+        }
+        Ok(found)
+    })?;
+    // A mailbox asked for twice in one batch is cloned for the first and moved to the last.
+    let mut left: HashMap<[u8; 16], usize> = HashMap::new();
+    for id in ids {
+        *left.entry(*id).or_default() += 1;
+    }
+    Ok(ids
+        .iter()
+        .map(|id| {
+            let n = left.get_mut(id)?;
+            *n -= 1;
+            if *n == 0 {
+                found.remove(id)
+            } else {
+                found.get(id).cloned()
+            }
+        })
+        .collect())
+}
+
+/// Inserts the batch's replay entries in one statement: `true` for each one inserted. A
+/// digest that comes twice in one batch is sent once, and only its first call is told `true`.
+fn remember(pool: &Pool, jobs: &[([u8; 32], i64)]) -> Result<Vec<bool>, StoreError> {
+    let mut seen = HashSet::with_capacity(jobs.len());
+    let (ids, expires): (Vec<&[u8]>, Vec<i64>) = jobs
+        .iter()
+        .filter(|(id, _)| seen.insert(*id))
+        .map(|(id, expires)| (id.as_slice(), *expires))
+        .unzip();
+    let mut inserted = pool.read(|s| {
+        let rows = s.query(
+            "INSERT INTO replay_ids (id, expires) \
+             SELECT id, expires FROM unnest($1::bytea[], $2::int8[]) AS j(id, expires) \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+            &[&ids, &expires],
+        )?;
+        rows.iter()
+            .map(|row| array_at::<32>(row, "id", "replay ID"))
+            .collect::<Result<HashSet<_>, _>>()
+    })?;
+    Ok(jobs.iter().map(|(id, _)| inserted.remove(id)).collect())
+}
+
+/// The batch's replay entries and pages in one statement: each job's entry is inserted, and
+/// only a job whose entry was new (or that had none) has its page read. The byte cap is
+/// applied by the database (a running sum of the lengths, which PostgreSQL reads without
+/// fetching the values), so no JSON past it is sent; each page's first envelope is always
+/// taken, whatever its size. An entry that comes twice in one batch is sent once, and a later
+/// job that carries it is a replay.
+const PAGES: &str = "WITH j AS ( \
+       SELECT * FROM unnest($1::bytea[], $2::int8[], $3::int8[], $4::int8[], $5::bytea[], \
+         $6::int8[]) WITH ORDINALITY AS j(mailbox, after, lim, cap, entry, expires, n)), \
+     r AS ( \
+       INSERT INTO replay_ids (id, expires) SELECT entry, expires FROM j \
+       WHERE entry IS NOT NULL ON CONFLICT (id) DO NOTHING RETURNING id), \
+     f AS ( \
+       SELECT j.*, (j.entry IS NULL OR j.entry IN (SELECT id FROM r)) AS fresh FROM j) \
+     SELECT f.n, f.fresh, p.seq, p.json FROM f LEFT JOIN LATERAL ( \
+       SELECT seq, json FROM ( \
+         SELECT seq, json, sum(length(json)) OVER (ORDER BY seq) AS upto, \
+           row_number() OVER (ORDER BY seq) AS k \
+         FROM (SELECT seq, json FROM envelopes \
+           WHERE f.fresh AND mailbox = f.mailbox AND seq > f.after \
+           ORDER BY seq LIMIT f.lim) lim \
+       ) page WHERE upto <= f.cap OR k = 1) p ON true \
+     ORDER BY f.n, p.seq";
+
+pub(super) fn pages(
+    pool: &Pool,
+    jobs: &[PageJob],
+) -> Result<Vec<Option<Vec<RawEnvelope>>>, StoreError> {
+    let mut seen = HashSet::with_capacity(jobs.len());
+    // The jobs sent, by index; a repeated entry's job is answered `None` without being sent.
+    let sent: Vec<usize> = (0..jobs.len())
+        .filter(|&i| jobs[i].entry.is_none_or(|(id, _)| seen.insert(id)))
+        .collect();
+    let ids: Vec<&[u8]> = sent.iter().map(|&i| jobs[i].id.as_slice()).collect();
+    let of = |f: fn(&PageJob) -> i64| sent.iter().map(|&i| f(&jobs[i])).collect::<Vec<_>>();
+    let (after, limits, caps) = (of(|j| j.after), of(|j| j.limit), of(|j| j.max_bytes));
+    let entries: Vec<Option<&[u8]>> = sent
+        .iter()
+        .map(|&i| jobs[i].entry.as_ref().map(|(id, _)| id.as_slice()))
+        .collect();
+    let expires = of(|j| j.entry.map_or(0, |(_, e)| e));
+    pool.read(|s| {
+        let rows = s.query(PAGES, &[&ids, &after, &limits, &caps, &entries, &expires])?;
+        let mut out: Vec<Option<Vec<RawEnvelope>>> = jobs.iter().map(|_| None).collect();
+        for row in &rows {
+            let job = usize::try_from(u64_at(row, "n")?)
+                .ok()
+                .and_then(|n| sent.get(n.checked_sub(1)?))
+                .ok_or(Fail::Store(StoreError::Corrupt(
+                    "a page's place in its batch",
+                )))?;
+            if !row.try_get::<_, bool>("fresh")? {
+                continue;
+            }
+            let page = out[*job].get_or_insert_with(Vec::new);
+            if let Some(seq) = row.try_get::<_, Option<i64>>("seq")? {
+                page.push(RawEnvelope {
+                    seq: u64::try_from(seq)
+                        .map_err(|_| Fail::Store(StoreError::Corrupt("a negative number")))?,
+                    json: row.try_get("json")?,
+                });
+            }
+        }
+        Ok(out)
+    })
+}
