@@ -124,10 +124,16 @@ fn lookups(pool: &Pool, ids: &[[u8; 16]]) -> Result<Vec<Found>, StoreError> {
     let keys: Vec<&[u8]> = ids.iter().map(<[u8; 16]>::as_slice).collect();
     let mut found = pool.read(|s| {
         let rows = s.query(
+            // The office by its key, once per mailbox found (the subquery's LIMIT keeps the
+            // planner from hashing the whole of `offices` for a join, which it chose for a
+            // batch, reading every page of a table that each append updates).
             "SELECT m.id, m.office, m.signing_key, m.kem_key, m.last_seq, m.count, m.bytes, \
              m.expiry, m.activity, m.closed, m.marker, o.card, o.signature, \
              o.signing_key AS office_key, o.serial, o.retention_days \
-             FROM mailboxes m LEFT JOIN offices o ON o.id = m.office WHERE m.id = ANY($1)",
+             FROM mailboxes m LEFT JOIN LATERAL ( \
+               SELECT card, signature, signing_key, serial, retention_days FROM offices \
+               WHERE id = m.office LIMIT 1) o ON true \
+             WHERE m.id = ANY($1)",
             &[&keys],
         )?;
         let mut found = HashMap::with_capacity(rows.len());
