@@ -329,6 +329,7 @@ pub fn store_error(e: StoreError) -> ApiError {
         StoreError::InviteUsed => ApiError::InviteUsed,
         StoreError::PowUsed => ApiError::PowUsed,
         StoreError::Quota(d) => ApiError::QuotaExceeded(d),
+        StoreError::Replayed => ApiError::ReplayedRequest,
         e @ (StoreError::Corrupt(_) | StoreError::Damaged { .. } | StoreError::Backend(_)) => {
             tracing::error!(error = %e, "the store failed");
             ApiError::Unavailable

@@ -260,18 +260,27 @@ pub trait Store: Send + Sync + 'static {
     fn lookup(&self, id: MailboxId) -> Later<Found> {
         Box::pin(std::future::ready(self.mailbox_with_office(&id)))
     }
-    /// As [`Store::append`], as a future (see [`Store::lookup`]): PostgreSQL commits the
-    /// appends that arrive together in one transaction.
+    /// Remembers `entry`, if given, as [`Store::remember_request`] does, and then appends as
+    /// [`Store::append`] does, as a future (see [`Store::lookup`]): [`StoreError::Replayed`],
+    /// and nothing appended, if the entry was already remembered. PostgreSQL commits the
+    /// appends that arrive together, with their entries, in one transaction.
     fn append_later(
         &self,
+        entry: Option<Remembered>,
         id: MailboxId,
         envelope: Envelope,
         expiry: Expiry,
         quotas: Quotas,
     ) -> Later<u64> {
-        Box::pin(std::future::ready(
-            self.append(&id, &envelope, &expiry, &quotas),
-        ))
+        let append = || {
+            if let Some(entry) = entry
+                && !self.remember_request(&entry.id, entry.expires)?
+            {
+                return Err(StoreError::Replayed);
+            }
+            self.append(&id, &envelope, &expiry, &quotas)
+        };
+        Box::pin(std::future::ready(append()))
     }
     /// As [`Store::remember_request`], as a future (see [`Store::lookup`]).
     fn remember(&self, entry: Remembered) -> Later<bool> {

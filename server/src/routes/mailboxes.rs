@@ -253,8 +253,41 @@ pub async fn append(
 ) -> Result<HttpResponse, ApiError> {
     let id = mailbox_id(&path)?;
     let body = read_body(&req, payload, state.settings.max_envelope_bytes).await?;
-    let authorized = authorize(&state, &req, id, &body).await?;
-    let envelope = Envelope::from_json(&body)?;
+    // A store that several instances share remembers the request with the append
+    // (`Store::append_later`), once the envelope has been checked; a request refused before
+    // then is still remembered, so that it is refused as a replay at every instance.
+    let (authorized, entry) = authorize_deferring(&state, &req, id, &body).await?;
+    let envelope = match check_append(&state, &authorized, id, &body) {
+        Ok(envelope) => envelope,
+        Err(refused) => {
+            if let Some(entry) = entry {
+                state.store.remember(entry).await.map_err(store_error)?;
+            }
+            return Err(refused);
+        }
+    };
+    let retention = authorized.office.as_ref().map_or(0, |o| o.retention_days);
+    let expiry = expiry(&state, retention);
+    let quotas = quotas(&state);
+    let seq = state
+        .store
+        .append_later(entry, id, envelope, expiry, quotas)
+        .await
+        .map_err(store_error)?;
+    durable(&state).await?;
+    tracing::debug!(mailbox = %id, seq, "envelope appended");
+    Ok(json(StatusCode::CREATED, &Appended { seq }))
+}
+
+/// The envelope of an authorized append, if it may be appended: its own mailbox's, in a
+/// direction its signer may write, and with room for it below the relay's storage cap.
+fn check_append(
+    state: &AppState,
+    authorized: &Authorized,
+    id: MailboxId,
+    body: &[u8],
+) -> Result<Envelope, ApiError> {
+    let envelope = Envelope::from_json(body)?;
     if envelope.mailbox != id {
         return Err(ApiError::Malformed(
             "the envelope's mailbox is not the one in the path",
@@ -268,18 +301,8 @@ pub async fn append(
             ));
         }
     }
-    let retention = authorized.office.as_ref().map_or(0, |o| o.retention_days);
-    let expiry = expiry(&state, retention);
-    let quotas = quotas(&state);
-    storage_room(&state, body.len() as u64, body.len() as u64)?;
-    let seq = state
-        .store
-        .append_later(id, envelope, expiry, quotas)
-        .await
-        .map_err(store_error)?;
-    durable(&state).await?;
-    tracing::debug!(mailbox = %id, seq, "envelope appended");
-    Ok(json(StatusCode::CREATED, &Appended { seq }))
+    storage_room(state, body.len() as u64, body.len() as u64)?;
+    Ok(envelope)
 }
 
 /// `GET /v1/mailboxes/{mailbox}/envelopes?after=&limit=`: lists envelopes after a cursor, at

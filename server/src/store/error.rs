@@ -38,6 +38,10 @@ pub enum StoreError {
         /// What was found there.
         what: &'static str,
     },
+    /// The signed request was already remembered by the replay cache that several relay
+    /// instances share: it is a replay (`Store::remember_request`).
+    #[error("the request was already made")]
+    Replayed,
     /// The backend failed.
     #[error("store failure: {0}")]
     Backend(String),

@@ -191,13 +191,14 @@ impl Store for PostgresStore {
 
     fn append_later(
         &self,
+        entry: Option<Remembered>,
         id: MailboxId,
         envelope: Envelope,
         expiry: Expiry,
         quotas: Quotas,
     ) -> Later<u64> {
         match append::Job::new(&id, &envelope, &expiry, &quotas) {
-            Ok(job) => Box::pin(self.appends.submit(job).answer()),
+            Ok(job) => Box::pin(self.appends.submit(job.remembering(entry)).answer()),
             Err(e) => Box::pin(std::future::ready(Err(e))),
         }
     }

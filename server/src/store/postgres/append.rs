@@ -9,7 +9,7 @@ use postgres::GenericClient;
 use super::batcher::Answer;
 use super::rows::{bound, int, u64_at};
 use super::session::{Fail, Pool, Session, words};
-use crate::store::{Expiry, Quotas, StoreError};
+use crate::store::{Expiry, Quotas, Remembered, StoreError};
 
 mod together;
 
@@ -64,6 +64,8 @@ pub(super) struct Job {
     latest: i64,
     drawn: i64,
     quotas: Quotas,
+    /// The request's entry in the shared replay cache, stored with the append.
+    entry: Option<([u8; 32], i64)>,
 }
 
 impl Job {
@@ -87,7 +89,17 @@ impl Job {
             latest: int(expiry.latest)?,
             drawn: int(expiry.drawn)?,
             quotas: *quotas,
+            entry: None,
         })
+    }
+
+    /// The job, remembering `entry` in the shared replay cache with the append: if it was
+    /// remembered already, the job answers [`StoreError::Replayed`] and appends nothing.
+    pub(super) fn remembering(self, entry: Option<Remembered>) -> Self {
+        Self {
+            entry: entry.map(|e| (e.id, bound(e.expires))),
+            ..self
+        }
     }
 
     /// [`APPEND`] for this job: the envelope's number, or `None` if it wrote nothing.
@@ -111,23 +123,25 @@ impl Job {
 }
 
 /// Runs one batch of appends: one alone as one statement committed on its own; several in one
-/// transaction, with one commit and one WAL flush for all of them (the relay's group commit, as
-/// sled's log has). A batch the database refused as a whole runs again one append at a time,
-/// so that no append fails for another's sake; a batch whose commit failed does not, since
-/// whether it committed is unknown.
+/// transaction, with their replay entries, and one commit and one WAL flush for all of them
+/// (the relay's group commit, as sled's log has). A batch the database refused as a whole runs
+/// again one append at a time, so that no append fails for another's sake; a batch whose commit
+/// failed does not, since whether it committed is unknown.
 pub(super) fn batch(pool: &Pool, jobs: Vec<Job>) -> Vec<Answer<u64>> {
     if let [job] = jobs.as_slice() {
-        return vec![alone(pool, job)];
+        return vec![remembered_alone(pool, job)];
     }
     match together::together(pool, &jobs) {
-        Ok(numbers) => jobs
+        Ok(written) => jobs
             .iter()
-            .zip(numbers)
-            .map(|(job, number)| match number {
-                Some(number) => Ok(number),
+            .zip(written)
+            .map(|(job, written)| match written {
+                Written::Appended(number) => Ok(number),
+                Written::Replayed => Err(StoreError::Replayed),
                 // Refused, or held back by another append of its office in the batch (the
                 // office's byte quota is checked for their sum): alone, it gets its own answer.
-                None => alone(pool, job),
+                // Its replay entry committed with the batch.
+                Written::Held => alone(pool, job),
             })
             .collect(),
         Err(Fail::Commit(e)) => jobs
@@ -142,9 +156,33 @@ pub(super) fn batch(pool: &Pool, jobs: Vec<Job>) -> Vec<Answer<u64>> {
                 error = %StoreError::from(e),
                 "a batch of appends failed; running them one at a time"
             );
-            jobs.iter().map(|job| alone(pool, job)).collect()
+            jobs.iter().map(|job| remembered_alone(pool, job)).collect()
         }
     }
+}
+
+/// What a batch did with one of its appends.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Written {
+    /// Appended, with this number.
+    Appended(u64),
+    /// Not written: its replay entry was remembered already.
+    Replayed,
+    /// Not written by the batch's statement; its replay entry, if any, is stored.
+    Held,
+}
+
+/// One append with its replay entry, each a statement committed on its own.
+fn remembered_alone(pool: &Pool, job: &Job) -> Answer<u64> {
+    if let Some(entry) = job.entry
+        && !super::reads::remember(pool, &[entry])?
+            .first()
+            .copied()
+            .unwrap_or(false)
+    {
+        return Err(StoreError::Replayed);
+    }
+    alone(pool, job)
 }
 
 /// One append, as one statement committed on its own.

@@ -286,3 +286,52 @@ fn a_batch_of_pages_remembers_each_entry_once_and_reads_no_page_for_a_replay() {
         .collect();
     assert_eq!(read, conformance::all_envelopes(&store, &cases[3].id()));
 }
+
+#[test]
+fn a_batch_of_appends_stores_each_replay_entry_once_and_appends_nothing_for_a_replay() {
+    if skipped() {
+        return;
+    }
+    // Arrange: four cases, the last of them closed; an entry another request already made.
+    let schema = Schema::migrated();
+    let store = schema.open();
+    let cases = filled(&store);
+    store
+        .close_mailbox(&cases[3].id(), None, conformance::RETAINED, &quotas())
+        .unwrap();
+    let (once, made, closed) = (entry(1), entry(2), entry(3));
+    assert!(store.remember_request(&made.id, made.expires).unwrap());
+    let job = |case: &conformance::TestCase, entry| {
+        let envelope = case.envelope("batched");
+        super::append::Job::new(&case.id(), &envelope, &conformance::keeping(), &quotas())
+            .unwrap()
+            .remembering(entry)
+    };
+    let jobs = vec![
+        job(&cases[0], Some(once)),
+        job(&cases[1], Some(once)),
+        job(&cases[1], Some(made)),
+        job(&cases[2], None),
+        job(&cases[3], Some(closed)),
+    ];
+
+    // Act: all in one batch.
+    let answers = super::append::batch(&store.pool, jobs);
+
+    // Assert: the first of a repeated entry appends and the second is a replay, as is the
+    // entry made before, and neither appended; an append without an entry appends; the closed
+    // case refuses its append and still keeps its entry; no batch fell back.
+    assert_eq!(answers[0], Ok(3));
+    assert_eq!(answers[1], Err(StoreError::Replayed));
+    assert_eq!(answers[2], Err(StoreError::Replayed));
+    assert_eq!(answers[3], Ok(5));
+    assert_eq!(answers[4], Err(StoreError::Closed));
+    assert_eq!(conformance::all_envelopes(&store, &cases[1].id()).len(), 3);
+    for entry in [once, closed] {
+        assert!(!store.remember_request(&entry.id, entry.expires).unwrap());
+    }
+    assert_eq!(
+        super::append::FELL_BACK.load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}

@@ -14,7 +14,9 @@ use candor_protocol::MailboxId;
 
 use super::batcher::{Answer, Batcher, Pending};
 use super::rows::{self, array_at, bound, limit, u64_at};
-use super::session::{Fail, Pool};
+use postgres::GenericClient;
+
+use super::session::{Fail, Pool, Session};
 use crate::store::{Found, RawEnvelope, Remembered, StoreError};
 
 /// The most calls one batch takes: one statement's arrays, small beside a page of envelopes.
@@ -166,27 +168,35 @@ fn lookups(pool: &Pool, ids: &[[u8; 16]]) -> Result<Vec<Found>, StoreError> {
         .collect())
 }
 
-/// Inserts the batch's replay entries in one statement: `true` for each one inserted. A
-/// digest that comes twice in one batch is sent once, and only its first call is told `true`.
-fn remember(pool: &Pool, jobs: &[([u8; 32], i64)]) -> Result<Vec<bool>, StoreError> {
-    let mut seen = HashSet::with_capacity(jobs.len());
-    let (ids, expires): (Vec<&[u8]>, Vec<i64>) = jobs
+/// Inserts the batch's replay entries in one statement committed on its own.
+pub(super) fn remember(pool: &Pool, entries: &[([u8; 32], i64)]) -> Result<Vec<bool>, StoreError> {
+    pool.read(|s| insert_entries(s, entries))
+}
+
+/// Inserts replay entries in one statement: `true` for each one inserted. A digest that comes
+/// twice is sent once, and only its first is told `true`. For a batch of reads, and inside a
+/// batch of appends' transaction (`append/together.rs`).
+pub(super) fn insert_entries<C: GenericClient>(
+    s: &mut Session<'_, C>,
+    entries: &[([u8; 32], i64)],
+) -> Result<Vec<bool>, Fail> {
+    let mut seen = HashSet::with_capacity(entries.len());
+    let (ids, expires): (Vec<&[u8]>, Vec<i64>) = entries
         .iter()
         .filter(|(id, _)| seen.insert(*id))
         .map(|(id, expires)| (id.as_slice(), *expires))
         .unzip();
-    let mut inserted = pool.read(|s| {
-        let rows = s.query(
-            "INSERT INTO replay_ids (id, expires) \
-             SELECT id, expires FROM unnest($1::bytea[], $2::int8[]) AS j(id, expires) \
-             ON CONFLICT (id) DO NOTHING RETURNING id",
-            &[&ids, &expires],
-        )?;
-        rows.iter()
-            .map(|row| array_at::<32>(row, "id", "replay ID"))
-            .collect::<Result<HashSet<_>, _>>()
-    })?;
-    Ok(jobs.iter().map(|(id, _)| inserted.remove(id)).collect())
+    let rows = s.query(
+        "INSERT INTO replay_ids (id, expires) \
+         SELECT id, expires FROM unnest($1::bytea[], $2::int8[]) AS j(id, expires) \
+         ON CONFLICT (id) DO NOTHING RETURNING id",
+        &[&ids, &expires],
+    )?;
+    let mut inserted = rows
+        .iter()
+        .map(|row| array_at::<32>(row, "id", "replay ID"))
+        .collect::<Result<HashSet<_>, _>>()?;
+    Ok(entries.iter().map(|(id, _)| inserted.remove(id)).collect())
 }
 
 /// The batch's replay entries and pages in one statement: each job's entry is inserted, and

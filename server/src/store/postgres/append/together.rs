@@ -1,9 +1,11 @@
-//! Several appends in one transaction: every lock they need, taken in the global order, then
-//! one statement for each round of distinct mailboxes, so a batch whose mailboxes are distinct
-//! costs the database three round trips and one flush however many appends it holds.
+//! Several appends in one transaction: their replay entries, every lock they need, taken in
+//! the global order, then one statement for each round of distinct mailboxes, so a batch whose
+//! mailboxes are distinct costs the database four round trips and one flush however many
+//! appends it holds.
 
-use super::Job;
+use super::{Job, Written};
 use crate::store::StoreError;
+use crate::store::postgres::reads::insert_entries;
 use crate::store::postgres::rows::u64_at;
 use crate::store::postgres::session::{Fail, Pool};
 
@@ -52,16 +54,35 @@ const APPEND_ROUND: &str = "WITH j AS ( \
      e AS (INSERT INTO envelopes (mailbox, seq, json) SELECT id, last_seq, json FROM m) \
      SELECT n, last_seq FROM m";
 
-/// Runs `jobs` in one transaction: each one's number, or `None` for one that wrote nothing.
-pub(super) fn together(pool: &Pool, jobs: &[Job]) -> Result<Vec<Option<u64>>, Fail> {
-    let mut ids: Vec<&[u8]> = jobs.iter().map(|job| job.id.as_slice()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let rounds = rounds(jobs);
+/// Runs `jobs` in one transaction: what it did with each.
+pub(super) fn together(pool: &Pool, jobs: &[Job]) -> Result<Vec<Written>, Fail> {
+    let with_entry: Vec<usize> = (0..jobs.len())
+        .filter(|&i| jobs[i].entry.is_some())
+        .collect();
+    let entries: Vec<([u8; 32], i64)> = with_entry.iter().filter_map(|&i| jobs[i].entry).collect();
     pool.transact_failing(|s| {
-        s.query(LOCK, &[&ids])?;
-        let mut numbers = vec![None; jobs.len()];
-        for round in &rounds {
+        // The replay entries first: a replayed append takes no lock and writes nothing.
+        let mut written = vec![Written::Held; jobs.len()];
+        let fresh = if entries.is_empty() {
+            Vec::new()
+        } else {
+            insert_entries(s, &entries)?
+        };
+        for (&i, fresh) in with_entry.iter().zip(fresh) {
+            if !fresh {
+                written[i] = Written::Replayed;
+            }
+        }
+        let live: Vec<usize> = (0..jobs.len())
+            .filter(|&i| !matches!(written[i], Written::Replayed))
+            .collect();
+        let mut ids: Vec<&[u8]> = live.iter().map(|&i| jobs[i].id.as_slice()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if !ids.is_empty() {
+            s.query(LOCK, &[&ids])?;
+        }
+        for round in &rounds(jobs, &live) {
             let of = |f: fn(&Job) -> i64| round.iter().map(|&i| f(&jobs[i])).collect::<Vec<_>>();
             let rows = s.query(
                 APPEND_ROUND,
@@ -91,19 +112,21 @@ pub(super) fn together(pool: &Pool, jobs: &[Job]) -> Result<Vec<Option<u64>>, Fa
                     .ok_or(Fail::Store(StoreError::Corrupt(
                         "an append's place in its batch",
                     )))?;
-                numbers[*job] = Some(u64_at(&row, "last_seq")?);
+                written[*job] = Written::Appended(u64_at(&row, "last_seq")?);
             }
         }
-        Ok(numbers)
+        Ok(written)
     })
 }
 
-/// The jobs' indices in rounds of distinct mailboxes: the first append of each mailbox, then
-/// the second of those that have two, and so on, each round in the order the jobs came.
-fn rounds(jobs: &[Job]) -> Vec<Vec<usize>> {
+/// The indices `live` of `jobs` in rounds of distinct mailboxes: the first append of each
+/// mailbox, then the second of those that have two, and so on, each round in the order the
+/// jobs came.
+fn rounds(jobs: &[Job], live: &[usize]) -> Vec<Vec<usize>> {
     let mut rounds: Vec<Vec<usize>> = Vec::new();
     let mut seen = std::collections::HashMap::<&[u8; 16], usize>::new();
-    for (i, job) in jobs.iter().enumerate() {
+    for &i in live {
+        let job = &jobs[i];
         let times = seen.entry(&job.id).or_insert(0);
         if *times == rounds.len() {
             rounds.push(Vec::new());
