@@ -97,19 +97,32 @@ impl Drop for Schema {
     }
 }
 
-/// Runs `sql` on the test database.
-fn admin(sql: &str) {
+/// A connection to the test database, as an operator's at `psql`.
+fn client() -> postgres::Client {
     let url = std::env::var(URL_VAR).expect("checked by `skipped`");
     let mut config: postgres::Config = url.parse().expect("a valid test database URL");
     if let Ok(password) = std::env::var("PGPASSWORD") {
         config.password(password);
     }
-    let mut client = config
+    config
         .connect(postgres::NoTls)
-        .expect("connect to the test database");
-    client
+        .expect("connect to the test database")
+}
+
+/// Runs `sql` on the test database.
+fn admin(sql: &str) {
+    client()
         .batch_execute(sql)
         .expect("an administrative statement");
+}
+
+/// The one `BIGINT` that `sql` answers in `schema`.
+pub(crate) fn scalar(schema: &Schema, sql: &str) -> i64 {
+    let mut client = client();
+    client
+        .batch_execute(&format!("SET search_path = {}", schema.name))
+        .expect("set the schema");
+    client.query_one(sql, &[]).expect("a query").get(0)
 }
 
 /// A PostgreSQL store in a schema of its own.
