@@ -262,7 +262,16 @@ pub async fn remember_shared(
     auth: &candor_protocol::request::RequestAuth,
     key: &[u8; 32],
 ) -> Result<(), ApiError> {
-    let Some(entry) = shared_entry(state, auth, key) else {
+    remember_entry(state, shared_entry(state, auth, key)).await
+}
+
+/// Stores `entry` ([`shared_entry`]), if there is one: `replayed-request` if some instance
+/// already had.
+pub async fn remember_entry(
+    state: &AppState,
+    entry: Option<crate::store::Remembered>,
+) -> Result<(), ApiError> {
+    let Some(entry) = entry else {
         return Ok(());
     };
     if state.store.remember(entry).await.map_err(store_error)? {

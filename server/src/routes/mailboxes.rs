@@ -18,8 +18,8 @@ use crate::store::{NewMailbox, RawEnvelope, TokenKind, UsedToken};
 
 mod authorize;
 
-use authorize::authorize_deferring;
 pub(super) use authorize::{Authorized, authorize, lookup, mailbox_id};
+use authorize::{authorize_deferring, refused_remembering};
 
 /// `POST /v1/mailboxes`: opens a mailbox, signed by the case key being registered.
 #[utoipa::path(
@@ -195,12 +195,7 @@ pub async fn append(
     let (authorized, entry) = authorize_deferring(&state, &req, id, &body).await?;
     let envelope = match check_append(&state, &authorized, id, &body) {
         Ok(envelope) => envelope,
-        Err(refused) => {
-            if let Some(entry) = entry {
-                state.store.remember(entry).await.map_err(store_error)?;
-            }
-            return Err(refused);
-        }
+        Err(refused) => return Err(refused_remembering(&state, entry, refused).await),
     };
     let retention = authorized.office.as_ref().map_or(0, |o| o.retention_days);
     let expiry = expiry(&state, retention);
@@ -273,13 +268,7 @@ pub async fn list(
     let (authorized, entry) = authorize_deferring(&state, &req, id, b"").await?;
     let slot = match state.fetches.begin(id) {
         Ok(slot) => slot,
-        Err(refused) => {
-            // Refused, but still remembered: a replay to another instance is refused there too.
-            if let Some(entry) = entry {
-                state.store.remember(entry).await.map_err(store_error)?;
-            }
-            return Err(refused);
-        }
+        Err(refused) => return Err(refused_remembering(&state, entry, refused).await),
     };
     let max_bytes = state.settings.fetch_page_bytes;
     let envelopes = state

@@ -32,12 +32,24 @@ pub(in crate::routes) async fn authorize(
     body: &[u8],
 ) -> Result<Authorized, ApiError> {
     let (authorized, entry) = authorize_deferring(state, req, id, body).await?;
-    if let Some(entry) = entry
-        && !state.store.remember(entry).await.map_err(store_error)?
-    {
-        return Err(ApiError::ReplayedRequest);
-    }
+    crate::routes::remember_entry(state, entry).await?;
     Ok(authorized)
+}
+
+/// `refused`, for a request [`authorize_deferring`] accepted, once its deferred `entry` is
+/// stored: a request refused after its signature was checked is still remembered, so that it
+/// is refused as a replay at every instance.
+pub(in crate::routes) async fn refused_remembering(
+    state: &AppState,
+    entry: Option<Remembered>,
+    refused: ApiError,
+) -> ApiError {
+    if let Some(entry) = entry
+        && let Err(e) = state.store.remember(entry).await
+    {
+        return store_error(e);
+    }
+    refused
 }
 
 /// As [`authorize`], but without the shared replay cache's entry: it is returned, for the

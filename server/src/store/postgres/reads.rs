@@ -1,8 +1,8 @@
 //! The three calls every signed request makes, batched across the requests this instance
 //! serves at the same time (`batcher.rs`): the key lookup, the entry in the shared replay
 //! cache, and, for a fetch, the replay entry and the page together. A batch is one statement,
-//! whatever its size: what bounds a relay on PostgreSQL is the database's work per statement
-//! and the thread hand-offs around it, not the rows (`docs/benchmarks.md`).
+//! whatever its size: the database spends more of its time per statement than per row
+//! (`docs/benchmarks.md`).
 //!
 //! A batched read sees what had committed when its statement started, which is after every
 //! call in it began: what each call returns is what a read of its own could have returned.
@@ -124,7 +124,7 @@ fn failing_all<A>(n: usize, result: Result<Vec<A>, StoreError>) -> Vec<Answer<A>
 /// The mailboxes `ids` with their offices, in one statement.
 fn lookups(pool: &Pool, ids: &[[u8; 16]]) -> Result<Vec<Found>, StoreError> {
     let keys: Vec<&[u8]> = ids.iter().map(<[u8; 16]>::as_slice).collect();
-    let mut found = pool.read(|s| {
+    let found = pool.read(|s| {
         let rows = s.query(
             // The office by its key, once per mailbox found (the subquery's LIMIT keeps the
             // planner from hashing the whole of `offices` for a join, which it chose for a
@@ -149,23 +149,7 @@ fn lookups(pool: &Pool, ids: &[[u8; 16]]) -> Result<Vec<Found>, StoreError> {
         }
         Ok(found)
     })?;
-    // A mailbox asked for twice in one batch is cloned for the first and moved to the last.
-    let mut left: HashMap<[u8; 16], usize> = HashMap::new();
-    for id in ids {
-        *left.entry(*id).or_default() += 1;
-    }
-    Ok(ids
-        .iter()
-        .map(|id| {
-            let n = left.get_mut(id)?;
-            *n -= 1;
-            if *n == 0 {
-                found.remove(id)
-            } else {
-                found.get(id).cloned()
-            }
-        })
-        .collect())
+    Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
 }
 
 /// Inserts the batch's replay entries in one statement committed on its own.

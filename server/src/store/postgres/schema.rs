@@ -69,7 +69,7 @@ pub(super) fn migrate(pool: &Pool) -> Result<SchemaState, OpenError> {
 /// envelopes are still moved. Only a storage setting, not part of the schema's version, so it
 /// is applied each time `migrate` runs; a database that does not take PostgreSQL's storage
 /// parameters (CockroachDB) keeps its own storage, with a warning.
-pub(super) const TUNING: &str = "ALTER TABLE envelopes SET (toast_tuple_target = 8160)";
+const TUNING: &str = "ALTER TABLE envelopes SET (toast_tuple_target = 8160)";
 
 fn tune(pool: &Pool) {
     if let Err(e) = pool.transact(|s| s.batch(TUNING)) {
