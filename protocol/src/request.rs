@@ -4,7 +4,8 @@
 //! The signature is Ed25519 over
 //! `REQUEST || signer || len16(method) || method || len16(path) || path || SHA-256(body)
 //!   || timestamp (u64 BE) || request id (16 bytes)`,
-//! where `path` includes the query string. It travels in four headers, see [`HEADERS`].
+//! where `path` includes the query string. It travels in four headers, see [`HEADERS`]; a
+//! fifth, [`KEY_HEADER`], may name the key that signed.
 
 use core::fmt;
 use core::str::FromStr;
@@ -25,6 +26,13 @@ pub const HEADERS: [&str; 4] = [
     "candor-request-id",
     "candor-signature",
 ];
+
+/// The optional header that names the public key a request is signed with (`docs/protocol.md`
+/// §8), so that the relay can check the signature before it reads the key registered for the
+/// mailbox, and read both that key and the mailbox's envelopes in one step. It is not signed:
+/// a signature verifies under one key only, and the relay refuses a request whose named key
+/// is not the registered one, as it refuses a wrong signature.
+pub const KEY_HEADER: &str = "candor-key";
 
 /// Which registered key signed a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -184,6 +192,17 @@ impl RequestAuth {
         ]
     }
 
+    /// The value of [`KEY_HEADER`] for `key`: its 32 bytes, base64url.
+    pub fn key_header(key: &SigningPublicKey) -> String {
+        encoding::b64(&key.to_bytes())
+    }
+
+    /// Parses a [`KEY_HEADER`] value into the 32 bytes it names; whether they are a valid
+    /// Ed25519 key is for [`SigningPublicKey::from_bytes`] to say.
+    pub fn parse_key_header(value: &str) -> Result<[u8; 32], Error> {
+        encoding::unb64_array::<32>(KEY_HEADER, value)
+    }
+
     /// Parses the four headers; `get` looks one up by its lowercase name.
     pub fn from_headers<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Self, Error> {
         let need = |name: &'static str| {
@@ -298,5 +317,23 @@ mod tests {
         assert!(RequestAuth::from_headers(bad_ts).is_err());
         let missing = |name: &str| if name == HEADERS[3] { None } else { get(name) };
         assert!(RequestAuth::from_headers(missing).is_err());
+    }
+
+    #[test]
+    fn the_key_header_round_trips_and_refuses_other_lengths() {
+        let key = SigningSecretKey::generate(&mut rand::rng()).public_key();
+        let value = RequestAuth::key_header(&key);
+        assert_eq!(value.len(), 43);
+        assert_eq!(RequestAuth::parse_key_header(&value), Ok(key.to_bytes()));
+        for bad in [
+            "",
+            &value[..42],
+            &format!("{value}A"),
+            &value.replace('A', "+"),
+        ] {
+            if bad != value {
+                assert!(RequestAuth::parse_key_header(bad).is_err(), "{bad:?}");
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@
 
 use candor_protocol::envelope::Direction;
 use candor_protocol::pow::{PowKey, Solution};
-use candor_protocol::request::HEADERS;
+use candor_protocol::request::{HEADERS, KEY_HEADER};
 use candor_protocol::seal::{Opener, Sealer};
 use candor_protocol::{
     CaseKeys, Codename, CodenameTypo, Envelope, Error, Fingerprint, Identity, ItemId,
@@ -395,6 +395,11 @@ fn kat_request() {
             assert_eq!(key.public_key().to_bytes(), public);
             let headers = case.test["headers"].as_object().unwrap();
             let auth = RequestAuth::from_headers(|name| headers.get(name)?.as_str())?;
+            // The named key, where the case keeps it, is the group's key.
+            if let Some(named) = headers.get(KEY_HEADER) {
+                let named = RequestAuth::parse_key_header(named.as_str().unwrap())?;
+                assert_eq!(named, public, "{}", case.id());
+            }
             let verify = &case.test["verify"];
             let pk = if verify["otherKey"].as_bool().unwrap() {
                 SigningPublicKey::from_bytes(&unhex(case, "otherPublicKey"))?

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use candor_protocol::request::HEADERS;
+use candor_protocol::request::{HEADERS, KEY_HEADER};
 use candor_protocol::{Error, RequestAuth, RequestId, Signer, SigningSecretKey, labels};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -185,6 +185,9 @@ pub fn file() -> VectorFile {
             "Parse `headers`, then verify them against `verify` (method, path with its query, \
              body, the verifier's clock `now`; the group's `publicKey`, or `otherPublicKey` if \
              `verify.otherKey`) within the group's `window` seconds.",
+            "`headers` also carry `candor-key`, the signing key named (the group's \
+             `publicKey`, base64url): optional on the wire, and unsigned; a relay refuses a \
+             request whose named key is not the registered one as it refuses a wrong key.",
         ],
     )
     .note(
@@ -251,6 +254,7 @@ fn build(
         .unwrap();
     let mut headers: BTreeMap<&str, String> =
         HEADERS.iter().copied().zip(auth.header_values()).collect();
+    headers.insert(KEY_HEADER, RequestAuth::key_header(&key.public_key()));
     match change {
         Some(Headers::Replace(name, value)) => {
             headers.insert(name, value);
