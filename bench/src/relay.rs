@@ -36,7 +36,8 @@ pub struct Prepared {
     phase: Phase,
     method: reqwest::Method,
     url: String,
-    /// The signature headers' values, in `request::HEADERS` order; empty when unsigned.
+    /// The signature headers' values, in `request::HEADERS` order and then `KEY_HEADER`'s;
+    /// empty when unsigned.
     headers: Vec<String>,
     /// The case whose sealed envelope is the body, for an append.
     body: Option<usize>,
@@ -313,7 +314,9 @@ impl Bench {
                 &mut rand::rng(),
             )
             .header_values()
-            .into()
+            .into_iter()
+            .chain([RequestAuth::key_header(&case.keys.signing.public_key())])
+            .collect()
         };
         Prepared {
             phase,
@@ -340,6 +343,7 @@ impl Bench {
         let mut req = client.request(prepared.method.clone(), &prepared.url);
         for (name, value) in candor_protocol::request::HEADERS
             .iter()
+            .chain([&candor_protocol::request::KEY_HEADER])
             .zip(&prepared.headers)
         {
             req = req.header(*name, value);
@@ -466,6 +470,11 @@ pub(crate) async fn signed_request(
     {
         req = req.header(*name, value);
     }
+    // As every client does (`docs/protocol.md` §8).
+    req = req.header(
+        candor_protocol::request::KEY_HEADER,
+        RequestAuth::key_header(&keys.signing.public_key()),
+    );
     if !body.is_empty() {
         req = req.header("content-type", "application/json").body(body);
     }

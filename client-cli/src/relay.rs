@@ -20,7 +20,7 @@ use candor_protocol::api::{
     StoredTally, TallyPage,
 };
 use candor_protocol::pow::Challenge;
-use candor_protocol::request::HEADERS;
+use candor_protocol::request::{HEADERS, KEY_HEADER};
 use candor_protocol::{
     Envelope, MailboxId, OfficeId, RelayUrl, RequestAuth, SignedCard, Signer, SigningSecretKey,
     TallyId,
@@ -464,6 +464,8 @@ impl Relay {
             for (name, value) in HEADERS.iter().zip(signed.header_values()) {
                 request = request.header(*name, value);
             }
+            // Lets the relay check the signature before it reads the mailbox (§8).
+            request = request.header(KEY_HEADER, RequestAuth::key_header(&auth.key.public_key()));
         }
         // Signed GET and DELETE requests carry no body (and no content type).
         if !body.is_empty() {

@@ -12,6 +12,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use actix_web::HttpRequest;
+use candor_protocol::request::KEY_HEADER;
 use candor_protocol::{RequestAuth, SigningPublicKey, SigningSecretKey};
 
 use crate::error::ApiError;
@@ -66,6 +67,23 @@ pub fn parse(req: &HttpRequest) -> Result<RequestAuth, ApiError> {
         })
 }
 
+/// The key a request names in `Candor-Key` (`docs/protocol.md` §8), parsed and checked as an
+/// Ed25519 key; `None` if it names none.
+pub fn named_key(req: &HttpRequest) -> Result<Option<SigningPublicKey>, ApiError> {
+    let Some(value) = req.headers().get(KEY_HEADER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| RequestAuth::parse_key_header(v).ok())
+        .and_then(|bytes| signing_key(&bytes))
+        .map(Some)
+        .ok_or(ApiError::SignatureRequired(
+            "the Candor-Key header must be the signing key's 32 bytes in base64url (43 characters), a valid Ed25519 key; send the key that signs, or leave the header out",
+        ))
+}
+
 /// Refuses a timestamp outside the window, more than [`MAX_AHEAD_SECS`] ahead, or from before
 /// the relay started (so a restart does not reopen the window for replays).
 pub fn check_fresh(
@@ -91,7 +109,8 @@ pub fn signed_path(req: &HttpRequest) -> &str {
 }
 
 /// Verifies the signature under `key`, or under the dummy key when there is none, and returns
-/// the key that signed. Any failure is `not-found`.
+/// the key that signed. Any failure is `not-found`, as is a request that names a key
+/// (`Candor-Key`) other than `key`.
 pub fn verify(
     auth: &RequestAuth,
     key: Option<SigningPublicKey>,
@@ -100,7 +119,8 @@ pub fn verify(
     now: u64,
     window: u64,
 ) -> Result<SigningPublicKey, ApiError> {
-    let found = key.is_some();
+    let named = named_key(req)?;
+    let found = key.is_some() && named.is_none_or(|named| Some(named) == key);
     let key = key.unwrap_or(*DUMMY_KEY);
     let ok = auth
         .verify(

@@ -32,7 +32,7 @@ pub use candor_protocol::handoff::{KeyShare, Notice, Package, Party, Revocation}
 pub use candor_protocol::pow::{Challenge, Solution};
 pub use candor_protocol::{Direction, Envelope, SignedCard};
 
-/// The four headers of a signed request (docs/protocol.md §8).
+/// The headers of a signed request (docs/protocol.md §8): four, and an optional fifth.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)]
@@ -59,6 +59,15 @@ pub struct SignatureHeaders {
         max_length = 86
     )]
     signature: String,
+    /// Optional: the public key that signed, 32 bytes, base64url. Every client should send it;
+    /// a key other than the registered one is `not-found`, as a wrong signature is.
+    #[param(
+        rename = "Candor-Key",
+        pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$",
+        min_length = 43,
+        max_length = 43
+    )]
+    key: Option<String>,
 }
 
 /// A mailbox in the path.

@@ -23,7 +23,7 @@ pub mod sled;
 mod conformance;
 
 use candor_protocol::api::{InboxEntry, StoredTally};
-use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, TallyId};
+use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, Signer, TallyId};
 
 pub use error::StoreError;
 pub use limits::{Expiry, Quotas};
@@ -49,6 +49,21 @@ pub struct Remembered {
     pub id: [u8; 32],
     /// When it may be forgotten (Unix seconds, coarse).
     pub expires: u64,
+}
+
+/// A fetch's page for a request that named its key (`Candor-Key`, [`Store::page_for_key`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyedPage {
+    /// No such mailbox, or the key named is not the one registered for it, for this signer:
+    /// nothing was remembered or read.
+    NotFound,
+    /// The request's entry was already remembered: a replay.
+    Replayed,
+    /// The envelopes after the cursor, and whether the case is closed, read before them.
+    Page {
+        envelopes: Vec<RawEnvelope>,
+        closed: bool,
+    },
 }
 
 /// The relay's storage.
@@ -307,6 +322,47 @@ pub trait Store: Send + Sync + 'static {
             }
             self.envelopes_within(&id, after, limit, max_bytes)
                 .map(Some)
+        };
+        Box::pin(std::future::ready(page()))
+    }
+    /// As [`Store::page`], for a request whose signature was checked under the key it named,
+    /// `key`, before anything was read: the page is read only if `key` is the one registered
+    /// for the mailbox for `signer` (the case's key, or its office's), and `entry` is
+    /// remembered only then. PostgreSQL does it all in one batched statement; the default
+    /// reads the mailbox, then remembers, then reads the page, as the unnamed key's path does.
+    #[allow(clippy::too_many_arguments)]
+    fn page_for_key(
+        &self,
+        entry: Option<Remembered>,
+        id: MailboxId,
+        signer: Signer,
+        key: [u8; 32],
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Later<KeyedPage> {
+        let page = || {
+            let Some((mailbox, office)) = self.mailbox_with_office(&id)? else {
+                return Ok(KeyedPage::NotFound);
+            };
+            let registered = match signer {
+                Signer::Case => Some(mailbox.signing_key),
+                Signer::Office => office.map(|o| o.signing_key),
+                Signer::ThirdParty => None,
+            };
+            if registered != Some(key) {
+                return Ok(KeyedPage::NotFound);
+            }
+            if let Some(entry) = entry
+                && !self.remember_request(&entry.id, entry.expires)?
+            {
+                return Ok(KeyedPage::Replayed);
+            }
+            let envelopes = self.envelopes_within(&id, after, limit, max_bytes)?;
+            Ok(KeyedPage::Page {
+                envelopes,
+                closed: mailbox.closed,
+            })
         };
         Box::pin(std::future::ready(page()))
     }

@@ -17,9 +17,10 @@ use crate::state::AppState;
 use crate::store::{NewMailbox, RawEnvelope, TokenKind, UsedToken};
 
 mod authorize;
+mod named;
 
 pub(super) use authorize::{Authorized, authorize, lookup, mailbox_id};
-use authorize::{authorize_deferring, refused_remembering};
+use authorize::{authorize_deferring, authorize_named, refused_remembering};
 
 /// `POST /v1/mailboxes`: opens a mailbox, signed by the case key being registered.
 #[utoipa::path(
@@ -79,6 +80,7 @@ pub async fn open(
     }
     check_first(&state, &open)?;
     let key = SigningPublicKey::from_bytes(&open.signing_key)?;
+    let named = auth::named_key(&req)?;
     auth.verify(
         &key,
         req.method().as_str(),
@@ -87,11 +89,11 @@ pub async fn open(
         now,
         window,
     )
-    .map_err(|_| {
-        ApiError::SignatureRequired(
-            "the signature does not verify under the signing key being registered",
-        )
-    })?;
+    .ok()
+    .filter(|()| named.is_none_or(|named| named == key))
+    .ok_or(ApiError::SignatureRequired(
+        "the signature does not verify under the signing key being registered, or Candor-Key names another key",
+    ))?;
     // The proof of work first: an open that has not paid for itself leaves nothing behind, not
     // even a replay-cache entry (issue 20, finding 3).
     open.pow.verify(
@@ -265,6 +267,9 @@ pub async fn list(
     // the relay's budget and its send deadline (`crate::fetch`).
     // A store that several instances share remembers the request in the statement that reads
     // the page (`Store::page`): `None` is a replay.
+    if let Some(named) = authorize_named(&state, &req, b"")? {
+        return named::list(&state, named, id, after, limit).await;
+    }
     let (authorized, entry) = authorize_deferring(&state, &req, id, b"").await?;
     let slot = match state.fetches.begin(id) {
         Ok(slot) => slot,

@@ -411,6 +411,7 @@ macro_rules! store_conformance {
                 envelopes_page_after_a_sequence_number_byte_for_byte,
                 a_page_stops_before_its_byte_cap_but_always_moves_on,
                 an_append_keeps_an_expiry_in_its_window_and_redraws_another,
+                a_page_for_a_named_key_is_read_only_for_the_key_registered_for_its_signer,
             }
             closing {
                 closing_with_a_last_message_appends_it_and_closes_the_case,

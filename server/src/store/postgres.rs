@@ -41,15 +41,16 @@
 use std::sync::Arc;
 
 use candor_protocol::api::{InboxEntry, StoredTally};
-use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, TallyId};
+use candor_protocol::{Envelope, HandoffId, MailboxId, OfficeId, Signer, TallyId};
 
 use super::{
-    ChannelRecord, CheckReport, Compacted, Expiry, Found, Later, MailboxRecord, NewChannel,
-    NewMailbox, NewPackage, NewTally, OfficeRecord, PackageRecord, Quotas, RawEnvelope, Remembered,
-    Store, StoreError, Swept, UsedToken,
+    ChannelRecord, CheckReport, Compacted, Expiry, Found, KeyedPage, Later, MailboxRecord,
+    NewChannel, NewMailbox, NewPackage, NewTally, OfficeRecord, PackageRecord, Quotas, RawEnvelope,
+    Remembered, Store, StoreError, Swept, UsedToken,
 };
 use batcher::Batcher;
 pub use connect::{OpenError, PostgresOptions};
+use reads::PageJob;
 use session::Pool;
 pub use tls::{RootCert, SslMode, TlsError, TlsSettings};
 pub use version::{SCHEMA_VERSION, SchemaState};
@@ -174,8 +175,24 @@ impl Store for PostgresStore {
         limit: usize,
         max_bytes: usize,
     ) -> Later<Option<Vec<RawEnvelope>>> {
-        let pending = self.reads.page(entry, &id, after, limit, max_bytes);
-        Box::pin(pending.answer())
+        let pending = self
+            .reads
+            .page(PageJob::new(entry, &id, after, limit, max_bytes));
+        Box::pin(async move { unkeyed(pending.answer().await?) })
+    }
+
+    fn page_for_key(
+        &self,
+        entry: Option<Remembered>,
+        id: MailboxId,
+        signer: Signer,
+        key: [u8; 32],
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Later<KeyedPage> {
+        let job = PageJob::new(entry, &id, after, limit, max_bytes).for_key(signer, key);
+        Box::pin(self.reads.page(job).answer())
     }
 
     fn append(
@@ -239,8 +256,8 @@ impl Store for PostgresStore {
         max_bytes: usize,
     ) -> Result<Vec<RawEnvelope>, StoreError> {
         // No entry to remember, so never `None`.
-        let page = self.reads.page(None, id, after, limit, max_bytes).wait()?;
-        Ok(page.unwrap_or_default())
+        let job = PageJob::new(None, id, after, limit, max_bytes);
+        Ok(unkeyed(self.reads.page(job).wait()?)?.unwrap_or_default())
     }
 
     fn delete_mailbox(&self, id: &MailboxId) -> Result<bool, StoreError> {
@@ -363,6 +380,16 @@ impl Store for PostgresStore {
     fn runs_inline(&self) -> bool {
         // The client blocks on its own Tokio runtime, which Tokio forbids inside another.
         false
+    }
+}
+
+/// A page read without a key (`Store::page`): `None` for a replay. Such a job is always
+/// found, since only a job with a key has its mailbox checked.
+fn unkeyed(page: KeyedPage) -> Result<Option<Vec<RawEnvelope>>, StoreError> {
+    match page {
+        KeyedPage::Page { envelopes, .. } => Ok(Some(envelopes)),
+        KeyedPage::Replayed => Ok(None),
+        KeyedPage::NotFound => Err(StoreError::Corrupt("a page read without a key not found")),
     }
 }
 

@@ -13,6 +13,7 @@ mod handoffs;
 mod helpers;
 mod input;
 mod mailboxes;
+mod named;
 mod notes;
 mod offices;
 mod openapi;

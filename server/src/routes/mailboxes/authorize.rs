@@ -85,6 +85,40 @@ pub(super) async fn authorize_deferring(
     Ok((authorized, entry))
 }
 
+/// A request signed by the key it named (`Candor-Key`), checked under that key before anything
+/// is read; whether the key is the one registered is for the store to say, as it reads.
+pub(super) struct Named {
+    pub(super) signer: Signer,
+    pub(super) key: [u8; 32],
+    /// The shared replay cache's entry, for the store to keep once the key is found.
+    pub(super) entry: Option<Remembered>,
+}
+
+/// As [`authorize_deferring`], for a request that names its key: the headers, freshness, the
+/// signature under the named key, and this instance's replay cache, with no read of the
+/// store. `None` for a request that names no key. A signature that does not verify is
+/// `not-found`, as under a registered key.
+pub(super) fn authorize_named(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<Option<Named>, ApiError> {
+    let auth = auth::parse(req)?;
+    let Some(key) = auth::named_key(req)? else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let window = state.settings.request_window_secs;
+    auth::check_fresh(&auth, now, state.started, window)?;
+    let key = auth::verify(&auth, Some(key), req, body, now, window)?.to_bytes();
+    state.replay.insert(&auth, &key, now)?;
+    Ok(Some(Named {
+        signer: auth.signer,
+        key,
+        entry: crate::routes::shared_entry(state, &auth, &key),
+    }))
+}
+
 /// A mailbox and its office, for a signed request's check (`Store::lookup`).
 pub(in crate::routes) async fn lookup(state: &AppState, id: MailboxId) -> Result<Found, ApiError> {
     state.store.lookup(id).await.map_err(store_error)

@@ -5,7 +5,8 @@ use super::{
     DAY, HOUR, Harness, RETAINED, TestCase, all_envelopes, appended, assert_clean, keeping, opened,
     quotas, registered,
 };
-use crate::store::{Expiry, Quotas, StoreError};
+use crate::store::{Expiry, KeyedPage, Later, Quotas, Remembered, StoreError};
+use candor_protocol::Signer;
 
 pub(crate) fn appends_are_numbered_after_the_first_envelope_and_counted(h: &mut dyn Harness) {
     // Arrange
@@ -187,4 +188,93 @@ pub(crate) fn an_append_keeps_an_expiry_in_its_window_and_redraws_another(h: &mu
     // Assert
     assert_eq!(expiries, [RETAINED, later.drawn, shorter.drawn]);
     assert_clean(store);
+}
+
+/// A future store call's answer, on a runtime of its own.
+fn wait<T>(later: Later<T>) -> Result<T, StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(later)
+}
+
+/// A replay entry no request has made.
+fn fresh_entry() -> Remembered {
+    Remembered {
+        id: rand::random(),
+        expires: super::NOW + 120,
+    }
+}
+
+pub(crate) fn a_page_for_a_named_key_is_read_only_for_the_key_registered_for_its_signer(
+    h: &mut dyn Harness,
+) {
+    // Arrange: a case with three envelopes and a closed case, at one office; whether this
+    // store keeps replay entries (one that several instances share does).
+    let store = h.store();
+    let office = registered(store, "ombuds");
+    let case = opened(store, &office);
+    appended(store, &case, "two");
+    appended(store, &case, "three");
+    let shut = opened(store, &office);
+    store
+        .close_mailbox(&shut.id(), None, RETAINED, &quotas())
+        .unwrap();
+    store.flush().unwrap();
+    let probe = fresh_entry();
+    let shared = store.remember_request(&probe.id, probe.expires).unwrap()
+        && !store.remember_request(&probe.id, probe.expires).unwrap();
+    let case_key = case.keys.signing.public_key().to_bytes();
+    let office_key = office.identity.signing().public_key().to_bytes();
+    let page = |entry, id, signer, key| {
+        wait(store.page_for_key(entry, id, signer, key, 1, 10, usize::MAX)).unwrap()
+    };
+    let seqs = |page: &KeyedPage| match page {
+        KeyedPage::Page { envelopes, closed } => {
+            Some((envelopes.iter().map(|e| e.seq).collect::<Vec<_>>(), *closed))
+        }
+        _ => None,
+    };
+
+    // Act
+    let (first, refused) = (fresh_entry(), fresh_entry());
+    let by_case = page(Some(first), case.id(), Signer::Case, case_key);
+    let again = page(Some(first), case.id(), Signer::Case, case_key);
+    let by_office = page(Some(fresh_entry()), case.id(), Signer::Office, office_key);
+    let wrong = [
+        (
+            case.id(),
+            Signer::Case,
+            shut.keys.signing.public_key().to_bytes(),
+        ),
+        (case.id(), Signer::Office, case_key),
+        (case.id(), Signer::Case, office_key),
+        (case.id(), Signer::ThirdParty, case_key),
+        (TestCase::new(&office).id(), Signer::Case, case_key),
+    ]
+    .map(|(id, signer, key)| page(Some(refused), id, signer, key));
+    let closed = page(
+        None,
+        shut.id(),
+        Signer::Case,
+        shut.keys.signing.public_key().to_bytes(),
+    );
+
+    // Assert: the case's key and its office's read the page after the cursor; a replay reads
+    // nothing where entries are kept; any other key, another signer's, or an unknown mailbox
+    // is not found and remembers nothing; a closed case says so.
+    assert_eq!(seqs(&by_case), Some((vec![2, 3], false)));
+    assert_eq!(seqs(&by_office), Some((vec![2, 3], false)));
+    if shared {
+        assert_eq!(again, KeyedPage::Replayed);
+    } else {
+        assert_eq!(seqs(&again), Some((vec![2, 3], false)));
+    }
+    assert_eq!(wrong, [const { KeyedPage::NotFound }; 5]);
+    assert!(
+        store
+            .remember_request(&refused.id, refused.expires)
+            .unwrap()
+    );
+    assert_eq!(seqs(&closed), Some((vec![], true)));
 }

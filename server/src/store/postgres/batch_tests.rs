@@ -4,9 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use candor_protocol::Signer;
+
+use super::PageJob;
 use super::tests::{Schema, skipped};
 use crate::store::conformance::{self, quotas};
-use crate::store::{Store, StoreError};
+use crate::store::{KeyedPage, Store, StoreError};
 
 #[test]
 fn concurrent_appends_at_two_instances_share_commits_and_each_keeps_its_own_answer() {
@@ -167,6 +170,14 @@ fn filled(store: &super::PostgresStore) -> Vec<conformance::TestCase> {
         .collect()
 }
 
+/// A page's sequence numbers; `None` for a replay or a mailbox not found.
+fn seqs(page: &KeyedPage) -> Option<Vec<u64>> {
+    match page {
+        KeyedPage::Page { envelopes, .. } => Some(envelopes.iter().map(|e| e.seq).collect()),
+        _ => None,
+    }
+}
+
 /// A replay entry no request has made.
 fn entry(n: u64) -> crate::store::Remembered {
     let mut id = [0u8; 32];
@@ -209,19 +220,18 @@ fn concurrent_reads_share_statements_and_each_gets_its_own_answer() {
 
                     // Assert: the envelopes after the cursor, at most two of them.
                     let after = i % 3;
-                    let page = store
-                        .reads
-                        .page(
-                            Some(entry(r * 100 + i + 50)),
-                            &case.id(),
-                            after,
-                            2,
-                            usize::MAX,
-                        )
-                        .wait()
-                        .unwrap()
-                        .expect("a fresh entry reads its page");
-                    let seqs: Vec<u64> = page.iter().map(|e| e.seq).collect();
+                    let job = PageJob::new(
+                        Some(entry(r * 100 + i + 50)),
+                        &case.id(),
+                        after,
+                        2,
+                        usize::MAX,
+                    );
+                    let KeyedPage::Page { envelopes, .. } = store.reads.page(job).wait().unwrap()
+                    else {
+                        panic!("a fresh entry reads its page");
+                    };
+                    let seqs: Vec<u64> = envelopes.iter().map(|e| e.seq).collect();
                     let expected: Vec<u64> = (after + 1..=(n as u64 + 2)).take(2).collect();
                     assert_eq!(seqs, expected, "case {n} after {after}");
                 }
@@ -249,7 +259,7 @@ fn a_batch_of_pages_remembers_each_entry_once_and_reads_no_page_for_a_replay() {
     let (once, made, other) = (entry(1), entry(2), entry(3));
     assert!(store.remember_request(&made.id, made.expires).unwrap());
     let job = |entry, case: &conformance::TestCase, after, max_bytes| {
-        super::reads::PageJob::new(entry, &case.id(), after, 100, max_bytes)
+        PageJob::new(entry, &case.id(), after, 100, max_bytes)
     };
     let jobs = [
         job(Some(once), &cases[3], 0, usize::MAX),
@@ -266,11 +276,7 @@ fn a_batch_of_pages_remembers_each_entry_once_and_reads_no_page_for_a_replay() {
     // Assert: the first of a repeated entry reads its page and the second is a replay, as is
     // the entry made before; a job without an entry reads its page; a page's byte cap still
     // takes its first envelope; a cursor past the end reads an empty page.
-    let seqs = |i: usize| {
-        pages[i]
-            .as_ref()
-            .map(|p| p.iter().map(|e| e.seq).collect::<Vec<_>>())
-    };
+    let seqs = |i: usize| seqs(&pages[i]);
     assert_eq!(seqs(0), Some(vec![1, 2, 3, 4, 5]));
     assert_eq!(seqs(1), None);
     assert_eq!(seqs(2), None);
@@ -279,12 +285,67 @@ fn a_batch_of_pages_remembers_each_entry_once_and_reads_no_page_for_a_replay() {
     assert_eq!(seqs(5), Some(vec![]));
     assert!(!store.remember_request(&once.id, once.expires).unwrap());
     assert!(!store.remember_request(&other.id, other.expires).unwrap());
-    let read: Vec<(u64, Vec<u8>)> = pages[0]
-        .iter()
-        .flatten()
-        .map(|e| (e.seq, e.json.clone()))
-        .collect();
+    let KeyedPage::Page { envelopes, .. } = &pages[0] else {
+        panic!("the first job reads its page");
+    };
+    let read: Vec<(u64, Vec<u8>)> = envelopes.iter().map(|e| (e.seq, e.json.clone())).collect();
     assert_eq!(read, conformance::all_envelopes(&store, &cases[3].id()));
+}
+
+#[test]
+fn a_batch_of_pages_for_named_keys_checks_each_key_before_it_remembers_or_reads() {
+    if skipped() {
+        return;
+    }
+    // Arrange: four cases at one office, the last closed.
+    let schema = Schema::migrated();
+    let store = schema.open();
+    let cases = filled(&store);
+    let office_key = store
+        .mailbox_with_office(&cases[0].id())
+        .unwrap()
+        .and_then(|(_, office)| office)
+        .unwrap()
+        .signing_key;
+    store
+        .close_mailbox(&cases[3].id(), None, conformance::RETAINED, &quotas())
+        .unwrap();
+    let key = |n: usize| cases[n].keys.signing.public_key().to_bytes();
+    let (once, wrong, twice) = (entry(1), entry(2), entry(3));
+    let job = |entry, n: usize, signer, key| {
+        PageJob::new(entry, &cases[n].id(), 0, 100, usize::MAX).for_key(signer, key)
+    };
+    let jobs = [
+        job(Some(once), 1, Signer::Case, key(1)),
+        job(Some(once), 1, Signer::Case, key(1)),
+        job(Some(wrong), 1, Signer::Case, key(2)),
+        job(Some(wrong), 1, Signer::Case, key(2)),
+        job(Some(twice), 2, Signer::Office, office_key),
+        job(None, 2, Signer::ThirdParty, key(2)),
+        job(None, 3, Signer::Case, key(3)),
+        PageJob::new(None, &cases[0].id(), 0, 100, usize::MAX),
+    ];
+
+    // Act: all in one statement.
+    let pages = super::reads::pages(&store.pool, &jobs).unwrap();
+
+    // Assert: the case's key reads its page, and the same entry again is a replay; another
+    // case's key is not found, again, and its entry is not kept; the office's key reads the
+    // page; a third party's key is never a mailbox's; the closed case says so; a job without
+    // a key is not checked.
+    assert_eq!(seqs(&pages[0]), Some(vec![1, 2, 3]));
+    assert_eq!(pages[1], KeyedPage::Replayed);
+    assert_eq!(pages[2], KeyedPage::NotFound);
+    assert_eq!(pages[3], KeyedPage::NotFound);
+    assert!(store.remember_request(&wrong.id, wrong.expires).unwrap());
+    assert_eq!(seqs(&pages[4]), Some(vec![1, 2, 3, 4]));
+    assert!(!store.remember_request(&twice.id, twice.expires).unwrap());
+    assert_eq!(pages[5], KeyedPage::NotFound);
+    let KeyedPage::Page { envelopes, closed } = &pages[6] else {
+        panic!("the closed case's own key reads its page");
+    };
+    assert_eq!((envelopes.len(), *closed), (5, true));
+    assert_eq!(seqs(&pages[7]), Some(vec![1, 2]));
 }
 
 #[test]

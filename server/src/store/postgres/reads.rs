@@ -10,14 +10,14 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use candor_protocol::MailboxId;
+use candor_protocol::{MailboxId, Signer};
 
 use super::batcher::{Answer, Batcher, Pending};
 use super::rows::{self, array_at, bound, limit, u64_at};
 use postgres::GenericClient;
 
 use super::session::{Fail, Pool, Session};
-use crate::store::{Found, RawEnvelope, Remembered, StoreError};
+use crate::store::{Found, KeyedPage, RawEnvelope, Remembered, StoreError};
 
 /// The most calls one batch takes: one statement's arrays, small beside a page of envelopes.
 const BATCH: usize = 64;
@@ -30,13 +30,16 @@ pub(super) struct PageJob {
     limit: i64,
     max_bytes: i64,
     entry: Option<([u8; 32], i64)>,
+    /// The key the request named and its signer's code (1 case, 2 office, 3 third party),
+    /// when the mailbox is to be checked in the statement (`Store::page_for_key`).
+    key: Option<([u8; 32], i16)>,
 }
 
 /// This instance's batched reads, each kind with a thread of its own.
 pub(super) struct Reads {
     lookups: Batcher<[u8; 16], Found>,
     replays: Batcher<([u8; 32], i64), bool>,
-    pages: Batcher<PageJob, Option<Vec<RawEnvelope>>>,
+    pages: Batcher<PageJob, KeyedPage>,
 }
 
 impl Reads {
@@ -80,17 +83,9 @@ impl Reads {
         self.replays.submit((entry.id, bound(entry.expires)))
     }
 
-    /// As `Store::page`: `None` if `entry` was already remembered.
-    pub(super) fn page(
-        &self,
-        entry: Option<Remembered>,
-        id: &MailboxId,
-        after: u64,
-        max: usize,
-        max_bytes: usize,
-    ) -> Pending<Option<Vec<RawEnvelope>>> {
-        self.pages
-            .submit(PageJob::new(entry, id, after, max, max_bytes))
+    /// As `Store::page` (`job` without a key) or `Store::page_for_key` (with one).
+    pub(super) fn page(&self, job: PageJob) -> Pending<KeyedPage> {
+        self.pages.submit(job)
     }
 }
 
@@ -109,7 +104,20 @@ impl PageJob {
             limit: limit(max),
             max_bytes: limit(max_bytes),
             entry: entry.map(|e| (e.id, bound(e.expires))),
+            key: None,
         }
+    }
+
+    /// The job checks that `key` is `signer`'s registered key for the mailbox before it
+    /// remembers or reads anything (`Store::page_for_key`).
+    pub(super) fn for_key(mut self, signer: Signer, key: [u8; 32]) -> Self {
+        let code = match signer {
+            Signer::Case => 1,
+            Signer::Office => 2,
+            Signer::ThirdParty => 3,
+        };
+        self.key = Some((key, code));
+        self
     }
 }
 
@@ -184,37 +192,52 @@ pub(super) fn insert_entries<C: GenericClient>(
 }
 
 /// The batch's replay entries and pages in one statement: each job's entry is inserted, and
-/// only a job whose entry was new (or that had none) has its page read. The byte cap is
-/// applied by the database (a running sum of the lengths, which PostgreSQL reads without
-/// fetching the values), so no JSON past it is sent; each page's first envelope is always
-/// taken, whatever its size. An entry that comes twice in one batch is sent once, and a later
-/// job that carries it is a replay.
+/// only a job whose entry was new (or that had none) has its page read. A job that names the
+/// key its request was signed with (`Candor-Key`) first has its mailbox read, and is found only
+/// if that key is the mailbox's (signer 1, the case) or its office's (signer 2, read by the
+/// office's ID in a scalar subquery: as `EXISTS`, the planner hashed the whole of `offices`).
+/// A job not found has no entry inserted and no page read, and a found job's `closed` is read
+/// in the statement's snapshot, before its envelopes. The byte cap is applied by the database
+/// (a running sum of the lengths, which PostgreSQL reads without fetching the values), so no
+/// JSON past it is sent; each page's first envelope is always taken, whatever its size. An
+/// entry that comes twice in one batch is sent once, and a later job that carries it is
+/// answered as its first was found: a replay, or not found.
 const PAGES: &str = "WITH j AS ( \
        SELECT * FROM unnest($1::bytea[], $2::int8[], $3::int8[], $4::int8[], $5::bytea[], \
-         $6::int8[]) WITH ORDINALITY AS j(mailbox, after, lim, cap, entry, expires, n)), \
+         $6::int8[], $7::bytea[], $8::int2[]) WITH ORDINALITY \
+         AS j(mailbox, after, lim, cap, entry, expires, key, signer, n)), \
+     k AS ( \
+       SELECT j.*, (j.key IS NULL OR m.closed IS NOT NULL) AS found, m.closed FROM j \
+       LEFT JOIN LATERAL ( \
+         SELECT closed FROM mailboxes m WHERE j.key IS NOT NULL AND m.id = j.mailbox AND ( \
+           (j.signer = 1 AND m.signing_key = j.key) OR (j.signer = 2 AND j.key = ( \
+             SELECT o.signing_key FROM offices o WHERE o.id = m.office)))) m \
+       ON true), \
      r AS ( \
-       INSERT INTO replay_ids (id, expires) SELECT entry, expires FROM j \
-       WHERE entry IS NOT NULL ON CONFLICT (id) DO NOTHING RETURNING id), \
+       INSERT INTO replay_ids (id, expires) SELECT entry, expires FROM k \
+       WHERE entry IS NOT NULL AND found ON CONFLICT (id) DO NOTHING RETURNING id), \
      f AS ( \
-       SELECT j.*, (j.entry IS NULL OR j.entry IN (SELECT id FROM r)) AS fresh FROM j) \
-     SELECT f.n, f.fresh, p.seq, p.json FROM f LEFT JOIN LATERAL ( \
+       SELECT k.*, (k.entry IS NULL OR k.entry IN (SELECT id FROM r)) AS fresh FROM k) \
+     SELECT f.n, f.found, f.fresh, f.closed, p.seq, p.json FROM f LEFT JOIN LATERAL ( \
        SELECT seq, json FROM ( \
          SELECT seq, json, sum(length(json)) OVER (ORDER BY seq) AS upto, \
            row_number() OVER (ORDER BY seq) AS k \
          FROM (SELECT seq, json FROM envelopes \
-           WHERE f.fresh AND mailbox = f.mailbox AND seq > f.after \
+           WHERE f.found AND f.fresh AND mailbox = f.mailbox AND seq > f.after \
            ORDER BY seq LIMIT f.lim) lim \
        ) page WHERE upto <= f.cap OR k = 1) p ON true \
      ORDER BY f.n, p.seq";
 
-pub(super) fn pages(
-    pool: &Pool,
-    jobs: &[PageJob],
-) -> Result<Vec<Option<Vec<RawEnvelope>>>, StoreError> {
-    let mut seen = HashSet::with_capacity(jobs.len());
-    // The jobs sent, by index; a repeated entry's job is answered `None` without being sent.
+pub(super) fn pages(pool: &Pool, jobs: &[PageJob]) -> Result<Vec<KeyedPage>, StoreError> {
+    // The first job of each entry; a repeated entry's job is answered from its first's
+    // answer, without being sent.
+    let mut first = HashMap::with_capacity(jobs.len());
     let sent: Vec<usize> = (0..jobs.len())
-        .filter(|&i| jobs[i].entry.is_none_or(|(id, _)| seen.insert(id)))
+        .filter(|&i| {
+            jobs[i]
+                .entry
+                .is_none_or(|(id, _)| *first.entry(id).or_insert(i) == i)
+        })
         .collect();
     let ids: Vec<&[u8]> = sent.iter().map(|&i| jobs[i].id.as_slice()).collect();
     let of = |f: fn(&PageJob) -> i64| sent.iter().map(|&i| f(&jobs[i])).collect::<Vec<_>>();
@@ -224,9 +247,20 @@ pub(super) fn pages(
         .map(|&i| jobs[i].entry.as_ref().map(|(id, _)| id.as_slice()))
         .collect();
     let expires = of(|j| j.entry.map_or(0, |(_, e)| e));
-    pool.read(|s| {
-        let rows = s.query(PAGES, &[&ids, &after, &limits, &caps, &entries, &expires])?;
-        let mut out: Vec<Option<Vec<RawEnvelope>>> = jobs.iter().map(|_| None).collect();
+    let keys: Vec<Option<&[u8]>> = sent
+        .iter()
+        .map(|&i| jobs[i].key.as_ref().map(|(key, _)| key.as_slice()))
+        .collect();
+    let signers: Vec<i16> = sent
+        .iter()
+        .map(|&i| jobs[i].key.map_or(0, |(_, signer)| signer))
+        .collect();
+    let params: [&(dyn postgres::types::ToSql + Sync); 8] = [
+        &ids, &after, &limits, &caps, &entries, &expires, &keys, &signers,
+    ];
+    let mut out = pool.read(|s| {
+        let rows = s.query(PAGES, &params)?;
+        let mut out: Vec<KeyedPage> = jobs.iter().map(|_| KeyedPage::Replayed).collect();
         for row in &rows {
             let job = usize::try_from(u64_at(row, "n")?)
                 .ok()
@@ -234,12 +268,23 @@ pub(super) fn pages(
                 .ok_or(Fail::Store(StoreError::Corrupt(
                     "a page's place in its batch",
                 )))?;
+            if !row.try_get::<_, bool>("found")? {
+                out[*job] = KeyedPage::NotFound;
+                continue;
+            }
             if !row.try_get::<_, bool>("fresh")? {
                 continue;
             }
-            let page = out[*job].get_or_insert_with(Vec::new);
-            if let Some(seq) = row.try_get::<_, Option<i64>>("seq")? {
-                page.push(RawEnvelope {
+            if let KeyedPage::Replayed = out[*job] {
+                out[*job] = KeyedPage::Page {
+                    envelopes: Vec::new(),
+                    closed: row.try_get::<_, Option<bool>>("closed")?.unwrap_or(false),
+                };
+            }
+            if let (Some(seq), KeyedPage::Page { envelopes, .. }) =
+                (row.try_get::<_, Option<i64>>("seq")?, &mut out[*job])
+            {
+                envelopes.push(RawEnvelope {
                     seq: u64::try_from(seq)
                         .map_err(|_| Fail::Store(StoreError::Corrupt("a negative number")))?,
                     json: row.try_get("json")?,
@@ -247,5 +292,15 @@ pub(super) fn pages(
             }
         }
         Ok(out)
-    })
+    })?;
+    for (i, job) in jobs.iter().enumerate() {
+        if let Some((id, _)) = job.entry
+            && let Some(&j) = first.get(&id)
+            && j != i
+            && out[j] == KeyedPage::NotFound
+        {
+            out[i] = KeyedPage::NotFound;
+        }
+    }
+    Ok(out)
 }
