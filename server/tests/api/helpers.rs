@@ -293,6 +293,18 @@ impl TestApp {
         body: Option<&[u8]>,
         auth: &RequestAuth,
     ) -> reqwest::Response {
+        let req = self.request_signed(method, path, body, auth);
+        req.send().await.unwrap()
+    }
+
+    /// A request with the given signature headers (JSON body if any), to add to and send.
+    pub fn request_signed(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        auth: &RequestAuth,
+    ) -> reqwest::RequestBuilder {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.client.request(method, format!("{}{path}", self.url));
         for (name, value) in candor_protocol::request::HEADERS
@@ -301,12 +313,12 @@ impl TestApp {
         {
             req = req.header(*name, value);
         }
-        if let Some(body) = body {
-            req = req
+        match body {
+            Some(body) => req
                 .header("content-type", "application/json")
-                .body(body.to_vec());
+                .body(body.to_vec()),
+            None => req,
         }
-        req.send().await.unwrap()
     }
 
     /// Signs and sends.

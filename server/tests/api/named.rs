@@ -30,21 +30,18 @@ async fn send(
     auth: &RequestAuth,
     named: &str,
 ) -> reqwest::Response {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = app.client.request(method, format!("{}{path}", app.url));
-    for (name, value) in candor_protocol::request::HEADERS
-        .iter()
-        .zip(auth.header_values())
-    {
-        req = req.header(*name, value);
-    }
-    req = req.header(KEY_HEADER, named);
-    if let Some(body) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(body.to_vec());
-    }
-    req.send().await.unwrap()
+    let req = app.request_signed(method, path, body, auth);
+    req.header(KEY_HEADER, named).send().await.unwrap()
+}
+
+/// A `GET` of `path` signed by `key`, naming it.
+async fn fetch_naming_its_key(
+    app: &TestApp,
+    key: &SigningSecretKey,
+    signer: Signer,
+    path: &str,
+) -> reqwest::Response {
+    naming(app, key, signer, "GET", path, None, &name(key)).await
 }
 
 fn name(key: &SigningSecretKey) -> String {
@@ -77,26 +74,8 @@ async fn a_fetch_that_names_its_key_reads_what_one_that_names_none_reads() {
             "?after=0&limit=10",
         )
         .await;
-    let by_case = naming(
-        &app,
-        &case.keys.signing,
-        Signer::Case,
-        "GET",
-        &path,
-        None,
-        &name(&case.keys.signing),
-    )
-    .await;
-    let by_office = naming(
-        &app,
-        office.key(),
-        Signer::Office,
-        "GET",
-        &path,
-        None,
-        &name(office.key()),
-    )
-    .await;
+    let by_case = fetch_naming_its_key(&app, &case.keys.signing, Signer::Case, &path).await;
+    let by_office = fetch_naming_its_key(&app, office.key(), Signer::Office, &path).await;
     let auth = app.sign(&case.keys.signing, Signer::Case, "GET", &path, b"");
     let once = send(&app, "GET", &path, None, &auth, &name(&case.keys.signing)).await;
     let again = send(&app, "GET", &path, None, &auth, &name(&case.keys.signing)).await;
@@ -208,16 +187,7 @@ async fn a_named_key_that_is_not_the_registered_one_answers_as_an_unknown_mailbo
     }
     // The owner, naming its key, still gets in: nothing above deleted or appended.
     let path = format!("/v1/mailboxes/{}/envelopes", case.mailbox());
-    let res = naming(
-        &app,
-        &case.keys.signing,
-        Signer::Case,
-        "GET",
-        &path,
-        None,
-        &name(&case.keys.signing),
-    )
-    .await;
+    let res = fetch_naming_its_key(&app, &case.keys.signing, Signer::Case, &path).await;
     let page: candor_protocol::api::EnvelopePage = res.json().await.unwrap();
     assert_eq!(page.envelopes.len(), 1);
 }
@@ -297,13 +267,5 @@ fn naming_open(
     path: &str,
 ) -> reqwest::RequestBuilder {
     let auth = app.sign(&case.keys.signing, Signer::Case, "POST", path, body);
-    let mut req = app.client.post(format!("{}{path}", app.url));
-    for (name, value) in candor_protocol::request::HEADERS
-        .iter()
-        .zip(auth.header_values())
-    {
-        req = req.header(*name, value);
-    }
-    req.header("content-type", "application/json")
-        .body(body.to_vec())
+    app.request_signed("POST", path, Some(body), &auth)
 }
