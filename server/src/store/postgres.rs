@@ -50,7 +50,7 @@ use super::{
 };
 use batcher::Batcher;
 pub use connect::{OpenError, PostgresOptions};
-use reads::PageJob;
+use reads::{PageJob, unkeyed};
 use session::Pool;
 pub use tls::{RootCert, SslMode, TlsError, TlsSettings};
 pub use version::{SCHEMA_VERSION, SchemaState};
@@ -380,16 +380,6 @@ impl Store for PostgresStore {
     fn runs_inline(&self) -> bool {
         // The client blocks on its own Tokio runtime, which Tokio forbids inside another.
         false
-    }
-}
-
-/// A page read without a key (`Store::page`): `None` for a replay. Such a job is always
-/// found, since only a job with a key has its mailbox checked.
-fn unkeyed(page: KeyedPage) -> Result<Option<Vec<RawEnvelope>>, StoreError> {
-    match page {
-        KeyedPage::Page { envelopes, .. } => Ok(Some(envelopes)),
-        KeyedPage::Replayed => Ok(None),
-        KeyedPage::NotFound => Err(StoreError::Corrupt("a page read without a key not found")),
     }
 }
 

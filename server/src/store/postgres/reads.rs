@@ -121,6 +121,16 @@ impl PageJob {
     }
 }
 
+/// A page read without a key (`Store::page`): `None` for a replay. Such a job is always
+/// found, since only a job with a key has its mailbox checked.
+pub(super) fn unkeyed(page: KeyedPage) -> Result<Option<Vec<RawEnvelope>>, StoreError> {
+    match page {
+        KeyedPage::Page { envelopes, .. } => Ok(Some(envelopes)),
+        KeyedPage::Replayed => Ok(None),
+        KeyedPage::NotFound => Err(StoreError::Corrupt("a page read without a key not found")),
+    }
+}
+
 /// Every call's answer, or the batch's one error for each of them.
 fn failing_all<A>(n: usize, result: Result<Vec<A>, StoreError>) -> Vec<Answer<A>> {
     match result {
