@@ -182,6 +182,8 @@ class CandorSignature(requests.auth.AuthBase):
         r.headers["Candor-Timestamp"] = str(timestamp)
         r.headers["Candor-Request-Id"] = _b64(request_id)
         r.headers["Candor-Signature"] = signature
+        # As every client does (docs/protocol.md §8); a generated value would name another key.
+        r.headers["Candor-Key"] = _b64(bytes(self.key.verify_key))
         with _lock:
             _signatures.add(signature)
         return r
