@@ -61,6 +61,7 @@ PATTERNS = {
     "Candor-Timestamp": re.compile(r"[0-9]{1,20}", re.ASCII),
     "Candor-Request-Id": re.compile(r"[A-Za-z0-9_-]{21}[AQgw]", re.ASCII),
     "Candor-Signature": re.compile(r"[A-Za-z0-9_-]{85}[AQgw]", re.ASCII),
+    "Candor-Key": re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]", re.ASCII),
 }
 MAILBOX_ID = re.compile(r"[A-Za-z0-9_-]{21}[AQgw]", re.ASCII)
 OFFICE_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,30}[a-z0-9]", re.ASCII)
@@ -182,8 +183,11 @@ class CandorSignature(requests.auth.AuthBase):
         r.headers["Candor-Timestamp"] = str(timestamp)
         r.headers["Candor-Request-Id"] = _b64(request_id)
         r.headers["Candor-Signature"] = signature
-        # As every client does (docs/protocol.md §8); a generated value would name another key.
-        r.headers["Candor-Key"] = _b64(bytes(self.key.verify_key))
+        # As every client does (docs/protocol.md §8), where the generated value is well formed
+        # (it would name another key); a malformed one is left for the relay to refuse.
+        named = r.headers.get("Candor-Key")
+        if named is None or PATTERNS["Candor-Key"].fullmatch(named):
+            r.headers["Candor-Key"] = _b64(bytes(self.key.verify_key))
         with _lock:
             _signatures.add(signature)
         return r
