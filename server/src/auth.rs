@@ -119,7 +119,20 @@ pub fn verify(
     window: u64,
 ) -> Result<SigningPublicKey, ApiError> {
     let named = named_key(req)?;
-    let found = key.is_some() && named.is_none_or(|named| Some(named) == key);
+    let key = key.filter(|key| named.is_none_or(|named| named == *key));
+    verify_under(auth, key, req, body, now, window)
+}
+
+/// As [`verify`], for a key that `Candor-Key` was already checked against, or that it named.
+pub fn verify_under(
+    auth: &RequestAuth,
+    key: Option<SigningPublicKey>,
+    req: &HttpRequest,
+    body: &[u8],
+    now: u64,
+    window: u64,
+) -> Result<SigningPublicKey, ApiError> {
+    let found = key.is_some();
     let key = key.unwrap_or(*DUMMY_KEY);
     let ok = auth
         .verify(
@@ -152,8 +165,8 @@ mod tests {
     use super::*;
     use candor_protocol::Signer;
 
-    /// A request signed at `ts` by a fresh key.
-    fn auth_at(ts: u64) -> (RequestAuth, [u8; 32]) {
+    /// A request signed at `ts` by a fresh key, and that key's bytes (for `replay.rs` too).
+    pub(super) fn auth_at(ts: u64) -> (RequestAuth, [u8; 32]) {
         let key = SigningSecretKey::generate(&mut rand::rng());
         let auth = RequestAuth::sign(&key, Signer::Case, "GET", "/", b"", ts, &mut rand::rng());
         (auth, key.public_key().to_bytes())

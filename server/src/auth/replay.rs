@@ -168,14 +168,8 @@ fn shard_of(hash: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::tests::auth_at;
     use candor_protocol::{Signer, SigningSecretKey};
-
-    /// A request signed at `ts` by a fresh key, and that key's bytes.
-    fn auth_at(ts: u64) -> (RequestAuth, [u8; 32]) {
-        let key = SigningSecretKey::generate(&mut rand::rng());
-        let auth = RequestAuth::sign(&key, Signer::Case, "GET", "/", b"", ts, &mut rand::rng());
-        (auth, key.public_key().to_bytes())
-    }
 
     /// As [`auth_at`], with a request ID whose last byte is the attacker's choice.
     fn aimed_at(ts: u64, byte: u8) -> (RequestAuth, [u8; 32]) {

@@ -110,7 +110,7 @@ pub(super) fn authorize_named(
     let now = state.clock.now();
     let window = state.settings.request_window_secs;
     auth::check_fresh(&auth, now, state.started, window)?;
-    let key = auth::verify(&auth, Some(key), req, body, now, window)?.to_bytes();
+    let key = auth::verify_under(&auth, Some(key), req, body, now, window)?.to_bytes();
     state.replay.insert(&auth, &key, now)?;
     Ok(Some(Named {
         signer: auth.signer,
