@@ -384,6 +384,8 @@ impl Store for PostgresStore {
 }
 
 #[cfg(test)]
+mod append_tests;
+#[cfg(test)]
 mod batch_tests;
 #[cfg(test)]
 mod copy_tests;

@@ -1,6 +1,6 @@
-//! Appending to a mailbox: one statement that takes the office's lock only for itself and its
-//! commit, committed on its own when the instance appends nothing else at the time, or in one
-//! transaction with the appends that arrived while the previous batch ran (`batcher.rs`).
+//! Appending to a mailbox: one statement, committed on its own, that takes the office's lock
+//! only for itself and its commit, for the append alone or with the appends that arrived while
+//! the previous batch ran (`batcher.rs`).
 
 use candor_protocol::{Envelope, MailboxId};
 
@@ -41,9 +41,9 @@ const APPEND: &str = "WITH mb AS ( \
      e AS (INSERT INTO envelopes (mailbox, seq, json) SELECT id, last_seq, $2 FROM m) \
      SELECT last_seq FROM m";
 
-/// The most appends one batch takes: the office's lock is held across the batch's
-/// statements, so a larger batch shares one flush among more appends but makes the next
-/// wait longer.
+/// The most appends one batch takes: the office's lock is held while the batch's statement
+/// runs, so a larger batch shares one flush among more appends but makes the next wait
+/// longer.
 pub(super) const BATCH: usize = 32;
 
 /// How many batches ran again one append at a time: for tests, which must see the batched
@@ -122,15 +122,12 @@ impl Job {
     }
 }
 
-/// Runs one batch of appends: one alone as one statement committed on its own; several in one
-/// transaction, with their replay entries, and one commit and one WAL flush for all of them
-/// (the relay's group commit, as sled's log has). A batch the database refused as a whole runs
-/// again one append at a time, so that no append fails for another's sake; a batch whose commit
-/// failed does not, since whether it committed is unknown.
+/// Runs one batch of appends, one or many, as one statement committed on its own, with their
+/// replay entries, and one WAL flush for all of them (the relay's group commit, as sled's log
+/// has; `append/together.rs`). A batch the database refused as a whole runs again one append
+/// at a time, so that no append fails for another's sake; a batch whose connection broke
+/// after it was sent does not, since whether it committed is unknown.
 pub(super) fn batch(pool: &Pool, jobs: Vec<Job>) -> Vec<Answer<u64>> {
-    if let [job] = jobs.as_slice() {
-        return vec![remembered_alone(pool, job)];
-    }
     match together::together(pool, &jobs) {
         Ok(written) => jobs
             .iter()
@@ -138,9 +135,9 @@ pub(super) fn batch(pool: &Pool, jobs: Vec<Job>) -> Vec<Answer<u64>> {
             .map(|(job, written)| match written {
                 Written::Appended(number) => Ok(number),
                 Written::Replayed => Err(StoreError::Replayed),
-                // Refused, or held back by another append of its office in the batch (the
-                // office's byte quota is checked for their sum): alone, it gets its own answer.
-                // Its replay entry committed with the batch.
+                // Refused, or held back by another append of its office or its mailbox in the
+                // batch (the quotas are checked for their sums): alone, it gets its own
+                // answer. Its replay entry committed with the batch.
                 Written::Held => alone(pool, job),
             })
             .collect(),

@@ -176,9 +176,8 @@ pub(super) fn remember(pool: &Pool, entries: &[([u8; 32], i64)]) -> Result<Vec<b
 }
 
 /// Inserts replay entries in one statement: `true` for each one inserted. A digest that comes
-/// twice is sent once, and only its first is told `true`. For a batch of reads, and inside a
-/// batch of appends' transaction (`append/together.rs`).
-pub(super) fn insert_entries<C: GenericClient>(
+/// twice is sent once, and only its first is told `true`.
+fn insert_entries<C: GenericClient>(
     s: &mut Session<'_, C>,
     entries: &[([u8; 32], i64)],
 ) -> Result<Vec<bool>, Fail> {

@@ -163,6 +163,15 @@ impl Pool {
         &self,
         work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
     ) -> Result<T, StoreError> {
+        self.autocommit(work, aborted).map_err(Into::into)
+    }
+
+    /// As [`Pool::write`], saying how it failed: a database error ([`Fail::Db`] with
+    /// `as_db_error`) rolled the statement back; any other may have come after its commit.
+    pub(super) fn write_failing<T>(
+        &self,
+        work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
+    ) -> Result<T, Fail> {
         self.autocommit(work, aborted)
     }
 
@@ -172,7 +181,7 @@ impl Pool {
         &self,
         work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
     ) -> Result<T, StoreError> {
-        self.autocommit(work, retryable)
+        self.autocommit(work, retryable).map_err(Into::into)
     }
 
     /// Runs `work` outside an explicit transaction, again while it fails with an error that
@@ -181,7 +190,7 @@ impl Pool {
         &self,
         mut work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
         again: fn(&postgres::Error) -> bool,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, Fail> {
         let mut attempt = 1;
         loop {
             let result = (|| {
@@ -193,7 +202,7 @@ impl Pool {
             match result {
                 Ok(value) => return Ok(value),
                 Err(Fail::Db(e)) if attempt < ATTEMPTS && again(&e) => attempt += 1,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
     }
