@@ -6,17 +6,10 @@
 use std::sync::atomic::Ordering;
 
 use super::append::{FELL_BACK, Job, batch};
+use super::batch_tests::entry;
 use super::tests::{Schema, skipped};
 use crate::store::conformance::{self, quotas};
 use crate::store::{Quotas, Remembered, Store, StoreError};
-
-/// A replay entry no request has made.
-fn entry() -> Remembered {
-    Remembered {
-        id: rand::random(),
-        expires: conformance::NOW + 120,
-    }
-}
 
 #[test]
 fn one_statement_numbers_a_mailboxs_appends_in_order_and_holds_back_those_past_its_quota() {
@@ -36,7 +29,7 @@ fn one_statement_numbers_a_mailboxs_appends_in_order_and_holds_back_those_past_i
         envelopes_per_mailbox: 3,
         ..quotas()
     };
-    let entries: Vec<Remembered> = (0..6).map(|_| entry()).collect();
+    let entries: Vec<Remembered> = (0..6).map(entry).collect();
     let order = [&a, &b, &a, &a, &b, &b];
     let jobs: Vec<Job> = order
         .iter()

@@ -179,7 +179,7 @@ fn seqs(page: &KeyedPage) -> Option<Vec<u64>> {
 }
 
 /// A replay entry no request has made.
-fn entry(n: u64) -> crate::store::Remembered {
+pub(super) fn entry(n: u64) -> crate::store::Remembered {
     let mut id = [0u8; 32];
     id[..8].copy_from_slice(&n.to_be_bytes());
     id[8..16].copy_from_slice(&rand::random::<[u8; 8]>());

@@ -116,29 +116,11 @@ pub(super) fn together(pool: &Pool, jobs: &[Job]) -> Result<Vec<Written>, Fail> 
         of(|j| j.drawn),
         of(|j| j.entry.map_or(0, |(_, expires)| expires)),
     ];
-    let [
-        size,
-        envelopes,
-        mailbox_bytes,
-        office_bytes,
-        earliest,
-        latest,
-        drawn,
-        expires,
-    ] = &arrays;
-    let params: [&(dyn ToSql + Sync); 11] = [
-        &ids,
-        &json,
-        size,
-        envelopes,
-        mailbox_bytes,
-        office_bytes,
-        earliest,
-        latest,
-        drawn,
-        &digests,
-        expires,
-    ];
+    // In the statement's order: the mailboxes, the envelopes, seven numbers, then the
+    // entries and their expiries.
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ids, &json];
+    params.extend(arrays[..7].iter().map(|a| a as &(dyn ToSql + Sync)));
+    params.extend([&digests as &(dyn ToSql + Sync), &arrays[7]]);
     let rows = pool
         .write_failing(|s| s.query(APPEND_BATCH, &params))
         .map_err(|e| match e {
