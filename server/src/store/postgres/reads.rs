@@ -14,7 +14,6 @@ use candor_protocol::{MailboxId, Signer};
 
 use super::batcher::{Answer, Batcher, Pending};
 use super::rows::{self, array_at, bound, limit, u64_at};
-use postgres::GenericClient;
 
 use super::session::{Fail, Pool, Session};
 use crate::store::{Found, KeyedPage, RawEnvelope, Remembered, StoreError};
@@ -177,8 +176,8 @@ pub(super) fn remember(pool: &Pool, entries: &[([u8; 32], i64)]) -> Result<Vec<b
 
 /// Inserts replay entries in one statement: `true` for each one inserted. A digest that comes
 /// twice is sent once, and only its first is told `true`.
-fn insert_entries<C: GenericClient>(
-    s: &mut Session<'_, C>,
+fn insert_entries(
+    s: &mut Session<'_, postgres::Client>,
     entries: &[([u8; 32], i64)],
 ) -> Result<Vec<bool>, Fail> {
     let mut seen = HashSet::with_capacity(entries.len());

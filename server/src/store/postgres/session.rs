@@ -120,17 +120,8 @@ impl Pool {
     /// committed is unknown.
     pub(super) fn transact<T>(
         &self,
-        work: impl FnMut(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T, Fail>,
-    ) -> Result<T, StoreError> {
-        self.transact_failing(work).map_err(Into::into)
-    }
-
-    /// As [`Pool::transact`], saying how it failed: whether the commit was sent
-    /// ([`Fail::Commit`]) or the transaction rolled back.
-    pub(super) fn transact_failing<T>(
-        &self,
         mut work: impl FnMut(&mut Session<'_, postgres::Transaction<'_>>) -> Result<T, Fail>,
-    ) -> Result<T, Fail> {
+    ) -> Result<T, StoreError> {
         let mut attempt = 1;
         loop {
             let result = (|| {
@@ -148,7 +139,7 @@ impl Pool {
             match result {
                 Ok(value) => return Ok(value),
                 Err(Fail::Db(e)) if attempt < ATTEMPTS && retryable(&e) => attempt += 1,
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -166,13 +157,17 @@ impl Pool {
         self.autocommit(work, aborted).map_err(Into::into)
     }
 
-    /// As [`Pool::write`], saying how it failed: a database error ([`Fail::Db`] with
-    /// `as_db_error`) rolled the statement back; any other may have come after its commit.
+    /// As [`Pool::write`], saying how it failed: [`Fail::Commit`] when the database did not
+    /// answer once the statement was on its way (it may have committed), [`Fail::Db`] when it
+    /// refused it (rolled back).
     pub(super) fn write_failing<T>(
         &self,
         work: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
     ) -> Result<T, Fail> {
-        self.autocommit(work, aborted)
+        self.autocommit(work, aborted).map_err(|e| match e {
+            Fail::Db(e) if e.as_db_error().is_none() => Fail::Commit(e),
+            e => e,
+        })
     }
 
     /// Runs `work`, a read, outside an explicit transaction (each statement sees what had
@@ -279,7 +274,8 @@ pub(super) enum Fail {
     Store(StoreError),
     /// A statement failed; retried if [`retryable`].
     Db(postgres::Error),
-    /// The commit failed: never retried.
+    /// The commit failed, or a statement committed on its own went unanswered
+    /// ([`Pool::write_failing`]): whether it committed is unknown, so it is never retried.
     Commit(postgres::Error),
 }
 

@@ -121,13 +121,7 @@ pub(super) fn together(pool: &Pool, jobs: &[Job]) -> Result<Vec<Written>, Fail> 
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ids, &json];
     params.extend(arrays[..7].iter().map(|a| a as &(dyn ToSql + Sync)));
     params.extend([&digests as &(dyn ToSql + Sync), &arrays[7]]);
-    let rows = pool
-        .write_failing(|s| s.query(APPEND_BATCH, &params))
-        .map_err(|e| match e {
-            // The database did not answer: the statement may have committed.
-            Fail::Db(e) if e.as_db_error().is_none() => Fail::Commit(e),
-            e => e,
-        })?;
+    let rows = pool.write_failing(|s| s.query(APPEND_BATCH, &params))?;
     for row in rows {
         let job = usize::try_from(u64_at(&row, "n")?)
             .ok()
