@@ -92,6 +92,55 @@ fn the_proxy_carries_dns_and_traffic_to_an_onion_relay() {
 }
 
 #[test]
+fn every_signed_request_names_the_key_that_signed_it() {
+    // Arrange: the proxy as a tap on the wire between the parties and the relay.
+    let relay = Relay::start();
+    let proxy = Socks5::start();
+    let onion = "candorkeyheaders3jx7qz5w4v6y8a9b2c3d4e5f6g7h8i9j0klmnop.onion";
+    let onion_url = format!("http://{onion}:{}", relay.port);
+    let staff = Party::new().with_proxy(proxy.url.clone());
+    let office = Office::register_with(staff, &relay, &onion_url, "Tapped Ombuds", "tapped");
+    let visitor = Party::new().with_proxy(proxy.url.clone());
+
+    // Act: a visitor's message, the ombuds' inbox and reply, the visitor's check.
+    let codename = raise(&visitor, &office.address, "which headers do you send?");
+    let label = office.labels().remove(0);
+    office.staff.candor(&["reply", &label]).stdin("these").ok();
+    visitor
+        .candor(&["check", &office.address])
+        .env("CANDOR_CODENAME", &codename)
+        .ok();
+
+    // Assert: every signed request, fetches of envelopes among them, carries `candor-key`
+    // with 32 bytes, so that the relay checks the signature before it reads the mailbox
+    // (docs/protocol.md §8) and, on PostgreSQL, reads key and page in one statement.
+    let heads = proxy.request_heads();
+    let signed: Vec<&String> = heads
+        .iter()
+        .filter(|head| header(head, "candor-signature").is_some())
+        .collect();
+    assert!(
+        signed
+            .iter()
+            .any(|head| head.starts_with("GET ") && head.contains("/envelopes")),
+        "{heads:#?}"
+    );
+    for head in signed {
+        let key = header(head, "candor-key").unwrap_or_else(|| panic!("no candor-key: {head}"));
+        let bytes = candor_protocol::request::RequestAuth::parse_key_header(key);
+        assert!(bytes.is_ok(), "{head}");
+    }
+}
+
+/// The value of the header `name` in an HTTP request's head, if it has one.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.trim())
+}
+
+#[test]
 fn issue_20_plain_http_off_this_machine_is_warned_about_and_loopback_is_not() {
     // Arrange: 0.0.0.0 is not a loopback name, but on Linux it goes nowhere beyond this
     // machine; nobody listens on the port, so the command fails fast after the warning.
