@@ -443,6 +443,17 @@ impl TestApp {
     pub async fn stop(self) -> (TempDir, ManualClock) {
         self.handle.stop(true).await;
         self.join.await.unwrap().unwrap();
+        // The server's future resolves once its workers have answered the stop, which can be
+        // before their threads have dropped the app's state; the store (sled's lock on its
+        // directory) stays open until they have.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while Arc::strong_count(&*self.state) > 1 || Arc::strong_count(&self.state.store) > 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the stopped relay's state is still held after 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         drop(self.state);
         (self.dir, self.clock)
     }
