@@ -11,11 +11,13 @@ pub mod notes;
 pub mod offices;
 pub mod pow;
 pub mod service;
+mod signed;
 pub mod tallies;
 
 pub use calls::{
     blocking, durable, read, remember_entry, remember_shared, shared_entry, store_error,
 };
+pub use signed::Fresh;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};

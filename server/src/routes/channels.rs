@@ -19,11 +19,11 @@ use candor_protocol::api::channels::{
 };
 use candor_protocol::api::{Appended, StoredEnvelope};
 use candor_protocol::handoff::Notice;
-use candor_protocol::{Day, Direction, Envelope, MailboxId, Signer, SigningPublicKey};
+use candor_protocol::{Day, Direction, Envelope, MailboxId, Signer};
 
 use super::{
-    Page, blocking, durable, json, other_version, parse_json, parse_query, quotas, read, read_body,
-    remember_shared, storage_room,
+    Fresh, Page, blocking, durable, json, other_version, parse_json, parse_query, quotas, read,
+    read_body, storage_room,
 };
 use crate::auth;
 use crate::error::ApiError;
@@ -46,10 +46,8 @@ async fn authorize(
     id: &MailboxId,
     body: &[u8],
 ) -> Result<(Signer, ChannelRecord), ApiError> {
-    let auth = auth::parse(req)?;
-    let now = state.clock.now();
-    let window = state.settings.request_window_secs;
-    auth::check_fresh(&auth, now, state.started, window)?;
+    let fresh = Fresh::check(state, req)?;
+    let signer = fresh.auth.signer;
     let id = *id;
     let found = read(state, move |s| {
         let Some(channel) = s.channel(&id)? else {
@@ -59,20 +57,16 @@ async fn authorize(
         Ok(Some((channel, office)))
     })
     .await?;
-    let key = found
-        .as_ref()
-        .and_then(|(channel, office)| match auth.signer {
-            Signer::Office => office.as_ref().and_then(OfficeRecord::signing_public_key),
-            Signer::ThirdParty => Body::decode(&channel.body)
-                .ok()
-                .and_then(|b| auth::signing_key(&b.third_party_key)),
-            Signer::Case => None,
-        });
-    let key = auth::verify(&auth, key, req, body, now, window)?;
-    state.replay.insert(&auth, &key.to_bytes(), now)?;
-    remember_shared(state, &auth, &key.to_bytes()).await?;
+    let key = found.as_ref().and_then(|(channel, office)| match signer {
+        Signer::Office => office.as_ref().and_then(OfficeRecord::signing_public_key),
+        Signer::ThirdParty => Body::decode(&channel.body)
+            .ok()
+            .and_then(|b| auth::signing_key(&b.third_party_key)),
+        Signer::Case => None,
+    });
+    fresh.accept(state, key, req, body).await?;
     let (channel, _) = found.ok_or(ApiError::NotFound)?;
-    Ok((auth.signer, channel))
+    Ok((signer, channel))
 }
 
 /// `PUT /v1/channels/{channel}`: the office opens a handoff's channel, with its notice.
@@ -118,19 +112,14 @@ pub async fn open(
             "a handoff expires from today to 365 days ahead",
         ));
     }
-    let auth = auth::parse(&req)?;
-    let now = state.clock.now();
-    let window = state.settings.request_window_secs;
-    auth::check_fresh(&auth, now, state.started, window)?;
+    let fresh = Fresh::check(&state, &req)?;
     let office_id = open.office.clone();
     let office = read(&state, move |s| s.office(&office_id)).await?;
-    let key = match auth.signer {
+    let key = match fresh.auth.signer {
         Signer::Office => office.as_ref().and_then(OfficeRecord::signing_public_key),
         Signer::Case | Signer::ThirdParty => None,
     };
-    let key: SigningPublicKey = auth::verify(&auth, key, &req, &body, now, window)?;
-    state.replay.insert(&auth, &key.to_bytes(), now)?;
-    remember_shared(&state, &auth, &key.to_bytes()).await?;
+    fresh.accept(&state, key, &req, &body).await?;
     let expiry = super::handoffs::handoff_expiry(&state, office.as_ref(), open.expires);
     let channel = NewChannel {
         id,

@@ -18,7 +18,7 @@ use candor_protocol::api::handoffs::{
 use candor_protocol::handoff::{HANDOFF_VERSION, Party, Proposal, Revocation};
 use candor_protocol::{Day, HandoffId, MailboxId, Signer, SigningPublicKey};
 
-use super::{blocking, durable, json, other_version, parse_json, quotas, read, read_body};
+use super::{Fresh, blocking, durable, json, other_version, parse_json, quotas, read, read_body};
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -77,21 +77,16 @@ pub async fn consent(
             "a handoff expires from today to 365 days ahead",
         ));
     }
-    let auth = auth::parse(&req)?;
-    let now = state.clock.now();
-    let window = state.settings.request_window_secs;
-    auth::check_fresh(&auth, now, state.started, window)?;
+    let fresh = Fresh::check(&state, &req)?;
     let mailbox_id = put.mailbox;
     let (mailbox, office) = super::mailboxes::lookup(&state, mailbox_id)
         .await?
         .map_or((None, None), |(m, o)| (Some(m), o));
-    let key = match auth.signer {
+    let key = match fresh.auth.signer {
         Signer::Case => mailbox.as_ref().and_then(MailboxRecord::signing_public_key),
         Signer::Office | Signer::ThirdParty => None,
     };
-    let key: SigningPublicKey = auth::verify(&auth, key, &req, &body, now, window)?;
-    state.replay.insert(&auth, &key.to_bytes(), now)?;
-    super::remember_shared(&state, &auth, &key.to_bytes()).await?;
+    let key: SigningPublicKey = fresh.accept(&state, key, &req, &body).await?;
     // A consent by any other key is answered as if the case did not exist.
     Proposal::verify_approval(&put.proposal_sha256, Party::Visitor, &key, &put.consent)
         .map_err(|_| ApiError::NotFound)?;

@@ -6,8 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use candor_protocol::api::{InboxPage, OfficeSaved, RegisterOffice};
 use candor_protocol::{OfficeId, SignedCard, Signer};
 
-use super::{Page, blocking, durable, json, parse_json, parse_query, read, read_body};
-use crate::auth;
+use super::{Fresh, Page, blocking, durable, json, parse_json, parse_query, read, read_body};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{OfficeRecord, TokenKind, UsedToken};
@@ -26,20 +25,15 @@ pub(super) async fn authorize(
     id: OfficeId,
     body: &[u8],
 ) -> Result<OfficeRecord, ApiError> {
-    let auth = auth::parse(req)?;
-    let now = state.clock.now();
-    let window = state.settings.request_window_secs;
-    auth::check_fresh(&auth, now, state.started, window)?;
+    let fresh = Fresh::check(state, req)?;
     let office = read(state, move |s| s.office(&id)).await?;
-    let key = match auth.signer {
+    let key = match fresh.auth.signer {
         Signer::Office => office.as_ref().and_then(OfficeRecord::signing_public_key),
         Signer::Case | Signer::ThirdParty => None,
     };
-    let key = auth::verify(&auth, key, req, body, now, window)?;
-    let office = office.ok_or(ApiError::NotFound)?;
-    state.replay.insert(&auth, &key.to_bytes(), now)?;
-    crate::routes::remember_shared(state, &auth, &key.to_bytes()).await?;
-    Ok(office)
+    // No key without an office: an unknown office is `not-found` from the verification.
+    fresh.accept(state, key, req, body).await?;
+    office.ok_or(ApiError::NotFound)
 }
 
 /// `POST /v1/offices`: registers an office card with a one-time invite.

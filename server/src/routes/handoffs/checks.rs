@@ -8,7 +8,7 @@ use candor_protocol::{Day, HandoffId, Signer};
 use super::Record;
 use crate::auth;
 use crate::error::ApiError;
-use crate::routes::{expiry, read};
+use crate::routes::{Fresh, expiry, read};
 use crate::state::AppState;
 use crate::store::{Expiry, OfficeRecord, PackageRecord};
 
@@ -43,10 +43,8 @@ pub(super) async fn authorize(
     body: &[u8],
     allowed: &[Signer],
 ) -> Result<(Signer, Found), ApiError> {
-    let auth = auth::parse(req)?;
-    let now = state.clock.now();
-    let window = state.settings.request_window_secs;
-    auth::check_fresh(&auth, now, state.started, window)?;
+    let fresh = Fresh::check(state, req)?;
+    let signer = fresh.auth.signer;
     let id = *id;
     let found = read(state, move |s| {
         let Some(package) = s.package(&id)? else {
@@ -68,20 +66,18 @@ pub(super) async fn authorize(
     })
     .await?;
     let key = found.as_ref().and_then(|(f, mailbox)| {
-        if !allowed.contains(&auth.signer) {
+        if !allowed.contains(&signer) {
             return None;
         }
-        match auth.signer {
+        match signer {
             Signer::Case => mailbox.signing_public_key(),
             Signer::Office => f.office.as_ref().and_then(OfficeRecord::signing_public_key),
             Signer::ThirdParty => f.record.fetch_key().and_then(auth::signing_key),
         }
     });
-    let key = auth::verify(&auth, key, req, body, now, window)?;
-    state.replay.insert(&auth, &key.to_bytes(), now)?;
-    crate::routes::remember_shared(state, &auth, &key.to_bytes()).await?;
+    fresh.accept(state, key, req, body).await?;
     let (found, _) = found.ok_or(ApiError::NotFound)?;
-    Ok((auth.signer, found))
+    Ok((signer, found))
 }
 
 /// The expiry of a handoff written now: as a mailbox's, capped by the end of the proposal's

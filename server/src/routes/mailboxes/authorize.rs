@@ -8,6 +8,7 @@ use candor_protocol::{MailboxId, Signer};
 use super::store_error;
 use crate::auth;
 use crate::error::ApiError;
+use crate::routes::Fresh;
 use crate::state::AppState;
 use crate::store::{Found, OfficeRecord, Remembered};
 
@@ -61,24 +62,19 @@ pub(super) async fn authorize_deferring(
     id: MailboxId,
     body: &[u8],
 ) -> Result<(Authorized, Option<Remembered>), ApiError> {
-    let auth = auth::parse(req)?;
-    let now = state.clock.now();
-    let window = state.settings.request_window_secs;
-    auth::check_fresh(&auth, now, state.started, window)?;
+    let fresh = Fresh::check(state, req)?;
     let (mailbox, office) = lookup(state, id)
         .await?
         .map_or((None, None), |(m, o)| (Some(m), o));
-    let key = match (&mailbox, auth.signer) {
+    let key = match (&mailbox, fresh.auth.signer) {
         (Some(m), Signer::Case) => m.signing_public_key(),
         (Some(_), Signer::Office) => office.as_ref().and_then(OfficeRecord::signing_public_key),
         // A third party's keys belong to a handoff, never to a mailbox.
         (Some(_), Signer::ThirdParty) | (None, _) => None,
     };
-    let key = auth::verify(&auth, key, req, body, now, window)?;
-    state.replay.insert(&auth, &key.to_bytes(), now)?;
-    let entry = crate::routes::shared_entry(state, &auth, &key.to_bytes());
+    let (_, entry) = fresh.verify(state, key, req, body)?;
     let authorized = Authorized {
-        signer: auth.signer,
+        signer: fresh.auth.signer,
         office,
         closed: mailbox.is_some_and(|m| m.closed),
     };
