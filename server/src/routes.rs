@@ -1,5 +1,5 @@
 //! The HTTP API (`docs/protocol.md` §11): route table and the helpers every handler shares
-//! (body reading, expiry, quotas; the store calls in [`calls`]).
+//! (body reading, expiry, quotas; the store calls are in `calls.rs`).
 
 pub mod batch;
 mod calls;

@@ -8,7 +8,7 @@
 use actix_web::HttpRequest;
 use candor_protocol::{RequestAuth, SigningPublicKey};
 
-use super::{remember_entry, shared_entry};
+use super::calls::{remember_entry, shared_entry};
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -36,7 +36,7 @@ impl Fresh {
     /// Verifies the signature under `key`, the key registered for the signer (`None`: there is
     /// none, and the answer is `not-found` after a verification under the dummy key), and takes
     /// the request ID into this instance's replay cache. Returns the key and the entry a shared
-    /// replay cache is still to keep ([`super::remember_entry`]).
+    /// replay cache is still to keep ([`super::calls::remember_entry`]).
     pub fn verify(
         &self,
         state: &AppState,
