@@ -88,16 +88,21 @@ fn heads(mut bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
     while let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
         let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
-        let body: usize = head
-            .lines()
-            .filter_map(|line| line.split_once(':'))
-            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, value)| value.trim().parse().ok())
+        let body: usize = header(&head, "content-length")
+            .and_then(|value| value.parse().ok())
             .unwrap_or(0);
         bytes = bytes.get(end + 4 + body..).unwrap_or_default();
         out.push(head);
     }
     out
+}
+
+/// The value of the header `name` in an HTTP request's head, if it has one.
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.trim())
 }
 
 /// What the proxy records: the names asked for, and each connection's bytes from the client.

@@ -1,7 +1,7 @@
 //! Reaching the relay: a relay that is down, the `--proxy` path through SOCKS5 to an onion
 //! name, an onion name without a proxy, and plain `http://` off this machine.
 
-use candor_tests::socks::Socks5;
+use candor_tests::socks::{Socks5, header};
 use candor_tests::{Party, Relay};
 
 use crate::{Office, raise};
@@ -130,14 +130,6 @@ fn every_signed_request_names_the_key_that_signed_it() {
         let bytes = candor_protocol::request::RequestAuth::parse_key_header(key);
         assert!(bytes.is_ok(), "{head}");
     }
-}
-
-/// The value of the header `name` in an HTTP request's head, if it has one.
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines()
-        .filter_map(|line| line.split_once(':'))
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.trim())
 }
 
 #[test]
