@@ -241,7 +241,7 @@ pub struct ThirdPartyInitArgs {
     /// Name and role, as the visitor and the ombuds see them, for example "Head of Chemistry".
     #[arg(long)]
     pub name: String,
-    /// The relay's base URL, for example https://relay.example.edu.
+    /// The relay's base URL, for example `https://relay.example.edu`.
     #[arg(long, value_name = "URL")]
     pub relay: String,
     /// State that you must report what you learn (a "responsible employee"); the visitor is
@@ -255,7 +255,7 @@ pub struct InitArgs {
     /// The office's name, as visitors see it.
     #[arg(long)]
     pub name: String,
-    /// The relay's base URL, for example https://relay.example.edu.
+    /// The relay's base URL, for example `https://relay.example.edu`.
     #[arg(long, value_name = "URL")]
     pub relay: String,
     /// The office's ID on the relay [default: derived from the name].

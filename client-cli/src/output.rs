@@ -71,7 +71,7 @@ impl Style {
     }
 }
 
-/// `NO_COLOR` (https://no-color.org): present and not empty disables colour.
+/// `NO_COLOR` (<https://no-color.org>): present and not empty disables colour.
 fn color_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

@@ -129,7 +129,7 @@ pub(crate) struct Wire {
 }
 
 /// The envelope's schema is its wire form's, under the envelope's name: the envelope itself
-/// serializes by hand ([`Envelope::to_json`]) and parses through [`Wire`].
+/// serializes by hand ([`Envelope::to_json`]) and parses through `Wire`.
 #[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for Envelope {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {

@@ -144,7 +144,7 @@ impl SigningPublicKey {
     /// as libsodium does: the check compares the recomputed `R`, which is canonically encoded,
     /// with the signature's bytes. So an `R` that is not a canonical encoding of a point never
     /// matches, and the small-order points that remain are exactly the eight in
-    /// [`SMALL_ORDER`].
+    /// `SMALL_ORDER`.
     pub fn verify(&self, label: &[u8], message: &[u8], sig: &[u8; 64]) -> Result<(), Error> {
         if SMALL_ORDER.iter().any(|r| sig[..32] == r[..]) {
             return Err(Error::BadSignature);

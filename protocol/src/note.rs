@@ -35,7 +35,7 @@ pub fn seal(
     Ok([enc.as_slice(), &ct].concat())
 }
 
-/// Opens a note sealed by [`seal`]. Anything else is [`Error::DecryptionFailed`] (or a
+/// Opens a note sealed by [`seal()`]. Anything else is [`Error::DecryptionFailed`] (or a
 /// malformed padding or text error, which only the office's own key could have sealed).
 pub fn open(office: &Identity, mailbox: &MailboxId, sealed: &[u8]) -> Result<String, Error> {
     let (enc, ct) = sealed

@@ -180,7 +180,7 @@ fn is_json_media_type(value: &str) -> bool {
     }
 }
 
-/// Reads a JSON body: `application/json` only ([`is_json_media_type`]), at most `limit` bytes.
+/// Reads a JSON body: `application/json` only (`is_json_media_type`), at most `limit` bytes.
 pub async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,

@@ -1,11 +1,11 @@
 //! A pseudo-terminal for `candor`, so that a test can reach what only a person at a terminal
 //! sees: the editor, and hidden prompts.
 //!
-//! [`Terminal::run_on`] gives the command the terminal as stdin only; stdout and stderr stay
-//! pipes. [`Terminal::type_secret`] gives it stdin and stderr, waits for a prompt, waits until
+//! `Terminal::run_on` gives the command the terminal as stdin only; stdout and stderr stay
+//! pipes. `Terminal::type_secret` gives it stdin and stderr, waits for a prompt, waits until
 //! the command has turned echo off (a hidden prompt flushes what was typed before), types the
 //! answer, and returns everything the terminal showed as the run's stderr.
-//! [`Terminal::converse_with`] answers a whole conversation, and can pipe stdin while the
+//! `Terminal::converse_with` answers a whole conversation, and can pipe stdin while the
 //! prompts read the terminal, as `echo … | candor reply` does at a shell.
 
 use std::fs::File;

@@ -36,7 +36,7 @@ pub struct OfficeKeys {
 }
 
 impl OfficeKeys {
-    /// The office's label of a case ([`label`]): what people type, never the mailbox ID.
+    /// The office's label of a case ([`Labeler::label`]): what people type, never the mailbox ID.
     pub fn label(&self, mailbox: &MailboxId) -> String {
         Labeler::new(&self.identity).label(mailbox)
     }

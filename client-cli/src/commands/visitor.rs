@@ -1,4 +1,4 @@
-//! `candor raise` (in [`raise`]), `check`, `send`, `destroy` and `forget`: the visitor's side.
+//! `candor raise` (in [`mod@raise`]), `check`, `send`, `destroy` and `forget`: the visitor's side.
 //!
 //! The visitor has no account. Every command fetches the office card, verifies it against the
 //! address (exit code 4 if it does not match), and derives the case's keys and mailbox from the

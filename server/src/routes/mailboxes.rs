@@ -289,7 +289,7 @@ pub async fn list(
         .body(body))
 }
 
-/// The JSON of an [`EnvelopePage`], built from the stored envelope JSON as it is: the store
+/// The JSON of an [`EnvelopePage`](candor_protocol::api::EnvelopePage), built from the stored envelope JSON as it is: the store
 /// keeps each envelope in its canonical form (`Envelope::to_json`, checked by `candor-server
 /// check`), so the bytes are those `serde_json` would write for the parsed page, without
 /// parsing and re-encoding every envelope.

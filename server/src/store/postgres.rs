@@ -20,7 +20,7 @@
 //! number, so nothing like sled's in-memory "listed" mark is needed across instances.
 //! Opening a channel locks the board's counter row likewise (`channels.rs`), so board cursors
 //! commit in the order they are handed out. Serialization failures and deadlocks are retried
-//! ([`session`]).
+//! (`session.rs`).
 //!
 //! **Durability.** Every write commits before it returns, with `synchronous_commit` on, so
 //! [`Store::flush`] has nothing left to do.

@@ -39,7 +39,7 @@ impl PostgresOptions {
     /// Options from a `postgres://USER@HOST[:PORT]/DB[?sslmode=…&sslrootcert=…]` URL. A
     /// password in the URL is refused (it would show in `ps` and in shell history): give it as
     /// `password`, which the caller takes from `PGPASSWORD`, a `PGPASSFILE` or the config file.
-    /// `sslmode` and `sslrootcert` work as libpq's do ([`super::tls`]); the roots are read here.
+    /// `sslmode` and `sslrootcert` work as libpq's do (`tls.rs`); the roots are read here.
     pub fn from_url(url: &str, password: Option<&[u8]>) -> Result<Self, OpenError> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(OpenError::Url(
