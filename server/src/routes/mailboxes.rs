@@ -289,10 +289,10 @@ pub async fn list(
         .body(body))
 }
 
-/// The JSON of an [`EnvelopePage`](candor_protocol::api::EnvelopePage), built from the stored envelope JSON as it is: the store
-/// keeps each envelope in its canonical form (`Envelope::to_json`, checked by `candor-server
-/// check`), so the bytes are those `serde_json` would write for the parsed page, without
-/// parsing and re-encoding every envelope.
+/// The JSON of an [`EnvelopePage`](candor_protocol::api::EnvelopePage), built from the stored
+/// envelope JSON as it is: the store keeps each envelope in its canonical form
+/// (`Envelope::to_json`, checked by `candor-server check`), so the bytes are those `serde_json`
+/// would write for the parsed page, without parsing and re-encoding every envelope.
 fn envelope_page(envelopes: &[RawEnvelope], after: u64, closed: bool) -> Vec<u8> {
     let len: usize = envelopes.iter().map(|e| e.json.len() + 40).sum();
     let mut out = Vec::with_capacity(len + 48);

@@ -10,9 +10,10 @@
 //! **Records.** A segment is a sequence of records, `len u32 ‖ crc32 u32 ‖ payload` (little-
 //! endian; the CRC covers the payload), the payload's first byte its kind:
 //! - [`record::KIND_ENVELOPE`]: `mailbox (16) ‖ seq u64 ‖ envelope JSON`;
-//! - [`record::KIND_COMMIT`]: `lsn u64 ‖ count u32 ‖ count × (tag u8 ‖ key len u32 ‖ key ‖ [value len
-//!   u32 ‖ value])`, tag 1 an insert and 0 a removal: one group commit's sled changes, in the
-//!   order they are applied, under a log sequence number (LSN) one more than the last.
+//! - [`record::KIND_COMMIT`]: `lsn u64 ‖ count u32 ‖ count × (tag u8 ‖ key len u32 ‖ key ‖
+//!   [value len u32 ‖ value])`, tag 1 an insert and 0 a removal: one group commit's sled
+//!   changes, in the order they are applied, under a log sequence number (LSN) one more than
+//!   the last.
 //!
 //! **Order.** A write first appends its envelope record (if any), then queues its sled changes.
 //! The committer (`SledStore::commit_group`) appends a commit record holding every queued change,
