@@ -204,6 +204,9 @@ fn insert_entries(
 /// key its request was signed with (`Candor-Key`) first has its mailbox read, and is found only
 /// if that key is the mailbox's (signer 1, the case) or its office's (signer 2, read by the
 /// office's ID in a scalar subquery: as `EXISTS`, the planner hashed the whole of `offices`).
+/// The mailbox is read by its ID under a `LIMIT 1`, so that the subquery stays a lookup per
+/// job: flattened into a join, the plan PostgreSQL cached for a small office hashed a scan of
+/// every page of `mailboxes`, a table that each append updates, on every batch.
 /// A job not found has no entry inserted and no page read, and a found job's `closed` is read
 /// in the statement's snapshot, before its envelopes. The byte cap is applied by the database
 /// (a running sum of the lengths, which PostgreSQL reads without fetching the values), so no
@@ -219,7 +222,7 @@ const PAGES: &str = "WITH j AS ( \
        LEFT JOIN LATERAL ( \
          SELECT closed FROM mailboxes m WHERE j.key IS NOT NULL AND m.id = j.mailbox AND ( \
            (j.signer = 1 AND m.signing_key = j.key) OR (j.signer = 2 AND j.key = ( \
-             SELECT o.signing_key FROM offices o WHERE o.id = m.office)))) m \
+             SELECT o.signing_key FROM offices o WHERE o.id = m.office))) LIMIT 1) m \
        ON true), \
      r AS ( \
        INSERT INTO replay_ids (id, expires) SELECT entry, expires FROM k \
