@@ -6,18 +6,20 @@
 //! be reached is [`RelayError::Unreachable`], with its URL.
 
 mod batch;
+mod error;
 mod handoffs;
 mod notes;
 mod transport;
 
 pub use batch::Wanted;
+pub use error::RelayError;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use candor_protocol::api::{
     Appended, CLOSE_VERSION, CloseMailbox, Closed, EnvelopePage, InboxEntry, InboxPage, Limits,
-    MailboxOpened, Marker, OfficeSaved, OpenMailbox, Problem, RegisterOffice, StoredEnvelope,
-    StoredTally, TallyPage,
+    MailboxOpened, Marker, OfficeSaved, OpenMailbox, RegisterOffice, StoredEnvelope, StoredTally,
+    TallyPage,
 };
 use candor_protocol::pow::Challenge;
 use candor_protocol::request::{HEADERS, KEY_HEADER};
@@ -27,7 +29,6 @@ use candor_protocol::{
 };
 use reqwest::Method;
 use reqwest::blocking::Client;
-use thiserror::Error;
 
 use self::transport::Transport;
 use crate::cli::ProxyUrl;
@@ -48,87 +49,6 @@ pub struct Fetched {
     pub envelopes: Vec<StoredEnvelope>,
     /// Whether the case is closed (readable until its grace period ends).
     pub closed: bool,
-}
-
-/// What went wrong talking to the relay.
-#[derive(Debug, Error)]
-pub enum RelayError {
-    /// No answer: connection refused, DNS or proxy failure, timeout.
-    #[error(
-        "cannot reach the relay at {url}{via}: {reason}. Check the address and your network \
-         connection, and try again later"
-    )]
-    Unreachable {
-        /// The relay's base URL.
-        url: String,
-        /// `" through PROXY"`, or nothing.
-        via: String,
-        /// What the network said.
-        reason: String,
-    },
-    /// The SOCKS proxy itself does not answer, so nothing reached the relay.
-    #[error(
-        "the proxy at {proxy} does not answer, so nothing reached the relay at {url}: is Tor \
-         running on {proxy}? Start it (for example `systemctl start tor`), or name the proxy that \
-         runs with --proxy or CANDOR_PROXY"
-    )]
-    ProxyDown {
-        /// The relay's base URL.
-        url: String,
-        /// The proxy's `HOST:PORT`.
-        proxy: String,
-    },
-    /// The relay answered with an error.
-    #[error("the relay at {url} refused the request: {}", describe(*status, problem.as_ref()))]
-    Refused {
-        /// The relay's base URL.
-        url: String,
-        /// The HTTP status.
-        status: u16,
-        /// The problem document, when the relay sent one.
-        problem: Option<Problem>,
-    },
-    /// The relay answered something that is not what the API promises.
-    #[error("the relay at {url} sent an answer this client does not understand ({why})")]
-    BadAnswer {
-        /// The relay's base URL.
-        url: String,
-        /// What was wrong.
-        why: String,
-    },
-}
-
-/// The refusal as the user reads it. The relay wrote the title and detail, so they are escaped.
-fn describe(status: u16, problem: Option<&Problem>) -> String {
-    match problem {
-        Some(p) if p.detail.is_empty() => {
-            format!("{} (HTTP {status})", escape_remote(&p.title))
-        }
-        Some(p) => format!(
-            "{} (HTTP {status}): {}",
-            escape_remote(&p.title),
-            escape_remote(&p.detail)
-        ),
-        None => format!("HTTP {status}"),
-    }
-}
-
-impl RelayError {
-    /// Whether the relay answered 404: an unknown office or mailbox, or a key not registered for
-    /// it (the relay does not say which).
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, RelayError::Refused { status: 404, .. })
-    }
-
-    /// The problem type's suffix, such as `conflict` or `invite-used`.
-    pub fn problem_kind(&self) -> Option<&str> {
-        match self {
-            RelayError::Refused {
-                problem: Some(p), ..
-            } => p.kind.strip_prefix("urn:candor:problem:"),
-            _ => None,
-        }
-    }
 }
 
 /// A key that signs requests, and the role it signs as.
@@ -566,26 +486,6 @@ pub fn test_offset() -> anyhow::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn refusals_name_the_problem_and_not_found_is_recognised() {
-        let err = RelayError::Refused {
-            url: "http://r".into(),
-            status: 404,
-            problem: Some(Problem {
-                kind: "urn:candor:problem:not-found".into(),
-                title: "Not found".into(),
-                status: 404,
-                detail: "No such mailbox.".into(),
-            }),
-        };
-        assert!(err.is_not_found());
-        assert_eq!(err.problem_kind(), Some("not-found"));
-        assert!(
-            err.to_string()
-                .contains("Not found (HTTP 404): No such mailbox.")
-        );
-    }
 
     #[test]
     fn an_unreachable_relay_is_named() {
