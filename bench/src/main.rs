@@ -23,6 +23,7 @@ mod cases;
 mod probe;
 mod relay;
 mod scale;
+mod spawn;
 mod tallies;
 
 use std::path::PathBuf;
