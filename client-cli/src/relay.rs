@@ -38,6 +38,10 @@ use crate::output::escape_remote;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a whole request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest a connection may sit idle and still be reused. The relay closes one idle for 5 s
+/// (actix-web's keep-alive), and a connection taken just as that close arrives fails as if the
+/// relay could not be reached: after the editor or a prompt, a command opens a new one.
+const IDLE_REUSE: Duration = Duration::from_millis(2500);
 /// Page size for inbox and envelope listings (the relay's maximum).
 const PAGE: usize = 500;
 /// A bound on pages, so that a misbehaving relay cannot keep us looping.
@@ -92,6 +96,7 @@ impl Relay {
         let mut builder = Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
+            .pool_idle_timeout(IDLE_REUSE)
             .redirect(reqwest::redirect::Policy::none());
         builder = match proxy {
             Some(p) => builder.proxy(reqwest::Proxy::all(&p.0)?),

@@ -13,6 +13,9 @@ use candor_protocol::{
 
 /// How long one HTTP request may take before the test gives up on it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest a pooled connection may sit idle and still be reused: half the relay's
+/// keep-alive.
+pub const IDLE_REUSE: Duration = Duration::from_millis(2500);
 
 /// Unix seconds now.
 pub fn now() -> u64 {
@@ -186,6 +189,11 @@ impl Api {
     pub fn new(base: &str) -> Self {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
+            // The relay closes a connection idle for 5 s (actix-web's keep-alive). A pooled
+            // connection taken just as that close arrives fails with `IncompleteMessage`, which
+            // a loaded machine made happen (four at once, in the crash test's set-up); so
+            // never reuse one that has been idle for half of that.
+            .pool_idle_timeout(IDLE_REUSE)
             .build()
             .expect("an HTTP client");
         Self {
