@@ -1,6 +1,7 @@
 //! Batches against a real PostgreSQL: concurrent appends at two instances share transactions,
 //! and each still gets its own number, its own refusal and its place in its office's activity
-//! order; concurrent reads share statements, and each gets its own answer.
+//! order; concurrent reads share statements, and each gets its own answer, whatever the
+//! batch's size.
 
 use std::collections::BTreeMap;
 
@@ -395,4 +396,40 @@ fn a_batch_of_appends_stores_each_replay_entry_once_and_appends_nothing_for_a_re
         super::append::FELL_BACK.load(std::sync::atomic::Ordering::Relaxed),
         0
     );
+}
+
+#[test]
+fn a_lookup_batch_of_any_size_answers_each_id_in_its_place() {
+    if skipped() {
+        return;
+    }
+    // Arrange: four cases, case `i` numbered up to `i + 2`, and an ID no mailbox has.
+    let schema = Schema::migrated();
+    let store = schema.open();
+    let cases = filled(&store);
+    let unknown = [0x77u8; 16];
+    let known: Vec<[u8; 16]> = cases.iter().map(|c| *c.id().as_bytes()).collect();
+
+    for size in [1, 2, 3, 5, 17, 64] {
+        // Act: a batch of `size` IDs, known ones (repeated) and the unknown one in turn, which
+        // pads to the next statement size with a repeat of its last ID.
+        let ids: Vec<[u8; 16]> = (0..size)
+            .map(|i| if i % 5 == 1 { unknown } else { known[i % 4] })
+            .collect();
+        let found = super::reads::lookups(&store.pool, &ids).unwrap();
+
+        // Assert: one answer per ID, in order: each known mailbox with its office, the
+        // unknown one not found.
+        assert_eq!(found.len(), size);
+        for (id, answer) in ids.iter().zip(&found) {
+            match known.iter().position(|k| k == id) {
+                Some(i) => {
+                    let (mailbox, office) = answer.as_ref().expect("a known mailbox is found");
+                    assert_eq!(mailbox.last_seq, i as u64 + 2, "batch of {size}");
+                    assert!(office.is_some(), "batch of {size}");
+                }
+                None => assert!(answer.is_none(), "batch of {size}"),
+            }
+        }
+    }
 }

@@ -8,7 +8,7 @@
 //! call in it began: what each call returns is what a read of its own could have returned.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use candor_protocol::{MailboxId, Signer};
 
@@ -138,23 +138,60 @@ fn failing_all<A>(n: usize, result: Result<Vec<A>, StoreError>) -> Vec<Answer<A>
     }
 }
 
-/// The mailboxes `ids` with their offices, in one statement.
-fn lookups(pool: &Pool, ids: &[[u8; 16]]) -> Result<Vec<Found>, StoreError> {
-    let keys: Vec<&[u8]> = ids.iter().map(<[u8; 16]>::as_slice).collect();
+/// The lookup statement for `n` mailbox IDs, `WHERE m.id IN ($1, …, $n)`, for `n` = 1, 2, 4, …
+/// up to [`BATCH`]; a batch is padded to the next of these sizes by repeating its last ID
+/// (the index scan reads each ID once). With `= ANY($1)`, PostgreSQL planned the statement
+/// anew on every call, since its generic plan, which cannot know the array's length, looked
+/// dearer than a plan for the few IDs at hand: during appends the planning cost more than the
+/// execution (`docs/benchmarks.md`). With a fixed number of parameters the generic plan
+/// is as cheap as a custom one, and after its first few calls on a connection the statement
+/// runs on its cached generic plan.
+static LOOKUPS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    std::iter::successors(Some(1usize), |n| (*n < BATCH).then_some(n * 2))
+        .map(|n| {
+            let params: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+            format!(
+                // The office by its key, once per mailbox found (the subquery's LIMIT keeps
+                // the planner from hashing the whole of `offices` for a join, which it chose
+                // for a batch, reading every page of a table that each append updates).
+                "SELECT m.id, m.office, m.signing_key, m.kem_key, m.last_seq, m.count, \
+                 m.bytes, m.expiry, m.activity, m.closed, m.marker, o.card, o.signature, \
+                 o.signing_key AS office_key, o.serial, o.retention_days \
+                 FROM mailboxes m LEFT JOIN LATERAL ( \
+                   SELECT card, signature, signing_key, serial, retention_days FROM offices \
+                   WHERE id = m.office LIMIT 1) o ON true \
+                 WHERE m.id IN ({})",
+                params.join(", ")
+            )
+        })
+        .collect()
+});
+
+/// The mailboxes `ids` (at most [`BATCH`]) with their offices, in one statement.
+pub(super) fn lookups(pool: &Pool, ids: &[[u8; 16]]) -> Result<Vec<Found>, StoreError> {
+    let Some(last) = ids.last() else {
+        return Ok(Vec::new());
+    };
+    let (sql, n) = LOOKUPS
+        .iter()
+        .enumerate()
+        .map(|(i, sql)| (sql.as_str(), 1usize << i))
+        .find(|(_, n)| *n >= ids.len())
+        .ok_or(StoreError::Corrupt(
+            "a lookup batch larger than its statement",
+        ))?;
+    let keys: Vec<&[u8]> = ids
+        .iter()
+        .chain(std::iter::repeat(last))
+        .take(n)
+        .map(<[u8; 16]>::as_slice)
+        .collect();
+    let params: Vec<&(dyn postgres::types::ToSql + Sync)> = keys
+        .iter()
+        .map(|k| k as &(dyn postgres::types::ToSql + Sync))
+        .collect();
     let found = pool.read(|s| {
-        let rows = s.query(
-            // The office by its key, once per mailbox found (the subquery's LIMIT keeps the
-            // planner from hashing the whole of `offices` for a join, which it chose for a
-            // batch, reading every page of a table that each append updates).
-            "SELECT m.id, m.office, m.signing_key, m.kem_key, m.last_seq, m.count, m.bytes, \
-             m.expiry, m.activity, m.closed, m.marker, o.card, o.signature, \
-             o.signing_key AS office_key, o.serial, o.retention_days \
-             FROM mailboxes m LEFT JOIN LATERAL ( \
-               SELECT card, signature, signing_key, serial, retention_days FROM offices \
-               WHERE id = m.office LIMIT 1) o ON true \
-             WHERE m.id = ANY($1)",
-            &[&keys],
-        )?;
+        let rows = s.query(sql, &params)?;
         let mut found = HashMap::with_capacity(rows.len());
         for row in &rows {
             let mailbox = rows::mailbox(row)?;
