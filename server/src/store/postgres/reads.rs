@@ -172,11 +172,10 @@ pub(super) fn lookups(pool: &Pool, ids: &[[u8; 16]]) -> Result<Vec<Found>, Store
     let Some(last) = ids.last() else {
         return Ok(Vec::new());
     };
-    let (sql, n) = LOOKUPS
-        .iter()
-        .enumerate()
-        .map(|(i, sql)| (sql.as_str(), 1usize << i))
-        .find(|(_, n)| *n >= ids.len())
+    // `LOOKUPS[k]` takes 2^k IDs.
+    let n = ids.len().next_power_of_two();
+    let sql = LOOKUPS
+        .get(n.trailing_zeros() as usize)
         .ok_or(StoreError::Corrupt(
             "a lookup batch larger than its statement",
         ))?;
