@@ -26,28 +26,30 @@
 //! that every record of the earlier ones was on disk: a bad record can be a write that never
 //! reached the disk only in the newest segment.
 //!
-//! **Checkpoints and recovery** (`recovery.rs`). sled is written without syncing. Now and then
-//! (and after a compaction) the committer stores a [`Checkpoint`] under the key
-//! [`CHECKPOINT_KEY`], the last applied LSN and how far the log was synced then, and flushes
-//! sled; commit records up to that LSN are then no longer needed. When the store opens, every
-//! commit record after the checkpoint is applied again, in order (they hold whole values, so
-//! applying one twice is harmless). The newest segment may end in writes that never reached the
-//! disk whole: a torn record, a hole, a flipped bit. The log ends at its first bad record there,
-//! which is cut off with a warning; nothing after it was acknowledged, because an
+//! **Checkpoints and recovery** (`recovery.rs`, `checkpoint.rs`). sled is written without
+//! syncing. Now and then (and after a compaction) the committer stores a [`Checkpoint`] under
+//! the key [`CHECKPOINT_KEY`], the last applied LSN and how far the log was synced then, and
+//! flushes sled; commit records up to that LSN are then no longer needed. When the store opens,
+//! every commit record after the checkpoint is applied again, in order (they hold whole values,
+//! so applying one twice is harmless). The newest segment may end in writes that never reached
+//! the disk whole: a torn record, a hole, a flipped bit. The log ends at its first bad record
+//! there, which is cut off with a warning; nothing after it was acknowledged, because an
 //! acknowledgement needs everything before its commit record synced. A bad record anywhere else
 //! (in an older segment, or before the position the checkpoint says was synced) is damage to
 //! what was once on disk: the store refuses to open and names the file and offset.
 //!
-//! **Forgetting.** A deleted envelope's record stays in its segment until the segment goes.
-//! A segment is removed once no pointer refers to it and the checkpoint covers its commit
-//! records. Compaction (`SledStore::compact`) copies the live records out of a sealed segment
-//! once half of it is dead, or once it has been sealed for [`SHRED_AFTER_SECS`] with any dead
-//! record, and the head segment is sealed once it is [`ROTATE_AFTER_SECS`] old; so a deleted
-//! envelope's ciphertext leaves the disk within about a day.
+//! **Forgetting** (`segments.rs`). A deleted envelope's record stays in its segment until the
+//! segment goes. A segment is removed once no pointer refers to it and the checkpoint covers
+//! its commit records. Compaction (`SledStore::compact`) copies the live records out of a
+//! sealed segment once half of it is dead, or once it has been sealed for [`SHRED_AFTER_SECS`]
+//! with any dead record, and the head segment is sealed once it is [`ROTATE_AFTER_SECS`] old;
+//! so a deleted envelope's ciphertext leaves the disk within about a day.
 
+mod checkpoint;
 mod disk;
 mod record;
 mod recovery;
+mod segments;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +59,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use candor_protocol::MailboxId;
 
 use crate::store::StoreError;
+pub(super) use checkpoint::{Checkpoint, Position};
 pub(crate) use disk::{Disk, DiskFile, OsDisk};
 pub(super) use record::{Change, Pointer, Record, records};
 use record::{commit_record, envelope_record};
@@ -72,51 +75,6 @@ pub(super) const SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
 pub(super) const ROTATE_AFTER_SECS: u64 = 3600;
 /// A sealed segment with any dead record is compacted once sealed this long (seconds).
 pub(super) const SHRED_AFTER_SECS: u64 = 24 * 3600;
-
-/// What sled holds of the log, stored under [`CHECKPOINT_KEY`]: `lsn u64` (every commit up to
-/// it is applied), then optionally `segment u64 ‖ offset u64`, a position in the log up to
-/// which it had been synced when the checkpoint was taken (so that a bad record before it is
-/// known to be damage). Stores written before the position was kept have the LSN alone.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Checkpoint {
-    pub lsn: u64,
-    pub synced: Position,
-}
-
-/// A place in the log: a segment and a byte offset in it. Ordered as the log is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct Position {
-    pub segment: u64,
-    pub offset: u64,
-}
-
-impl Checkpoint {
-    pub(super) fn encode(&self) -> [u8; 24] {
-        let mut v = [0u8; 24];
-        v[..8].copy_from_slice(&self.lsn.to_be_bytes());
-        v[8..16].copy_from_slice(&self.synced.segment.to_be_bytes());
-        v[16..].copy_from_slice(&self.synced.offset.to_be_bytes());
-        v
-    }
-
-    pub(super) fn decode(v: &[u8]) -> Option<Self> {
-        let word = |i: usize| Some(u64::from_be_bytes(v.get(i..i + 8)?.try_into().ok()?));
-        match v.len() {
-            8 => Some(Self {
-                lsn: word(0)?,
-                synced: Position::default(),
-            }),
-            24 => Some(Self {
-                lsn: word(0)?,
-                synced: Position {
-                    segment: word(8)?,
-                    offset: word(16)?,
-                },
-            }),
-            _ => None,
-        }
-    }
-}
 
 /// What is known of one segment.
 #[derive(Clone, Copy, Debug, Default)]
@@ -405,105 +363,5 @@ impl Log {
             },
             _ => Err(StoreError::Corrupt("an envelope record in the log")),
         }
-    }
-
-    /// Counts a pointer that [`Log::append_envelope`] returned as applied to sled (or never to
-    /// be: its write failed).
-    pub(super) fn applied(&self, pointer: &Pointer) {
-        if let Some(seg) = lock(&self.segments).get_mut(&pointer.segment) {
-            seg.unapplied = seg.unapplied.saturating_sub(1);
-        }
-    }
-
-    /// Counts a pointer change that sled now holds: `old` no longer live, `new` live.
-    pub(super) fn account(&self, old: Option<Pointer>, new: Option<Pointer>) {
-        let mut segments = lock(&self.segments);
-        if let Some(p) = old
-            && let Some(seg) = segments.get_mut(&p.segment)
-        {
-            seg.live = seg.live.saturating_sub(u64::from(p.len));
-        }
-        if let Some(p) = new
-            && let Some(seg) = segments.get_mut(&p.segment)
-        {
-            seg.live += u64::from(p.len);
-        }
-    }
-
-    /// Every segment's state.
-    pub(super) fn segments(&self) -> BTreeMap<u64, Segment> {
-        lock(&self.segments).clone()
-    }
-
-    /// The head segment's number.
-    pub(super) fn head(&self) -> u64 {
-        lock(&self.inner).head.number
-    }
-
-    /// Seals the head if it holds anything and was started at least `ROTATE_AFTER_SECS`
-    /// before `now`.
-    pub(super) fn rotate_if_old(&self, now: u64) -> Result<(), StoreError> {
-        let mut inner = lock(&self.inner);
-        if inner.head.size > 0 && now.saturating_sub(inner.head.started) >= ROTATE_AFTER_SECS {
-            self.rotate(&mut inner)?;
-        }
-        Ok(())
-    }
-
-    /// The raw bytes of a segment, for compaction and checks.
-    pub(super) fn read_segment(&self, number: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(file) = self
-            .files
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&number)
-            .cloned()
-        else {
-            return Ok(None);
-        };
-        let len = file.len().map_err(|e| io("reading a segment", e))?;
-        let mut buf = vec![0u8; len as usize];
-        file.read_exact_at(&mut buf, 0)
-            .map_err(|e| io("reading a segment", e))?;
-        Ok(Some(buf))
-    }
-
-    /// Removes every sealed segment that no pointer in sled or on its way there refers to and
-    /// whose commit records are all at or before `checkpoint`. Returns how many went.
-    pub(super) fn remove_dead(&self, checkpoint: u64) -> Result<u64, StoreError> {
-        let dead: Vec<u64> = {
-            // Under the head's lock, so that the head cannot move on (and a write land in a
-            // segment taken for dead) while the dead are chosen.
-            let inner = lock(&self.inner);
-            lock(&self.segments)
-                .iter()
-                .filter(|(n, s)| {
-                    **n != inner.head.number
-                        && s.live == 0
-                        && s.unapplied == 0
-                        && s.max_lsn <= checkpoint
-                })
-                .map(|(n, _)| *n)
-                .collect()
-        };
-        for number in &dead {
-            self.disk
-                .remove(&segment_path(&self.dir, *number))
-                .map_err(|e| io("removing a segment", e))?;
-            lock(&self.segments).remove(number);
-            self.files
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(number);
-        }
-        if !dead.is_empty() {
-            sync_dir(self.disk.as_ref(), &self.dir)?;
-        }
-        Ok(dead.len() as u64)
-    }
-
-    /// Bytes the segments take.
-    pub(super) fn size(&self) -> u64 {
-        lock(&self.segments).values().map(|s| s.size).sum()
     }
 }
