@@ -8,15 +8,18 @@
 #      in memory on PostgreSQL, so what the rows hold does not matter to its RSS), sampled from
 #      /proc/<pid>/status every 0.2 s while candor-bench loads it.
 #
-# usage: bench/pg-figures.sh ADMIN_URL [N] [SECONDS]
+# usage: bench/pg-figures.sh ADMIN_URL [N] [SECONDS] [ROUNDS]
 #   ADMIN_URL: a superuser's URL of the cluster, e.g. postgres://postgres@127.0.0.1:55451/postgres
 #   (a scripts/pg-test-cluster.sh cluster: its role `candor` owns the databases made here).
+#   ROUNDS (default 1): candor-bench --rounds, the three phases run that many times in turn
+#   for each configuration; the shares are medians, with their range over the rounds.
 # Build first: cargo build --release --workspace
 set -euo pipefail
 cd "$(dirname "$0")/.."
-admin=${1:?usage: pg-figures.sh ADMIN_URL [N] [SECONDS]}
+admin=${1:?usage: pg-figures.sh ADMIN_URL [N] [SECONDS] [ROUNDS]}
 n=${2:-1000000}
 seconds=${3:-6}
+rounds=${4:-1}
 base=${admin%/*}
 user_url() { echo "${base/postgres@/candor@}/$1"; }
 psql_admin() { psql "$admin" -qtAX -v ON_ERROR_STOP=1 "$@"; }
@@ -26,12 +29,12 @@ fresh_db() {
 bench=target/release/candor-bench
 out=$(mktemp -d)
 
-echo "== load: sled, PostgreSQL x1, PostgreSQL x2 ($seconds s per phase)"
-$bench --seconds "$seconds" --json >"$out/sled.json" 2>/dev/null
+echo "== load: sled, PostgreSQL x1, PostgreSQL x2 ($seconds s per phase, $rounds round(s))"
+$bench --seconds "$seconds" --rounds "$rounds" --json >"$out/sled.json" 2>/dev/null
 fresh_db candor_bench_1
-$bench --seconds "$seconds" --json --store "$(user_url candor_bench_1)" >"$out/pg1.json" 2>/dev/null
+$bench --seconds "$seconds" --rounds "$rounds" --json --store "$(user_url candor_bench_1)" >"$out/pg1.json" 2>/dev/null
 fresh_db candor_bench_2
-$bench --seconds "$seconds" --json --store "$(user_url candor_bench_2)" --instances 2 >"$out/pg2.json" 2>/dev/null
+$bench --seconds "$seconds" --rounds "$rounds" --json --store "$(user_url candor_bench_2)" --instances 2 >"$out/pg2.json" 2>/dev/null
 python3 - "$out" <<'PY'
 import json, sys
 d = sys.argv[1]
@@ -43,6 +46,12 @@ for phase in ("health", "append", "fetch"):
         r = runs[k][phase]
         row += f"{r['rps']:>14.0f}{100 * r['of_ceiling']:>9.1f}%{r['p99_ms']:>8.2f}ms"
     print(row)
+if any(r["rounds"] > 1 for run in runs.values() for r in run.values()):
+    print("medians over the rounds; each round's share of its own ceiling:")
+    for k in runs:
+        for phase in ("append", "fetch"):
+            each = ", ".join(f"{100 * x:.1f}%" for x in runs[k][phase]["of_ceiling_each"])
+            print(f"  {k} {phase}: {each}")
 for phase in ("append", "fetch"):
     s = runs["sled"][phase]["rps"]
     print(f"{phase}: pg1/sled {runs['pg1'][phase]['rps'] / s:.2f}, pg2/sled {runs['pg2'][phase]['rps'] / s:.2f}, pg2/pg1 {runs['pg2'][phase]['rps'] / runs['pg1'][phase]['rps']:.2f}")

@@ -17,11 +17,13 @@
 //! (see `cases.rs`).
 //!
 //! Envelopes are sealed before the clock starts (sealing is the client's cost, not the relay's);
-//! every request is signed as it is sent. Results go to stdout as a table, or as JSON.
+//! every request is signed as it is sent. Results go to stdout as a table, or as JSON; with
+//! `--rounds N`, the medians of N rounds of the three phases (see `report.rs`).
 
 mod cases;
 mod probe;
 mod relay;
+mod report;
 mod scale;
 mod spawn;
 mod tallies;
@@ -101,6 +103,11 @@ struct Args {
     /// in turn. More than one needs `--store`.
     #[arg(long, default_value_t = 1)]
     instances: usize,
+    /// Run the three phases this many times in turn, each append and fetch taken as a share
+    /// of its own round's health ceiling, and report the medians (with the range of the
+    /// shares): on a machine whose ceiling moves between runs, one round's share says little.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=99))]
+    rounds: u32,
 }
 
 fn main() -> Result<()> {
@@ -168,42 +175,40 @@ async fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     let duration = Duration::from_secs(args.seconds);
-    let mut results = Vec::new();
-    for phase in [Phase::Health, Phase::Append, Phase::Fetch] {
-        let r = drive(
-            bench.clone(),
-            phase,
-            args.connections,
-            duration,
-            args.presign,
-        )
-        .await?;
-        eprintln!(
-            "{:<8} {:>10.0} req/s  p99 {:.2} ms  ({} signed during the run)",
-            r.phase.name(),
-            r.rps,
-            r.p99_ms,
-            r.signed_late
-        );
-        results.push(r);
+    let mut rounds = Vec::new();
+    for round in 1..=args.rounds.max(1) {
+        let mut results = Vec::new();
+        for phase in [Phase::Health, Phase::Append, Phase::Fetch] {
+            let r = drive(
+                bench.clone(),
+                phase,
+                args.connections,
+                duration,
+                args.presign,
+            )
+            .await?;
+            eprintln!(
+                "{:<8} {:>10.0} req/s  p99 {:.2} ms  ({} signed during the run; round {round})",
+                r.phase.name(),
+                r.rps,
+                r.p99_ms,
+                r.signed_late
+            );
+            results.push(r);
+        }
+        rounds.push(results);
     }
-    let ceiling = results[0].rps;
+    let store = if args.store.is_some() {
+        "postgres"
+    } else {
+        "sled"
+    };
+    let summary = report::Summary::of(&rounds);
     if args.json {
-        let rows: Vec<_> = results
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "phase": r.phase.name(), "requests": r.requests, "rps": r.rps,
-                    "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "of_ceiling": r.rps / ceiling,
-                    "errors": r.errors, "instances": bench.instances(),
-                    "store": if args.store.is_some() { "postgres" } else { "sled" },
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        println!("{}", summary.json(store, bench.instances())?);
     } else {
         println!(
-            "{} on {}: {} connections, {} s per phase, {}-byte bodies ({} bytes sealed)",
+            "{} on {}: {} connections, {} s per phase, {}, {}-byte bodies ({} bytes sealed)",
             match bench.instances() {
                 1 => "1 instance".to_owned(),
                 n => format!("{n} instances"),
@@ -215,39 +220,28 @@ async fn run(args: Args) -> Result<()> {
             },
             args.connections,
             args.seconds,
+            match rounds.len() {
+                1 => "1 round".to_owned(),
+                n => format!("{n} rounds (medians; each share against its own round's health)"),
+            },
             args.body_bytes,
             bench.sealed_len()
         );
-        println!(
-            "{:<8} {:>9} {:>10} {:>8} {:>8} {:>10} {:>7}",
-            "phase", "requests", "req/s", "p50 ms", "p99 ms", "ceiling", "errors"
-        );
-        for r in &results {
-            println!(
-                "{:<8} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>9.1}% {:>7}",
-                r.phase.name(),
-                r.requests,
-                r.rps,
-                r.p50_ms,
-                r.p99_ms,
-                100.0 * r.rps / ceiling,
-                r.errors
-            );
-        }
+        print!("{}", summary.table());
     }
     bench.stop().await;
     Ok(())
 }
 
-struct PhaseResult {
-    phase: Phase,
-    requests: usize,
-    errors: usize,
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+pub(crate) struct PhaseResult {
+    pub(crate) phase: Phase,
+    pub(crate) requests: usize,
+    pub(crate) errors: usize,
+    pub(crate) rps: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
     /// Requests signed during the measured run because the pre-signed ones ran out.
-    signed_late: usize,
+    pub(crate) signed_late: usize,
 }
 
 async fn drive(
