@@ -158,7 +158,7 @@ pub const MAX_AHEAD_SECS: u64 = 10;
 
 mod replay;
 
-pub use replay::{PER_KEY_DEFAULT, ReplayCache};
+pub use replay::{PER_KEY_DEFAULT, PER_KEY_MAX, ReplayCache};
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "candor-server.toml";
 
 /// Every setting, with the name used in the file; the environment variable is `CANDOR_` and the
 /// name in upper case.
-pub const SETTING_NAMES: [&str; 34] = [
+pub const SETTING_NAMES: [&str; 35] = [
     "listen",
     "path_prefix",
     "metrics_listen",
@@ -31,6 +31,7 @@ pub const SETTING_NAMES: [&str; 34] = [
     "pow_difficulty",
     "pow_ttl_secs",
     "request_window_secs",
+    "signed_requests_per_key",
     "max_body_bytes",
     "max_envelope_bytes",
     "max_mailboxes_per_office",
@@ -84,6 +85,9 @@ pub struct Settings {
     pub pow_ttl_secs: u64,
     /// Accepted clock difference for signed requests, in seconds.
     pub request_window_secs: u64,
+    /// Signed requests one key may have accepted per window (429 beyond), so that one key
+    /// cannot fill the replay cache for everyone.
+    pub signed_requests_per_key: u32,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
     /// Largest envelope (its JSON), in bytes.
@@ -171,6 +175,7 @@ impl Default for Settings {
             pow_difficulty: 24,
             pow_ttl_secs: 600,
             request_window_secs: candor_protocol::request::DEFAULT_WINDOW_SECS,
+            signed_requests_per_key: crate::auth::PER_KEY_DEFAULT,
             max_body_bytes: 1024 * 1024,
             max_envelope_bytes: 256 * 1024,
             max_mailboxes_per_office: 1_000_000,
@@ -318,6 +323,10 @@ impl Settings {
             // A deletion removes every note with its mailbox, in one transaction.
             return invalid("max_notes_per_mailbox", "must be between 1 and 10000");
         }
+        if !(1..=crate::auth::PER_KEY_MAX).contains(&self.signed_requests_per_key) {
+            // Above it, a few keys could hold the whole replay cache.
+            return invalid("signed_requests_per_key", "must be between 1 and 1000000");
+        }
         if self.fetch_page_bytes < self.max_envelope_bytes {
             return invalid("fetch_page_bytes", "must be at least max_envelope_bytes");
         }
@@ -410,6 +419,23 @@ mod tests {
         };
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("commit_delay_us"), "{err}");
+    }
+
+    #[test]
+    fn a_share_per_key_of_zero_or_past_a_million_is_refused_by_name() {
+        for bad in [0, crate::auth::PER_KEY_MAX + 1] {
+            let s = Settings {
+                signed_requests_per_key: bad,
+                ..Settings::default()
+            };
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains("signed_requests_per_key"), "{err}");
+        }
+        let s = Settings {
+            signed_requests_per_key: crate::auth::PER_KEY_MAX,
+            ..Settings::default()
+        };
+        assert!(s.validate().is_ok());
     }
 
     #[test]

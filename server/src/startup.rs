@@ -110,7 +110,7 @@ impl Application {
             replay: ReplayCache::new(
                 settings.request_window_secs,
                 REPLAY_CAPACITY,
-                crate::auth::PER_KEY_DEFAULT,
+                settings.signed_requests_per_key,
             ),
             metrics: Metrics::default(),
             store_size: std::sync::Mutex::new((0, 0)),

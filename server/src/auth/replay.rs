@@ -10,10 +10,15 @@ use candor_protocol::RequestAuth;
 use super::SHARDS;
 use crate::error::ApiError;
 
-/// Accepted signed requests one key may have in the replay cache's current period (one
-/// window long). About 80 a second over the default 120 s, far above what a client sends
-/// (the office's inbox walk included), far below what would fill the cache.
+/// The default of the `signed_requests_per_key` setting: accepted signed requests one key may
+/// have in the replay cache's current period (one window long). About 80 a second over the
+/// default 120 s, far above what a client sends (the office's inbox walk included), far below
+/// what would fill the cache.
 pub const PER_KEY_DEFAULT: u32 = 10_000;
+
+/// The most `signed_requests_per_key` may be: two and a half keys' shares would fill the
+/// cache (`REPLAY_CAPACITY` in `startup.rs`).
+pub const PER_KEY_MAX: u32 = 1_000_000;
 
 /// One shard of the replay cache: the IDs accepted, in one set per (client) timestamp. A
 /// replay repeats the timestamp, which the signature covers, so only that second's set is

@@ -257,3 +257,35 @@ async fn it_serves_https_with_the_configured_certificate() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn signed_requests_per_key_is_each_keys_share_of_a_window() {
+    let app = spawn_app_with(|s| s.signed_requests_per_key = 3).await;
+    let office = app.register("office-share", 30).await;
+    // The open is the case key's first accepted signed request, two fetches its second and
+    // third; the fourth is refused, by name.
+    let case = app.open_case(&office).await;
+    let list = async |case: &crate::helpers::TestCase| {
+        app.list(&case.keys.signing, Signer::Case, &case.mailbox(), "")
+            .await
+    };
+    for _ in 0..2 {
+        assert_eq!(list(&case).await.status(), 200);
+    }
+    let refused = list(&case).await;
+    assert_eq!(refused.status(), 429);
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(problem["type"], "urn:candor:problem:quota-exceeded");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("this key has sent as many signed requests")),
+        "{problem}"
+    );
+    // Another key has a share of its own, and the first key a new one in the next window.
+    let other = app.open_case(&office).await;
+    assert_eq!(list(&other).await.status(), 200);
+    app.clock
+        .advance(app.state.settings.request_window_secs + 1);
+    assert_eq!(list(&case).await.status(), 200);
+}
