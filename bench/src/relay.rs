@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
-use candor_protocol::api::{Appended, EnvelopePage, OpenMailbox, RegisterOffice};
+use candor_protocol::api::{Appended, OpenMailbox, RegisterOffice};
 use candor_protocol::card::{OfficeCard, Policy};
 use candor_protocol::pow::Challenge;
 use candor_protocol::{CaseKeys, Codename, Identity, Message, RequestAuth, SignedCard, Signer};
@@ -365,7 +365,7 @@ impl Bench {
                 serde_json::from_slice::<Appended>(&body)?;
             }
             Phase::Fetch => {
-                let page: EnvelopePage = serde_json::from_slice(&body)?;
+                let page: PageShape = serde_json::from_slice(&body)?;
                 if page.envelopes.len() != 1 {
                     bail!("fetch returned {} envelopes", page.envelopes.len());
                 }
@@ -449,4 +449,13 @@ pub(crate) async fn signed_request(
         req = req.header("content-type", "application/json").body(body);
     }
     Ok(req.send().await?)
+}
+
+/// A fetch's answer as the load checks it: JSON with one envelope, counted and not decoded.
+/// Decoding each envelope's base64 took about 2% of the machine's CPU from the relay being
+/// measured (`perf`, 2026-12-06), for ciphertext the bench never opens; the tests check the
+/// relay's pages in full.
+#[derive(serde::Deserialize)]
+struct PageShape {
+    envelopes: Vec<serde::de::IgnoredAny>,
 }
